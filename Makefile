@@ -1,0 +1,51 @@
+# kubetrail — every install step lives here: `make run` and `make test` work on a fresh clone.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+KUBETRAIL := $(VENV)/bin/kubetrail
+STATE := .kubetrail
+# Re-install when the dependency list changes.
+VENV_STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+
+.PHONY: help venv run test lint bench clean emulators emulators-stop demo
+
+help:
+	@echo "make run        scan the bundled samples (embedded defaults, no cloud)"
+	@echo "make test       install, start the emulators the tests need, run every test"
+	@echo "make lint       ruff + mypy --strict on the core"
+	@echo "make bench      throughput and import-time figures next to their baselines"
+	@echo "make emulators / emulators-stop / demo   local clouds (moto, Azurite, gcloud)"
+	@echo "make package-aws / package-azure / package-gcp   deployable artefacts in .build/"
+
+$(VENV_STAMP):
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev,aws,azure,gcp]'
+	@rm -f $(VENV)/.installed-* && touch $@
+
+venv: $(VENV_STAMP)
+
+run: venv
+	@mkdir -p $(STATE)
+	$(KUBETRAIL) scan --dedup-db $(STATE)/run-dedup.sqlite --fresh samples/*
+
+test: venv test-deps
+	$(PY) -m pytest -q
+
+lint: venv
+	$(VENV)/bin/ruff check shared functions tests
+	$(VENV)/bin/mypy
+
+bench: venv
+	$(PY) -m kubetrail.bench
+
+clean:
+	rm -rf $(VENV) $(STATE) .build node_modules .pytest_cache .mypy_cache .ruff_cache
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+
+# Per-cloud targets: each file adds to test-deps, emulators, emulators-stop, demo.
+.PHONY: test-deps
+test-deps:
+include mk/aws.mk mk/azure.mk mk/gcp.mk

@@ -1,0 +1,1 @@
+# aws path: emulators, demo, packaging (filled in by the aws issue).

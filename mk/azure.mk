@@ -1,0 +1,1 @@
+# azure path: emulators, demo, packaging (filled in by the azure issue).

@@ -1,0 +1,1 @@
+# gcp path: emulators, demo, packaging (filled in by the gcp issue).

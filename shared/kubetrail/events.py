@@ -1,0 +1,77 @@
+"""AuditEvent: the one normalized Kubernetes audit event every decoder produces."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+from urllib.parse import parse_qs, urlsplit
+
+Cloud = Literal["aws", "azure", "gcp"]
+LogType = Literal["Amazon.EKS.Audit", "Azure.MonitorActivity", "GCP.AuditLog"]
+
+LOG_TYPE_BY_CLOUD: dict[str, LogType] = {
+    "aws": "Amazon.EKS.Audit",
+    "azure": "Azure.MonitorActivity",
+    "gcp": "GCP.AuditLog",
+}
+CLOUD_BY_LOG_TYPE: dict[str, Cloud] = {
+    "Amazon.EKS.Audit": "aws",
+    "Azure.MonitorActivity": "azure",
+    "GCP.AuditLog": "gcp",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEvent:
+    """A Kubernetes API request as the API server audited it, whichever cloud delivered it.
+
+    Field names follow the audit.k8s.io Event so rules read naturally. `response_code` is an HTTP
+    status code; GKE's gRPC status codes are mapped to their HTTP equivalents (google.rpc.Code),
+    the original stays in `raw`. `raw` is the record as delivered (for GKE the LogEntry, for AKS
+    the diagnostic record, for EKS the audit Event).
+    """
+
+    cloud: Cloud
+    log_type: LogType
+    cluster: str | None
+    audit_id: str | None
+    stage: str | None
+    verb: str | None
+    username: str | None
+    groups: tuple[str, ...]
+    source_ips: tuple[str, ...]
+    user_agent: str | None
+    resource: str | None
+    subresource: str | None
+    namespace: str | None
+    name: str | None
+    api_group: str | None
+    api_version: str | None
+    request_uri: str | None
+    response_code: int | None
+    request_object: Mapping[str, Any] | None
+    time: datetime | None
+    raw: Mapping[str, Any]
+
+    @property
+    def completed(self) -> bool:
+        """The request finished: no stage recorded, or the ResponseComplete stage."""
+        return self.stage is None or self.stage == "ResponseComplete"
+
+    @property
+    def failed(self) -> bool:
+        """The API server refused or failed the request (HTTP status >= 400)."""
+        return self.response_code is not None and self.response_code >= 400
+
+    @property
+    def dry_run(self) -> bool:
+        """The request was a server-side dry run (`?dryRun=All`): nothing was persisted.
+
+        Strict on purpose: the API server rejects any other dryRun value with 400, so a looser
+        test would only let a real, persisted request pass itself off as a dry run."""
+        if not self.request_uri or "dryRun" not in self.request_uri:
+            return False
+        query = parse_qs(urlsplit(self.request_uri).query, keep_blank_values=True)
+        return query.get("dryRun") == ["All"]

@@ -1,0 +1,119 @@
+"""Evaluate rules over AuditEvents. A rule that raises is reported and never stops the others."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from kubetrail.errors import Origin
+from kubetrail.events import AuditEvent
+from kubetrail.rules.loader import SEVERITIES, Rule
+from kubetrail.rules.prefilter import Prefilter
+
+MAX_DEDUP_CHARS = 512
+MAX_TITLE_CHARS = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """A rule matched an event; title, dedup string, severity and context are resolved."""
+
+    rule: Rule
+    event: AuditEvent
+    title: str
+    dedup_key: str
+    severity: str
+    alert_context: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class RuleError:
+    """A rule function raised (or returned something unusable) on one event."""
+
+    rule_id: str
+    function: str
+    message: str
+    origin: Origin | None = None
+
+
+def _printable(text: str, limit: int) -> str:
+    """Titles go into e-mail subjects and chat messages: no control characters, bounded length."""
+    clean = "".join(c if c.isprintable() else "\ufffd" for c in text)
+    return clean if len(clean) <= limit else clean[:limit] + "…"
+
+
+def dedup_key(rule_id: str, dedup: str) -> str:
+    """`<rule id>:<dedup string>`, long strings cut and completed with their hash so that two
+    different values never share a key and stores' key limits hold."""
+    if len(dedup) > MAX_DEDUP_CHARS:
+        digest = hashlib.sha256(dedup.encode("utf-8", "surrogatepass")).hexdigest()
+        dedup = f"{dedup[:MAX_DEDUP_CHARS]}…#sha256:{digest}"
+    return f"{rule_id}:{dedup}"
+
+
+def _requires_ok(rule: Rule, event: AuditEvent) -> bool:
+    return all(getattr(event, f) in values for f, values in rule.requires.items())
+
+
+@dataclass
+class RuleSet:
+    """The enabled rules and the prefilter derived from them."""
+
+    rules: Sequence[Rule]
+    prefilter: Prefilter | None = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.prefilter = Prefilter.from_rules(self.rules)
+
+    def evaluate(
+        self, event: AuditEvent, origin: Origin | None = None
+    ) -> tuple[list[Match], list[RuleError]]:
+        """Every rule whose log type and Requires fit the event; matches and errors."""
+        matches: list[Match] = []
+        errors: list[RuleError] = []
+        for rule in self.rules:
+            if event.log_type not in rule.log_types or not _requires_ok(rule, event):
+                continue
+            try:
+                if not rule.rule(event):
+                    continue
+            except Exception as exc:
+                errors.append(RuleError(rule.rule_id, "rule", repr(exc), origin))
+                continue
+            match, err = self._resolve(rule, event, origin)
+            if err:
+                errors.append(err)
+            matches.append(match)
+        return matches, errors
+
+    @staticmethod
+    def _resolve(
+        rule: Rule, event: AuditEvent, origin: Origin | None
+    ) -> tuple[Match, RuleError | None]:
+        """Call the optional functions; one that fails falls back to the default and is reported,
+        so a bug in title() never costs the alert."""
+        error: RuleError | None = None
+
+        def call(name: str, fn: Any, default: Any) -> Any:
+            nonlocal error
+            if fn is None:
+                return default
+            try:
+                return fn(event)
+            except Exception as exc:
+                error = RuleError(rule.rule_id, name, repr(exc), origin)
+                return default
+
+        title = str(call("title", rule.title, rule.display_name) or rule.display_name)
+        title = _printable(title, MAX_TITLE_CHARS)
+        dedup = str(call("dedup", rule.dedup, title) or title)
+        severity = str(call("severity", rule.dynamic_severity, "DEFAULT") or "DEFAULT").upper()
+        if severity not in SEVERITIES:
+            severity = rule.severity
+        context = call("alert_context", rule.alert_context, {})
+        if not isinstance(context, Mapping):
+            context = {"value": context}
+        match = Match(rule, event, title, dedup_key(rule.rule_id, dedup), severity, context)
+        return match, error

@@ -1,0 +1,192 @@
+"""Load Panther-format rules: a YAML file (RuleID, DisplayName, Enabled, LogTypes, Severity, ...)
+next to the Python file it names (`Filename`) with `rule(event)` and optional `title`, `dedup`,
+`alert_context`, `severity`. The Python functions receive the normalized AuditEvent."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import yaml
+
+from kubetrail.errors import ConfigError, Origin
+from kubetrail.events import CLOUD_BY_LOG_TYPE
+
+BUNDLED_PACKS = Path(__file__).resolve().parent.parent / "packs"
+SEVERITIES = ("INFO", "LOW", "MEDIUM", "HIGH", "CRITICAL")
+_MITRE = re.compile(r"^(TA\d{4}):(T\d{4}(?:\.\d{3})?)$")
+
+
+@dataclass(frozen=True, slots=True)
+class RuleTest:
+    """One entry of a rule's `Tests`: a Panther-shaped log and whether the rule should match."""
+
+    name: str
+    expected: bool
+    log: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """A loaded rule: the YAML's metadata plus the Python functions."""
+
+    rule_id: str
+    display_name: str
+    enabled: bool
+    log_types: frozenset[str]
+    severity: str
+    description: str
+    runbook: str
+    reference: str
+    mitre: tuple[tuple[str, str], ...]
+    dedup_period_minutes: int
+    threshold: int
+    summary_attributes: tuple[str, ...]
+    tags: tuple[str, ...]
+    tests: tuple[RuleTest, ...]
+    requires: Mapping[str, frozenset[str]]
+    rule: Callable[[Any], Any]
+    title: Callable[[Any], Any] | None = None
+    dedup: Callable[[Any], Any] | None = None
+    alert_context: Callable[[Any], Any] | None = None
+    dynamic_severity: Callable[[Any], Any] | None = None
+    source: Path = field(default=Path())
+
+
+def _str(spec: Mapping[str, Any], key: str, origin: Origin, default: str | None = None) -> str:
+    value = spec.get(key, default)
+    if not isinstance(value, str):
+        raise ConfigError(f"{key} must be a string", origin)
+    return value.strip() if key != "Runbook" else value
+
+
+def _mitre(reports: Any, origin: Origin) -> tuple[tuple[str, str], ...]:
+    if reports is None:
+        return ()
+    if not isinstance(reports, Mapping):
+        raise ConfigError("Reports must be a mapping", origin)
+    out = []
+    for entry in reports.get("MITRE ATT&CK", []) or []:
+        m = _MITRE.match(str(entry).strip())
+        if not m:
+            raise ConfigError(f"MITRE ATT&CK entry {entry!r} is not TAxxxx:Txxxx", origin)
+        out.append((m.group(1), m.group(2)))
+    return tuple(out)
+
+
+def _requires(spec: Any, origin: Origin) -> Mapping[str, frozenset[str]]:
+    """kubetrail extension `Requires`: event fields and the values the rule can only match with.
+    The engine checks them before calling rule(), and the prefilter is derived from them."""
+    if spec is None:
+        return {}
+    allowed = {"verb", "resource", "subresource", "api_group", "namespace"}
+    if not isinstance(spec, Mapping) or not all(
+        k in allowed and isinstance(v, list) and v and all(isinstance(s, str) and s for s in v)
+        for k, v in spec.items()
+    ):
+        raise ConfigError(f"Requires must map some of {sorted(allowed)} to non-empty string lists",
+                          origin)
+    return {k: frozenset(v) for k, v in spec.items()}
+
+
+def _load_module(path: Path, rule_id: str, origin: Origin) -> ModuleType:
+    name = "kubetrail_rule_" + re.sub(r"\W", "_", rule_id)
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ConfigError(f"cannot load {path}", origin)
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:
+        raise ConfigError(f"{path.name} failed to import: {exc!r}", origin) from exc
+    if not callable(getattr(module, "rule", None)):
+        raise ConfigError(f"{path.name} defines no rule(event)", origin)
+    return module
+
+
+def load_rule(yml: Path) -> Rule:
+    """Load one rule from its YAML file and the Python file it names."""
+    origin = Origin(str(yml))
+    try:
+        spec = yaml.safe_load(yml.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"unreadable rule file: {exc}", origin) from exc
+    if not isinstance(spec, Mapping) or spec.get("AnalysisType", "rule") != "rule":
+        raise ConfigError("not a rule (AnalysisType must be rule)", origin)
+    rule_id = _str(spec, "RuleID", origin)
+    log_types = spec.get("LogTypes") or []
+    unknown = [t for t in log_types if t not in CLOUD_BY_LOG_TYPE]
+    if not log_types or unknown:
+        raise ConfigError(f"LogTypes must be in {sorted(CLOUD_BY_LOG_TYPE)}: {unknown}", origin)
+    severity = _str(spec, "Severity", origin).upper()
+    if severity not in SEVERITIES:
+        raise ConfigError(f"Severity {severity!r} is not one of {SEVERITIES}", origin)
+    period, threshold = spec.get("DedupPeriodMinutes", 60), spec.get("Threshold", 1)
+    if not isinstance(period, int) or period < 1 or not isinstance(threshold, int) or threshold < 1:
+        raise ConfigError("DedupPeriodMinutes and Threshold must be positive integers", origin)
+    tests = []
+    for i, t in enumerate(spec.get("Tests") or []):
+        if not isinstance(t, Mapping) or not isinstance(t.get("Log"), Mapping):
+            raise ConfigError(f"Tests[{i}] needs Name, ExpectedResult and a Log mapping", origin)
+        tests.append(RuleTest(str(t.get("Name", f"test {i}")), bool(t.get("ExpectedResult")),
+                              t["Log"]))
+    filename = _str(spec, "Filename", origin)
+    module = _load_module(yml.parent / filename, rule_id, origin)
+    return Rule(
+        rule_id=rule_id,
+        display_name=_str(spec, "DisplayName", origin, rule_id),
+        enabled=bool(spec.get("Enabled", True)),
+        log_types=frozenset(log_types),
+        severity=severity,
+        description=_str(spec, "Description", origin, ""),
+        runbook=_str(spec, "Runbook", origin, ""),
+        reference=_str(spec, "Reference", origin, ""),
+        mitre=_mitre(spec.get("Reports"), origin),
+        dedup_period_minutes=period,
+        threshold=threshold,
+        summary_attributes=tuple(map(str, spec.get("SummaryAttributes") or ())),
+        tags=tuple(map(str, spec.get("Tags") or ())),
+        tests=tuple(tests),
+        requires=_requires(spec.get("Requires"), origin),
+        rule=module.rule,
+        title=getattr(module, "title", None),
+        dedup=getattr(module, "dedup", None),
+        alert_context=getattr(module, "alert_context", None),
+        dynamic_severity=getattr(module, "severity", None),
+        source=yml,
+    )
+
+
+def rule_files(paths: Iterable[Path]) -> list[Path]:
+    """Every rule YAML under the given files or directories, sorted for a stable order."""
+    found: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            found.extend(sorted(q for q in p.rglob("*") if q.suffix in (".yml", ".yaml")))
+        elif p.is_file():
+            found.append(p)
+        else:
+            raise ConfigError(f"no such rule file or directory: {p}")
+    return found
+
+
+def load_rules(
+    paths: Iterable[Path] | None = None, *, include_disabled: bool = False
+) -> list[Rule]:
+    """Load rules from files/directories (bundled packs by default); duplicate ids are errors."""
+    rules: list[Rule] = []
+    seen: dict[str, Path] = {}
+    for yml in rule_files(list(paths) if paths else [BUNDLED_PACKS]):
+        rule = load_rule(yml)
+        if rule.rule_id in seen:
+            raise ConfigError(f"duplicate RuleID {rule.rule_id} (also in {seen[rule.rule_id]})",
+                              Origin(str(yml)))
+        seen[rule.rule_id] = yml
+        if rule.enabled or include_disabled:
+            rules.append(rule)
+    return rules
