@@ -42,10 +42,21 @@ bench: venv
 	$(PY) -m kubetrail.bench
 
 clean:
-	rm -rf $(VENV) $(STATE) .build node_modules .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(TOOLS) $(STATE) .build node_modules .pytest_cache .mypy_cache .ruff_cache
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 
-# Per-cloud targets: each file adds to test-deps, emulators, emulators-stop, demo.
-.PHONY: test-deps
-test-deps:
+# Infrastructure checks run checkov from its own venv: its pins must not move the project's.
+TOOLS := .venv-tools
+CHECKOV := $(TOOLS)/bin/checkov
+$(CHECKOV):
+	@test -x $(TOOLS)/bin/python || $(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check 'checkov>=3.2'
+tools: $(CHECKOV)
+
+# Per-cloud files add prerequisites to these (no recipes here).
+.PHONY: test-deps tools
+test-deps: tools
+emulators:
+emulators-stop:
+demo:
 include mk/aws.mk mk/azure.mk mk/gcp.mk

@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kubetrail.dedup.sqlite import SqliteDedupStore
+from kubetrail.errors import ConfigError
+from tests.dedup.conformance import LEASE, Clock, DedupConformance
+
+
+class TestSqliteDedupStore(DedupConformance):
+    @pytest.fixture(autouse=True)
+    def _db(self, tmp_path: Path) -> None:
+        self.path = tmp_path / "dedup.sqlite"
+
+    def make_store(self, clock: Clock) -> SqliteDedupStore:
+        return SqliteDedupStore(self.path, lease=LEASE, clock=clock)
+
+
+def test_unopenable_database_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot open dedup database"):
+        SqliteDedupStore(tmp_path / "missing-dir" / "x.sqlite")
