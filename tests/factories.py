@@ -1,0 +1,34 @@
+"""Build AuditEvents directly for rule-logic tests (the decoders have their own tests on real
+delivery formats; here the input of a rule *is* an AuditEvent)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from kubetrail.events import CLOUD_BY_LOG_TYPE, AuditEvent
+
+T0 = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+
+
+def ds_manifest(**pod_spec: Any) -> dict[str, Any]:
+    containers = pod_spec.pop("containers", [{"name": "agent", "image": "busybox:1.36"}])
+    return {"kind": "DaemonSet", "apiVersion": "apps/v1",
+            "metadata": {"name": "node-agent"},
+            "spec": {"template": {"spec": {"containers": containers, **pod_spec}}}}
+
+
+def make_event(**overrides: Any) -> AuditEvent:
+    log_type = overrides.pop("log_type", "Amazon.EKS.Audit")
+    fields: dict[str, Any] = {
+        "cloud": CLOUD_BY_LOG_TYPE[log_type], "log_type": log_type, "cluster": "prod",
+        "audit_id": "a-1", "stage": "ResponseComplete", "verb": "create",
+        "username": "alice@example.com", "groups": ("system:authenticated",),
+        "source_ips": ("203.0.113.7",), "user_agent": "kubectl/v1.31.0",
+        "resource": "daemonsets", "subresource": None, "namespace": "default",
+        "name": "node-agent", "api_group": "apps", "api_version": "v1",
+        "request_uri": "/apis/apps/v1/namespaces/default/daemonsets", "response_code": 201,
+        "request_object": None, "time": T0, "raw": {},
+    }
+    fields.update(overrides)
+    return AuditEvent(**fields)
