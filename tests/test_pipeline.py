@@ -18,7 +18,7 @@ from kubetrail.sources.base import Decoded, Failure, Outcome, Prefiltered, Skip
 from tests.factories import T0, make_event
 
 RULES = RuleSet(load_rules())
-O = Origin("test", "1")
+ORIGIN = Origin("test", "1")
 
 
 class Collector:
@@ -45,13 +45,14 @@ class Collector:
 
 
 def ds(user: str = "alice@example.com", minutes: int = 0, **kw: object) -> Decoded:
-    return Decoded(make_event(username=user, time=T0 + timedelta(minutes=minutes), **kw), O)
+    return Decoded(make_event(username=user, time=T0 + timedelta(minutes=minutes), **kw), ORIGIN)
 
 
 def test_counts_every_kind_of_record() -> None:
-    batch: list[Outcome] = [ds(), ds(minutes=5), ds("bob"), Decoded(make_event(verb="get"), O),
-                            Prefiltered(O), Skip("control-message", O),
-                            Failure("broken JSON", O, b"{")]
+    batch: list[Outcome] = [
+        ds(), ds(minutes=5), ds("bob"), Decoded(make_event(verb="get"), ORIGIN),
+        Prefiltered(ORIGIN), Skip("control-message", ORIGIN), Failure("broken JSON", ORIGIN, b"{"),
+    ]
     pub = Collector()
     report = Pipeline(RULES, SqliteDedupStore(), pub).process(batch)
     assert (report.records, report.decoded, report.prefiltered) == (7, 4, 1)
@@ -100,5 +101,5 @@ def test_unreachable_publisher_raises_and_releases_every_claim() -> None:
 def test_events_without_time_use_the_clock() -> None:
     pub = Collector()
     Pipeline(RULES, SqliteDedupStore(), pub, clock=lambda: T0).process(
-        [Decoded(make_event(time=None), O)])
+        [Decoded(make_event(time=None), ORIGIN)])
     assert pub.received[0].document["event_time"] == "2026-11-27T12:00:00Z"

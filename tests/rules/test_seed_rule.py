@@ -32,7 +32,7 @@ def test_system_principal_in_system_namespace_is_excluded(namespace: str, userna
     "aksService ", "aksservice", "system:serviceaccount:default:builder",
     "system:serviceaccount:kube-system", "system:serviceaccount:kube-system:",
     "system:serviceaccount:kube-system-evil:builder", "system:serviceaccounts:kube-system",
-    "system:anonymous", "system:unauthenticated", "sуstem:node:x",  # Cyrillic у
+    "system:anonymous", "system:unauthenticated", "s\u0443stem:node:x",  # Cyrillic u
     "eks:addon-manager", "", None,
 ])
 def test_look_alikes_in_kube_system_are_findings(username: str | None) -> None:
