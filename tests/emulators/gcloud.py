@@ -1,1 +1,239 @@
-"""Emulator fixtures (filled in by the cloud issue)."""
+"""The gcloud Pub/Sub and Firestore emulators for the test session.
+
+`gcloud_emulators` starts both (in parallel, on free loopback ports) the first time a test asks,
+waits until each answers HTTP, and stops them at the end of the session. When
+PUBSUB_EMULATOR_HOST and FIRESTORE_EMULATOR_HOST name emulators that answer (e.g. after
+`make emulators`), those are reused and left running.
+
+`LoopbackProxy` is a TCP relay in front of an emulator that a test can cut and restore: to the
+clients it is the emulator going away and coming back, while the emulator keeps its state."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import threading
+import time
+import urllib.request
+import uuid
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+PROJECT = "kubetrail-test"
+START_TIMEOUT = 90.0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def answers(host: str, timeout: float = 1.0) -> bool:
+    """The emulators answer `GET /` with 200 "Ok"."""
+    try:
+        with urllib.request.urlopen(f"http://{host}/", timeout=timeout) as resp:
+            return int(resp.status) == 200
+    except OSError:
+        return False
+
+
+class EmulatorProcess:
+    """One `gcloud ... emulators ... start` in its own process group (gcloud forks the JVM)."""
+
+    def __init__(self, args: list[str], port: int, log: Path) -> None:
+        self.host = f"127.0.0.1:{port}"
+        self.log = log
+        with log.open("wb") as out:
+            self.proc = subprocess.Popen(
+                [*args, f"--host-port={self.host}"], stdout=out, stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL, start_new_session=True)
+
+    def wait_ready(self) -> None:
+        deadline = time.monotonic() + START_TIMEOUT
+        while not answers(self.host):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"emulator on {self.host} did not start:\n"
+                                   + self.log.read_text(errors="replace")[-3000:])
+            time.sleep(0.2)
+
+    def stop(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=10)
+
+
+def start_emulators(logdir: Path) -> tuple[EmulatorProcess, EmulatorProcess]:
+    """Start Pub/Sub and Firestore together (JVM start-up overlaps), then wait for both."""
+    gcloud = shutil.which("gcloud")
+    if gcloud is None:
+        raise RuntimeError("gcloud is not installed; the GCP tests need its emulators")
+    (logdir / "pubsub-data").mkdir(parents=True, exist_ok=True)
+    pubsub = EmulatorProcess([gcloud, "beta", "emulators", "pubsub", "start", "--quiet",
+                              f"--data-dir={logdir / 'pubsub-data'}"],
+                             free_port(), logdir / "pubsub.log")
+    firestore = EmulatorProcess([gcloud, "emulators", "firestore", "start", "--quiet"],
+                                free_port(), logdir / "firestore.log")
+    try:
+        pubsub.wait_ready()
+        firestore.wait_ready()
+    except BaseException:
+        pubsub.stop()
+        firestore.stop()
+        raise
+    return pubsub, firestore
+
+
+@dataclass(frozen=True)
+class GcloudEmulators:
+    """Where the emulators listen, plus helpers to make topics and read what arrived."""
+
+    project: str
+    pubsub_host: str
+    firestore_host: str
+
+    def env(self) -> dict[str, str]:
+        return {"GOOGLE_CLOUD_PROJECT": self.project, "PUBSUB_EMULATOR_HOST": self.pubsub_host,
+                "FIRESTORE_EMULATOR_HOST": self.firestore_host}
+
+    def unique(self, prefix: str) -> str:
+        return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+    def topic_with_subscription(self, prefix: str) -> tuple[str, str]:
+        """A new topic and a pull subscription on it: (topic path, subscription path)."""
+        from google.cloud import pubsub_v1
+
+        name = self.unique(prefix)
+        topic = f"projects/{self.project}/topics/{name}"
+        sub = f"projects/{self.project}/subscriptions/{name}-sub"
+        with _emulator_env(self):
+            pubsub_v1.PublisherClient().create_topic(name=topic)
+            with pubsub_v1.SubscriberClient() as subscriber:
+                subscriber.create_subscription(name=sub, topic=topic)
+        return topic, sub
+
+    def pull(self, subscription: str) -> list[Any]:
+        """Every message waiting on the subscription (acknowledged): ReceivedMessage.message."""
+        from google.cloud import pubsub_v1
+
+        messages: list[Any] = []
+        with _emulator_env(self), pubsub_v1.SubscriberClient() as subscriber, \
+                warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # return_immediately: wanted here
+            while True:
+                resp = subscriber.pull(request={"subscription": subscription,
+                                                "max_messages": 100,
+                                                "return_immediately": True}, timeout=10)
+                if not resp.received_messages:
+                    return messages
+                messages.extend(m.message for m in resp.received_messages)
+                subscriber.acknowledge(request={
+                    "subscription": subscription,
+                    "ack_ids": [m.ack_id for m in resp.received_messages]})
+
+
+@contextlib.contextmanager
+def _emulator_env(emulators: GcloudEmulators) -> Iterator[None]:
+    old = {k: os.environ.get(k) for k in emulators.env()}
+    os.environ.update(emulators.env())
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+@pytest.fixture(scope="session")
+def gcloud_emulators(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GcloudEmulators]:
+    """Both emulators for the whole session (reused when the environment names live ones)."""
+    ps, fs = os.environ.get("PUBSUB_EMULATOR_HOST"), os.environ.get("FIRESTORE_EMULATOR_HOST")
+    if ps and fs and answers(ps) and answers(fs):
+        yield GcloudEmulators(os.environ.get("GOOGLE_CLOUD_PROJECT") or PROJECT, ps, fs)
+        return
+    pubsub, firestore = start_emulators(tmp_path_factory.mktemp("gcloud-emulators"))
+    try:
+        yield GcloudEmulators(PROJECT, pubsub.host, firestore.host)
+    finally:
+        pubsub.stop()
+        firestore.stop()
+
+
+class LoopbackProxy:
+    """A TCP relay on a free loopback port to `target` ("host:port"). `cut()` closes the port
+    and every open connection; `restore()` listens on the same port again."""
+
+    def __init__(self, target: str) -> None:
+        host, port = target.rsplit(":", 1)
+        self.target = (host, int(port))
+        self.port = free_port()
+        self.address = f"127.0.0.1:{self.port}"
+        self._conns: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._server: socket.socket | None = None
+        self.restore()
+
+    def restore(self) -> None:
+        server = socket.socket()
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        server.bind(("127.0.0.1", self.port))
+        server.listen(64)
+        self._server = server
+        threading.Thread(target=self._accept, args=(server,), daemon=True).start()
+
+    def cut(self) -> None:
+        with self._lock:
+            server, self._server = self._server, None
+            conns, self._conns = self._conns, []
+        for s in [*conns, *([server] if server else [])]:
+            with contextlib.suppress(OSError):
+                s.shutdown(socket.SHUT_RDWR)
+            s.close()
+
+    close = cut
+
+    def _accept(self, server: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = server.accept()
+            except OSError:
+                return
+            try:
+                upstream = socket.create_connection(self.target, timeout=5)
+                upstream.settimeout(None)
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                self._conns += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                with contextlib.suppress(OSError):
+                    s.shutdown(socket.SHUT_RDWR)
