@@ -1,0 +1,73 @@
+"""The GCP function's settings (environment → one frozen dataclass, read once) and the
+components built from them. Only `functions/gcp/main.py` uses this module.
+
+In GCP the clients authenticate as the function's service account; locally they honour
+PUBSUB_EMULATOR_HOST and FIRESTORE_EMULATOR_HOST (no credentials are involved)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from kubetrail.deadletter.pubsub import PubSubDeadLetterSink
+from kubetrail.dedup.firestore import FirestoreDedupStore
+from kubetrail.errors import ConfigError
+from kubetrail.pipeline import Pipeline
+from kubetrail.publish.pubsub import PubSubPublisher
+from kubetrail.rules import RuleSet, load_rules
+
+REQUIRED = ("GOOGLE_CLOUD_PROJECT", "KUBETRAIL_DEDUP_COLLECTION", "KUBETRAIL_FINDINGS_TOPIC",
+            "KUBETRAIL_DEADLETTER_TOPIC")
+OPTIONAL = ("KUBETRAIL_FIRESTORE_DATABASE", "KUBETRAIL_TIMEOUT_SECONDS")
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Topics are short names in `project` or full `projects/<p>/topics/<t>` paths."""
+
+    project: str
+    dedup_collection: str
+    findings_topic: str
+    deadletter_topic: str
+    firestore_database: str | None = None
+    timeout_seconds: float = 30.0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
+        """Read the settings; ConfigError names every required one that is missing."""
+        def get(name: str) -> str:
+            return (env.get(name) or "").strip()
+
+        missing = [name for name in REQUIRED if not get(name)]
+        if missing:
+            raise ConfigError(f"missing settings: {', '.join(missing)}")
+        try:
+            timeout = float(get("KUBETRAIL_TIMEOUT_SECONDS") or 30)
+        except ValueError:
+            raise ConfigError("KUBETRAIL_TIMEOUT_SECONDS must be a number of seconds") from None
+        if not 0 < timeout <= 540:
+            raise ConfigError("KUBETRAIL_TIMEOUT_SECONDS must be in (0, 540]")
+        return cls(get("GOOGLE_CLOUD_PROJECT"), get("KUBETRAIL_DEDUP_COLLECTION"),
+                   get("KUBETRAIL_FINDINGS_TOPIC"), get("KUBETRAIL_DEADLETTER_TOPIC"),
+                   get("KUBETRAIL_FIRESTORE_DATABASE") or None, timeout)
+
+
+@dataclass(frozen=True, slots=True)
+class Components:
+    """What one function instance keeps between invocations."""
+
+    pipeline: Pipeline
+    deadletter: PubSubDeadLetterSink
+
+
+def build(settings: Settings) -> Components:
+    """Rules, Firestore dedup, the findings publisher and the dead-letter sink."""
+    timeout = settings.timeout_seconds
+    dedup = FirestoreDedupStore(settings.dedup_collection, project=settings.project,
+                                database=settings.firestore_database, timeout=timeout)
+    publisher = PubSubPublisher(settings.findings_topic, project=settings.project,
+                                timeout=timeout)
+    deadletter = PubSubDeadLetterSink(settings.deadletter_topic, project=settings.project,
+                                      timeout=timeout)
+    return Components(Pipeline(RuleSet(load_rules()), dedup, publisher), deadletter)
