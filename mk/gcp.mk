@@ -1,1 +1,32 @@
-# gcp path: emulators, demo, packaging (filled in by the gcp issue).
+# gcp path: the gcloud Pub/Sub and Firestore emulators, the demo, and the function's source zip.
+GCP_ZIP := .build/kubetrail-gcp.zip
+# The bundled GKE samples (LogEntries as the Log Router sink writes them).
+GCP_SAMPLES = $(sort $(wildcard samples/gke*) $(wildcard samples/gcp*))
+
+.PHONY: test-deps-gcp emulators-gcp emulators-gcp-stop demo-gcp package-gcp
+test-deps: test-deps-gcp
+emulators: emulators-gcp
+emulators-stop: emulators-gcp-stop
+demo: demo-gcp
+
+# The tests start their own emulators (free ports); they only need gcloud's, which need Java.
+test-deps-gcp:
+	@command -v gcloud >/dev/null && command -v java >/dev/null || { \
+	  echo "gcp: the tests need the gcloud CLI with its pubsub-emulator and" \
+	       "cloud-firestore-emulator components, and Java"; exit 1; }
+
+emulators-gcp:
+	@bash scripts/gcp/emulators.sh start
+
+emulators-gcp-stop:
+	@bash scripts/gcp/emulators.sh stop
+
+demo-gcp: venv emulators-gcp
+	@test -n "$(GCP_SAMPLES)" || { echo "gcp: no samples/gke* files to deliver"; exit 1; }
+	@echo "== gcp: kubetrail local invoke gcp $(GCP_SAMPLES)"
+	$(KUBETRAIL) local invoke gcp $(GCP_SAMPLES)
+	@echo "== gcp: the same files again (already published: nothing new)"
+	$(KUBETRAIL) local invoke gcp $(GCP_SAMPLES)
+
+package-gcp: venv
+	$(PY) scripts/gcp/package.py $(GCP_ZIP)
