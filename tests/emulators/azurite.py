@@ -98,11 +98,13 @@ class Azurite:
 
 
 class EventGridStandin:
-    """The Event Grid stand-in server as a subprocess; `port` 0 picks a free one."""
+    """The Event Grid stand-in server as a subprocess; `port` 0 picks a free one. With `record`,
+    accepted events are also kept in that file, so a restarted stand-in still lists them."""
 
-    def __init__(self, key: str | None = None, port: int = 0) -> None:
+    def __init__(self, key: str | None = None, port: int = 0, record: Path | None = None
+                 ) -> None:
         self.key = key or secrets.token_urlsafe(24)
-        self.port = port
+        self.port, self.record = port, record
         self.proc: subprocess.Popen[str] | None = None
 
     @property
@@ -111,8 +113,10 @@ class EventGridStandin:
 
     def start(self) -> EventGridStandin:
         env = {**os.environ, "KUBETRAIL_EVENTGRID_KEY": self.key}
-        self.proc = subprocess.Popen([sys.executable, str(STANDIN), "--port", str(self.port)],
-                                     stdout=subprocess.PIPE, text=True, env=env)
+        record = ["--record", str(self.record)] if self.record else []
+        self.proc = subprocess.Popen(
+            [sys.executable, str(STANDIN), "--port", str(self.port), *record],
+            stdout=subprocess.PIPE, text=True, env=env)
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()
         match = re.search(r":(\d+)/api/events", line)

@@ -1,0 +1,77 @@
+"""The Azure function's settings (app settings → one frozen dataclass, read once) and the
+components built from them. Only `functions/azure/function_app.py` uses this module."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from kubetrail.deadletter.storage_queue import StorageQueueDeadLetterSink
+from kubetrail.dedup.azure_table import AzureTableDedupStore
+from kubetrail.errors import ConfigError
+from kubetrail.pipeline import Pipeline
+from kubetrail.publish.eventgrid import EventGridPublisher
+from kubetrail.rules import RuleSet, load_rules
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """In Azure the endpoints are used with the function's managed identity; the connection
+    string and the Event Grid key exist only for Azurite and the local Event Grid stand-in."""
+
+    dedup_table: str
+    deadletter_queue: str
+    eventgrid_endpoint: str
+    table_endpoint: str | None = None
+    queue_endpoint: str | None = None
+    storage_connection_string: str | None = None
+    eventgrid_key: str | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
+        """Read the KUBETRAIL_* app settings; ConfigError names every one that is missing."""
+        def get(name: str) -> str | None:
+            return (env.get(name) or "").strip() or None
+
+        settings = cls(
+            dedup_table=get("KUBETRAIL_DEDUP_TABLE") or "",
+            deadletter_queue=get("KUBETRAIL_DEADLETTER_QUEUE") or "",
+            eventgrid_endpoint=get("KUBETRAIL_EVENTGRID_ENDPOINT") or "",
+            table_endpoint=get("KUBETRAIL_TABLE_ENDPOINT"),
+            queue_endpoint=get("KUBETRAIL_QUEUE_ENDPOINT"),
+            storage_connection_string=get("KUBETRAIL_STORAGE_CONNECTION_STRING"),
+            eventgrid_key=get("KUBETRAIL_EVENTGRID_KEY"),
+        )
+        missing = [name for name, value in (
+            ("KUBETRAIL_DEDUP_TABLE", settings.dedup_table),
+            ("KUBETRAIL_DEADLETTER_QUEUE", settings.deadletter_queue),
+            ("KUBETRAIL_EVENTGRID_ENDPOINT", settings.eventgrid_endpoint),
+            ("KUBETRAIL_TABLE_ENDPOINT", settings.table_endpoint
+             or settings.storage_connection_string),
+            ("KUBETRAIL_QUEUE_ENDPOINT", settings.queue_endpoint
+             or settings.storage_connection_string),
+        ) if not value]
+        if missing:
+            raise ConfigError(f"missing app settings: {', '.join(missing)}")
+        return settings
+
+
+@dataclass(frozen=True, slots=True)
+class Components:
+    """What one function instance keeps between invocations."""
+
+    pipeline: Pipeline
+    dedup: AzureTableDedupStore
+    deadletter: StorageQueueDeadLetterSink
+
+
+def build(settings: Settings) -> Components:
+    """Rules, Table Storage dedup, Event Grid publisher and the dead-letter queue."""
+    dedup = AzureTableDedupStore(settings.dedup_table, endpoint=settings.table_endpoint,
+                                 connection_string=settings.storage_connection_string)
+    publisher = EventGridPublisher(settings.eventgrid_endpoint, key=settings.eventgrid_key)
+    deadletter = StorageQueueDeadLetterSink(
+        settings.deadletter_queue, endpoint=settings.queue_endpoint,
+        connection_string=settings.storage_connection_string)
+    return Components(Pipeline(RuleSet(load_rules()), dedup, publisher), dedup, deadletter)
