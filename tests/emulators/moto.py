@@ -1,1 +1,235 @@
-"""Emulator fixtures (filled in by the cloud issue)."""
+"""The moto server for the test session, over real HTTP on loopback.
+
+`moto_server` starts `scripts/aws/moto_server.py` (moto's server, requests serialized like
+DynamoDB's per-item writes, see there) on a free loopback port the first time a test asks, waits
+until it answers, and stops it at the end of the session. When KUBETRAIL_MOTO_URL names a moto
+server that answers (e.g. after `make emulators`), that one is reused and left running; every
+test makes its own uniquely named resources either way.
+
+`aws_env` points boto3's standard chain (AWS_ENDPOINT_URL, region, dummy credentials) at the
+server for one test. `LoopbackProxy` is a TCP relay a test can cut and restore: to the client it
+is the service going away and coming back, while moto keeps its state."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kubetrail.dedup.dynamodb import DynamoDBDedupStore
+
+ROOT = Path(__file__).resolve().parents[2]
+SERVER = ROOT / "scripts" / "aws" / "moto_server.py"
+REGION = "us-east-1"
+START_TIMEOUT = 30.0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def answers(url: str, timeout: float = 1.0) -> bool:
+    """moto's own API answers `GET /moto-api/` with 200."""
+    try:
+        with urllib.request.urlopen(f"{url}/moto-api/", timeout=timeout) as resp:
+            return int(resp.status) == 200
+    except OSError:
+        return False
+
+
+@dataclass(frozen=True)
+class Moto:
+    """Where moto listens, plus helpers to make resources and read what arrived."""
+
+    endpoint: str
+
+    def env(self) -> dict[str, str]:
+        return {"AWS_ENDPOINT_URL": self.endpoint, "AWS_DEFAULT_REGION": REGION,
+                "AWS_REGION": REGION, "AWS_ACCESS_KEY_ID": "testing",
+                "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing"}
+
+    def client(self, service: str, endpoint: str | None = None) -> Any:
+        import boto3
+
+        return boto3.session.Session().client(
+            service, endpoint_url=endpoint or self.endpoint, region_name=REGION,
+            aws_access_key_id="testing", aws_secret_access_key="testing")
+
+    @staticmethod
+    def unique(prefix: str) -> str:
+        return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+    def dedup_table(self) -> str:
+        """A new table shaped like the Terraform one (pk, TTL on expires_at)."""
+        name, ddb = self.unique("kubetrail-dedup"), self.client("dynamodb")
+        ddb.create_table(**DynamoDBDedupStore.table_definition(name))
+        ddb.update_time_to_live(TableName=name, TimeToLiveSpecification={
+            "Enabled": True, "AttributeName": DynamoDBDedupStore.TTL_ATTRIBUTE})
+        return name
+
+    def queue(self, prefix: str = "kubetrail-q") -> str:
+        return str(self.client("sqs").create_queue(QueueName=self.unique(prefix))["QueueUrl"])
+
+    def topic_with_queue(self, raw: bool = False) -> tuple[str, str]:
+        """A new topic and an SQS queue subscribed to it: (topic ARN, queue URL)."""
+        sns, sqs = self.client("sns"), self.client("sqs")
+        topic = sns.create_topic(Name=self.unique("kubetrail-findings"))["TopicArn"]
+        url = self.queue("kubetrail-subscriber")
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
+        sns.subscribe(TopicArn=topic, Protocol="sqs",
+                      Endpoint=arn["Attributes"]["QueueArn"],
+                      Attributes={"RawMessageDelivery": "true" if raw else "false"})
+        return str(topic), url
+
+    def drain(self, queue_url: str) -> list[dict[str, Any]]:
+        """Every message waiting on the queue (deleted once read), with attributes."""
+        sqs, messages = self.client("sqs"), []
+        while True:
+            got = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10,
+                                      MessageAttributeNames=["All"], WaitTimeSeconds=0)
+            batch = got.get("Messages", [])
+            if not batch:
+                return messages
+            messages.extend(batch)
+            sqs.delete_message_batch(QueueUrl=queue_url, Entries=[
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(batch)])
+
+    def findings(self, queue_url: str) -> list[dict[str, Any]]:
+        """The finding documents that reached a (non-raw) SNS subscription queue."""
+        return [json.loads(json.loads(m["Body"])["Message"]) for m in self.drain(queue_url)]
+
+
+class MotoProcess:
+    """`scripts/aws/moto_server.py` in its own process group, logging to a file."""
+
+    def __init__(self, port: int, log: Path) -> None:
+        self.endpoint = f"http://127.0.0.1:{port}"
+        self.log = log
+        with log.open("wb") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, str(SERVER), "--host", "127.0.0.1", "--port", str(port)],
+                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                start_new_session=True)
+
+    def wait_ready(self) -> None:
+        deadline = time.monotonic() + START_TIMEOUT
+        while not answers(self.endpoint):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"moto did not start on {self.endpoint}:\n"
+                                   + self.log.read_text(errors="replace")[-3000:])
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Moto]:
+    """The moto server for the whole session (reused when KUBETRAIL_MOTO_URL answers)."""
+    url = os.environ.get("KUBETRAIL_MOTO_URL", "").rstrip("/")
+    if url and answers(url):
+        yield Moto(url)
+        return
+    proc = MotoProcess(free_port(), tmp_path_factory.mktemp("moto") / "moto.log")
+    proc.wait_ready()
+    try:
+        yield Moto(proc.endpoint)
+    finally:
+        proc.stop()
+
+
+@pytest.fixture
+def aws_env(moto_server: Moto, monkeypatch: pytest.MonkeyPatch) -> Moto:
+    """boto3's standard chain pointed at moto for this test (no profile, no real account)."""
+    for var in ("AWS_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
+    for key, value in moto_server.env().items():
+        monkeypatch.setenv(key, value)
+    return moto_server
+
+
+class LoopbackProxy:
+    """A TCP relay on a free loopback port to `endpoint` (http://host:port). `cut()` closes the
+    port and every open connection; `restore()` listens on the same port again."""
+
+    def __init__(self, endpoint: str) -> None:
+        host, port = endpoint.removeprefix("http://").rsplit(":", 1)
+        self.target = (host, int(port))
+        self.port = free_port()
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+        self._conns: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._server: socket.socket | None = None
+        self.restore()
+
+    def restore(self) -> None:
+        server = socket.socket()
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        server.bind(("127.0.0.1", self.port))
+        server.listen(64)
+        self._server = server
+        threading.Thread(target=self._accept, args=(server,), daemon=True).start()
+
+    def cut(self) -> None:
+        with self._lock:
+            server, self._server = self._server, None
+            conns, self._conns = self._conns, []
+        for s in [*conns, *([server] if server else [])]:
+            with contextlib.suppress(OSError):
+                s.shutdown(socket.SHUT_RDWR)
+            s.close()
+
+    def _accept(self, server: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = server.accept()
+            except OSError:
+                return
+            try:
+                upstream = socket.create_connection(self.target, timeout=5)
+            except OSError:
+                client.close()
+                continue
+            upstream.settimeout(None)
+            with self._lock:
+                self._conns += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                with contextlib.suppress(OSError):
+                    s.shutdown(socket.SHUT_RDWR)

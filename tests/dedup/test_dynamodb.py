@@ -1,0 +1,100 @@
+"""DynamoDBDedupStore against the moto server over HTTP: the DedupStore contract, the stored item
+(TTL, counter, last_seen), 8 processes racing, and SDK errors translated."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from kubetrail.dedup.dynamodb import DynamoDBDedupStore
+from kubetrail.errors import ConfigError, PublishError
+from tests.dedup.conformance import HOUR, LEASE, T0, Clock, DedupConformance
+from tests.emulators.moto import LoopbackProxy, Moto
+
+pytestmark = pytest.mark.aws
+
+
+class TestDynamoDBDedupStore(DedupConformance):
+    @pytest.fixture(autouse=True)
+    def _table(self, aws_env: Moto) -> None:
+        self.moto = aws_env
+        self.table = aws_env.dedup_table()
+
+    def make_store(self, clock: Clock) -> DynamoDBDedupStore:
+        # A new client per store: the race test really races separate connections.
+        return DynamoDBDedupStore(self.table, client=self.moto.client("dynamodb"), lease=LEASE,
+                                  clock=clock)
+
+    def item(self, key: str) -> dict[str, Any]:
+        got = self.moto.client("dynamodb").get_item(
+            TableName=self.table, Key=DynamoDBDedupStore.item_key(key), ConsistentRead=True)
+        return dict(got.get("Item", {}))
+
+    def test_item_carries_ttl_counter_and_last_seen(self) -> None:
+        store, key = self.make_store(Clock()), self.key()
+        store.confirm(store.claim(key, T0, HOUR))
+        store.claim(key, T0 + timedelta(minutes=20), HOUR)
+        store.claim(key, T0 + timedelta(minutes=5), HOUR)  # late: counted, last_seen stays
+        item = self.item(key)
+        assert item["dedup_key"]["S"] == key
+        assert item["count"]["N"] == "3"
+        assert item["state"]["S"] == "published"
+        assert int(item["last_seen"]["N"]) == int((T0 + timedelta(minutes=20)).timestamp()) * 10**6
+        # TTL in epoch seconds: window end + period, so the item outlives its window by a period.
+        assert int(item["expires_at"]["N"]) == int((T0 + 2 * HOUR).timestamp())
+
+    def test_release_deletes_the_pending_window(self) -> None:
+        store, key = self.make_store(Clock()), self.key()
+        store.release(store.claim(key, T0, HOUR))
+        assert self.item(key) == {}
+
+
+def _race(endpoint: str, table: str, key: str, i: int, barrier: Any, out: Any) -> None:
+    import boto3
+
+    client = boto3.session.Session().client(
+        "dynamodb", endpoint_url=endpoint, region_name="us-east-1",
+        aws_access_key_id="testing", aws_secret_access_key="testing")
+    store = DynamoDBDedupStore(table, client=client, clock=Clock())
+    barrier.wait()
+    claim = store.claim(key, T0 + timedelta(seconds=i), HOUR)
+    out.put((claim.owner, claim.count))
+
+
+def test_eight_processes_racing_on_one_key_make_one_owner(aws_env: Moto) -> None:
+    table, key = aws_env.dedup_table(), "Kubernetes.DaemonSet.Created:eve\x1fkube-system"
+    ctx = multiprocessing.get_context("spawn" if os.name != "posix" else "fork")
+    barrier, out = ctx.Barrier(8), ctx.Queue()
+    procs = [ctx.Process(target=_race, args=(aws_env.endpoint, table, key, i, barrier, out))
+             for i in range(8)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+    assert [p.exitcode for p in procs] == [0] * 8
+    results = [out.get(timeout=5) for _ in range(8)]
+    assert sum(owner for owner, _ in results) == 1
+    assert sorted(count for _, count in results) == list(range(1, 9))
+
+
+def test_missing_table_is_a_config_error(aws_env: Moto) -> None:
+    store = DynamoDBDedupStore("no-such-table", client=aws_env.client("dynamodb"))
+    with pytest.raises(ConfigError, match="no-such-table"):
+        store.claim("k", T0, HOUR)
+
+
+def test_unreachable_dynamodb_is_a_publish_error_and_recovers(
+        aws_env: Moto, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    table, proxy = aws_env.dedup_table(), LoopbackProxy(aws_env.endpoint)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", proxy.endpoint)
+    store = DynamoDBDedupStore(table)  # the default client, built from the environment
+    proxy.cut()
+    with pytest.raises(PublishError, match="dynamodb claim"):
+        store.claim("k", T0, HOUR)
+    proxy.restore()
+    assert store.claim("k", T0, HOUR).owner  # same cached client, service back
