@@ -21,3 +21,18 @@ class TestSqliteDedupStore(DedupConformance):
 def test_unopenable_database_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot open dedup database"):
         SqliteDedupStore(tmp_path / "missing-dir" / "x.sqlite")
+
+
+def test_old_windows_survive_reopening_the_database(tmp_path: Path) -> None:
+    """Replaying last year's logs twice must not publish twice: expiry follows the wall clock."""
+    from datetime import timedelta
+
+    from tests.dedup.conformance import HOUR, T0
+
+    path = tmp_path / "d.sqlite"
+    old = T0 - timedelta(days=365)
+    first = SqliteDedupStore(path, clock=Clock())
+    first.confirm(first.claim("k", old, HOUR))
+    first.close()
+    assert not SqliteDedupStore(path, clock=Clock(T0 + HOUR)).claim("k", old, HOUR).owner
+    assert SqliteDedupStore(path, clock=Clock(T0 + 3 * HOUR)).claim("k", old, HOUR).owner

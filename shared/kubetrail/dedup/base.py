@@ -12,7 +12,10 @@ Semantics (shared by every adapter, checked by tests/dedup/conformance.py):
   expired lease: the previous owner died between claim and publish, so its finding is taken over.
 * After publishing, the owner calls `confirm` (state `published`); if publishing failed it calls
   `release`, which deletes the window so a retry of the batch opens it again and publishes.
-* Windows carry an expiry (`expires_at`, window end + period) for the backend's TTL.
+* Windows carry an expiry for the backend's TTL: `expires_at = max(window end, wall clock now)
+  + period`, set whenever a window is opened or renewed. Anchoring it on the wall clock too
+  matters for replays and backlogs: events hours old must still be deduplicated against each
+  other, not expire the moment they are written (see `expires_at` below).
 """
 
 from __future__ import annotations
@@ -22,6 +25,11 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 DEFAULT_LEASE = timedelta(minutes=5)
+
+
+def expires_at(window_end: datetime, now: datetime, period: timedelta) -> datetime:
+    """When a window may be garbage-collected: a full period after both its end and now."""
+    return max(window_end, now) + period
 
 
 @dataclass(frozen=True, slots=True)

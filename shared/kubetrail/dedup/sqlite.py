@@ -10,7 +10,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from kubetrail.dedup.base import DEFAULT_LEASE, Claim
+from kubetrail.dedup.base import DEFAULT_LEASE, Claim, expires_at
 from kubetrail.errors import ConfigError
 
 _SCHEMA = """
@@ -80,7 +80,7 @@ class SqliteDedupStore:
                     db.execute(
                         "INSERT OR REPLACE INTO dedup_windows VALUES (?,?,?,?,?,?,?,?,?)",
                         (key, ev, end, 1, ev, "pending" if owner else "counting", token,
-                         lease_until, end + period.total_seconds()))
+                         lease_until, _ts(expires_at(_dt(end), _dt(now), period))))
                     claim = Claim(key, event_time, _dt(end), 1, owner, token)
                 else:
                     start, end, count, last_seen, state, old_token, old_lease = row
