@@ -40,7 +40,7 @@ def _store(emulators: GcloudEmulators, **kwargs: Any) -> FirestoreDedupStore:
 
 def test_window_document_carries_the_key_state_and_ttl_field(
         gcloud_emulators: GcloudEmulators) -> None:
-    store = _store(gcloud_emulators)
+    store = _store(gcloud_emulators, clock=Clock(T0))
     key = "Kubernetes.DaemonSet.Created:a/b\x00c"
     claim = store.claim(key, T0, HOUR)
     doc = store.collection.document(document_id(key)).get().to_dict()
@@ -52,6 +52,19 @@ def test_window_document_carries_the_key_state_and_ttl_field(
     doc = store.collection.document(document_id(key)).get().to_dict()
     assert (doc["state"], doc["count"], doc["last_seen"]) == (
         "published", 2, T0 + timedelta(minutes=7))
+
+
+def test_expiry_follows_the_wall_clock_for_old_events(gcloud_emulators: GcloudEmulators) -> None:
+    """A replayed year-old event must not be written already expired (TTL would drop it)."""
+    clock = Clock(T0)
+    store = _store(gcloud_emulators, clock=clock)
+    old = T0 - timedelta(days=365)
+    store.confirm(store.claim("k", old, HOUR))
+    ref = store.collection.document(document_id("k"))
+    assert ref.get().to_dict()["expires_at"] == T0 + HOUR
+    clock.now = T0 + timedelta(minutes=30)
+    assert not store.claim("k", old + timedelta(minutes=1), HOUR).owner
+    assert ref.get().to_dict()["expires_at"] == T0 + timedelta(minutes=90)  # renewed by counting
 
 
 def test_invalid_collection_is_a_config_error(gcloud_emulators: GcloudEmulators) -> None:

@@ -164,7 +164,7 @@ def test_firestore_ttl_policy_is_on_the_field_the_store_writes() -> None:
     assert field["collection"] == "${var.dedup_collection}"
     assert field["ttl_config"] == [{}]
     store = (ROOT / "shared" / "kubetrail" / "dedup" / "firestore.py").read_text()
-    assert f'"{field["field"]}": end + period' in store
+    assert f'"{field["field"]}": expires_at(' in store
     assert RES["google_firestore_database.kubetrail"]["type"] == "FIRESTORE_NATIVE"
 
 

@@ -4,7 +4,8 @@ Every claim is a compare-and-swap: read the window's document, then write it bac
 precondition — `create()` (the document must not exist) to open the first window, or an update /
 delete conditioned on the `update_time` that was read. A racing writer makes the precondition fail
 and the claim simply reads again, so concurrent invocations never both own a window. Documents
-carry `expires_at` (a Timestamp: window end + period) for a Firestore TTL policy.
+carry `expires_at` (a Timestamp: a period after both the window end and the wall clock, see
+kubetrail.dedup.base) for a Firestore TTL policy.
 
 The client honours FIRESTORE_EMULATOR_HOST; google-cloud-firestore is imported on first use.
 """
@@ -19,7 +20,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from kubetrail.dedup.base import DEFAULT_LEASE, Claim
+from kubetrail.dedup.base import DEFAULT_LEASE, Claim, expires_at
 from kubetrail.errors import ConfigError, KubetrailError, PublishError
 
 MAX_ATTEMPTS = 64  # CAS rounds; each lost round means another writer won, so this is generous
@@ -133,7 +134,8 @@ class FirestoreDedupStore:
                 doc = {
                     "key": key, "window_start": event_time, "window_end": end, "count": 1,
                     "last_seen": event_time, "state": "pending" if owner else "counting",
-                    "token": token, "lease_until": lease_until, "expires_at": end + period,
+                    "token": token, "lease_until": lease_until,
+                    "expires_at": expires_at(end, now, period),
                 }
                 if data is None:
                     self._call("dedup claim: create", snap.reference.create, doc)
@@ -146,7 +148,10 @@ class FirestoreDedupStore:
             takeover = data["state"] == "pending" and _utc(data["lease_until"]) < now
             owner = reached or takeover
             update: dict[str, Any] = {
-                "count": count, "last_seen": max(_utc(data["last_seen"]), event_time)}
+                "count": count, "last_seen": max(_utc(data["last_seen"]), event_time),
+                # a window still counting stays at least a period past now (never shortened)
+                "expires_at": max(_utc(data["expires_at"]),
+                                  expires_at(_utc(data["window_end"]), now, period))}
             if owner:
                 update.update(state="pending", token=token, lease_until=lease_until)
             self._call("dedup claim: count", snap.reference.update, update,
