@@ -172,7 +172,7 @@ def invoke(files: list[Path], out: TextIO, err: TextIO) -> int:
         user_function(load_function())(eventhub_events(payloads))
         for event in received(settings["KUBETRAIL_EVENTGRID_ENDPOINT"], before):
             out.write(json.dumps(event.get("data"), separators=(",", ":")) + "\n")
-    except (KubetrailError, OSError) as exc:
+    except (KubetrailError, OSError, ValueError) as exc:
         print(f"kubetrail: the function failed ({type(exc).__name__}): {exc}", file=err)
         return 1
     finally:

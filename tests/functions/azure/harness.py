@@ -1,4 +1,4 @@
-"""Fixtures for the Azure function: settings pointing at Azurite and the Event Grid stand-in, a
+"""The Azure function under test: settings pointing at Azurite and the Event Grid stand-in, a
 fresh table and queue per test, and a fresh instance of function_app.py."""
 
 from __future__ import annotations
@@ -51,9 +51,3 @@ def configure(monkeypatch: pytest.MonkeyPatch, connection_string: str, standin: 
         monkeypatch.setenv(name, value)
     module = load_function()
     return FunctionUnderTest(user_function(module), module, queue, table)
-
-
-@pytest.fixture
-def function(azurite: str, eventgrid: EventGridStandin, monkeypatch: pytest.MonkeyPatch
-             ) -> FunctionUnderTest:
-    return configure(monkeypatch, azurite, eventgrid)

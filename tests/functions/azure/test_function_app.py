@@ -11,7 +11,7 @@ import pytest
 
 from kubetrail.errors import ConfigError, PublishError
 from tests.emulators.azurite import Azurite, EventGridStandin
-from tests.functions.azure.conftest import FunctionUnderTest, configure
+from tests.functions.azure.harness import FunctionUnderTest, configure
 from tests.functions.azure.records import aks_record, audit_event, body, daemonset_created
 
 pytestmark = pytest.mark.azure
