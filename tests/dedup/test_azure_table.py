@@ -82,3 +82,12 @@ def test_unreachable_service_is_a_publish_error() -> None:
 def test_no_endpoint_and_no_connection_string_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="endpoint or a connection string"):
         AzureTableDedupStore("dedup")
+
+
+def test_a_replayed_old_window_expires_a_period_after_now(azurite: str) -> None:
+    clock = Clock(T0 + timedelta(days=3))  # events three days old, delivered late
+    store = AzureTableDedupStore(new_table(azurite), connection_string=azurite, clock=clock)
+    store.confirm(store.claim("late-key", T0, HOUR))
+    assert store.purge_expired(T0 + timedelta(days=3, minutes=59)) == 0
+    assert not store.claim("late-key", T0 + timedelta(minutes=5), HOUR).owner
+    assert store.purge_expired(T0 + timedelta(days=3, hours=1, seconds=1)) == 1

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from kubetrail.dedup.base import DEFAULT_LEASE, Claim
+from kubetrail.dedup.base import DEFAULT_LEASE, Claim, expires_at
 from kubetrail.errors import ConfigError, PublishError
 
 MAX_ATTEMPTS = 64
@@ -95,7 +95,8 @@ class AzureTableDedupStore:
                     "PartitionKey": pk, "RowKey": "", "dedup_key": printable(key),
                     "window_start": ev, "window_end": ev + span, "count": 1, "last_seen": ev,
                     "state": "pending" if owner else "counting", "token": token,
-                    "lease_until": lease_until, "expires_at": ev + 2 * span,
+                    "lease_until": lease_until,
+                    "expires_at": _ts(expires_at(_dt(ev + span), _dt(now), period)),
                 }
                 written = self._create(new) if entity is None else self._replace_if(entity, new)
                 if written:
