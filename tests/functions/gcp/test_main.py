@@ -3,6 +3,7 @@ real Eventarc CloudEvents (directly, and over HTTP through functions-framework).
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -176,3 +177,32 @@ def test_http_status_500_makes_eventarc_retry(
     headers, body = to_structured(cloud_event(daemonset_entry()))
     assert app.test_client().post("/", headers=headers, data=body).status_code == 500
 
+
+
+def test_eight_instances_racing_on_one_key_publish_exactly_one_finding(
+        deployment: Deployment) -> None:
+    """Eight function instances (own clients each) get matches of one dedup key at once."""
+    instances = [load_main() for _ in range(8)]
+    for instance in instances:
+        instance.components()  # cold start outside the race
+    events = [cloud_event(daemonset_entry(user="racer@example.com",
+                                          when=f"2026-11-27T12:00:0{i}Z")) for i in range(8)]
+    barrier = threading.Barrier(8)
+    errors: list[BaseException] = []
+
+    def deliver(instance: ModuleType, event: Any) -> None:
+        try:
+            barrier.wait()
+            instance.handle(event)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=deliver, args=pair)
+               for pair in zip(instances, events, strict=True)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    [finding] = deployment.findings()
+    assert orjson.loads(finding.data)["context"]["username"] == "racer@example.com"
