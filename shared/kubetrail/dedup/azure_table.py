@@ -129,19 +129,11 @@ class AzureTableDedupStore:
     def purge_expired(self, now: datetime | None = None) -> int:
         """Delete windows whose `expires_at` has passed (Table Storage has no TTL); the count."""
         cutoff = _ts(now or self.clock())
-        deleted = 0
         try:
-            for entity in self.client.query_entities(f"expires_at lt {cutoff!r}"):
-                try:
-                    self.client.delete_entity(
-                        entity["PartitionKey"], entity["RowKey"],
-                        etag=entity.metadata["etag"], match_condition=self._if_match)
-                    deleted += 1
-                except self._errors.ResourceModifiedError:
-                    continue  # renewed meanwhile: keep it
+            expired = list(self.client.query_entities(f"expires_at lt {cutoff!r}"))
         except self._errors.AzureError as exc:
             raise self._translate(exc) from exc
-        return deleted
+        return sum(self._delete_if(entity) for entity in expired)  # renewed ones stay
 
     # -- entity operations ----------------------------------------------------------------------
     def _settle(self, claim: Claim, *, delete: bool) -> None:
@@ -150,17 +142,10 @@ class AzureTableDedupStore:
             entity = self._get(pk)
             if entity is None or entity["token"] != claim.token or entity["state"] != "pending":
                 return  # not ours any more (taken over, reopened or already settled)
-            try:
-                if delete:
-                    self.client.delete_entity(pk, "", etag=entity.metadata["etag"],
-                                              match_condition=self._if_match)
-                    return
-                if self._replace_if(entity, {**entity, "state": "published"}):
-                    return
-            except self._errors.ResourceModifiedError:
-                pass
-            except self._errors.AzureError as exc:
-                raise self._translate(exc) from exc
+            if delete and self._delete_if(entity):
+                return
+            if not delete and self._replace_if(entity, {**entity, "state": "published"}):
+                return
             _backoff(attempt)
         raise PublishError(f"dedup {'release' if delete else 'confirm'} on {self.table} kept "
                            f"losing races")
@@ -169,10 +154,25 @@ class AzureTableDedupStore:
         try:
             return self.client.get_entity(pk, "")
         except self._errors.ResourceNotFoundError as exc:
-            if "TableNotFound" in str(getattr(exc, "error_code", "")) or "TABLE_NOT_FOUND" in str(
-                    getattr(exc, "error_code", "")):
+            if _table_missing(exc):
                 raise self._translate(exc) from exc
             return None
+        except self._errors.AzureError as exc:
+            raise self._translate(exc) from exc
+
+    def _delete_if(self, current: Any) -> bool:
+        """Delete `current` unless it changed since read; True when it is gone."""
+        try:
+            self.client.delete_entity(current["PartitionKey"], current["RowKey"],
+                                      etag=current.metadata["etag"],
+                                      match_condition=self._if_match)
+            return True
+        except self._errors.ResourceModifiedError:
+            return False
+        except self._errors.ResourceNotFoundError as exc:
+            if _table_missing(exc):
+                raise self._translate(exc) from exc
+            return True  # someone else deleted it
         except self._errors.AzureError as exc:
             raise self._translate(exc) from exc
 
@@ -190,13 +190,22 @@ class AzureTableDedupStore:
             self.client.update_entity(new, mode=self._replace, etag=current.metadata["etag"],
                                       match_condition=self._if_match)
             return True
-        except (self._errors.ResourceModifiedError, self._errors.ResourceNotFoundError):
-            return False  # changed or deleted since we read it: re-read
+        except self._errors.ResourceModifiedError:
+            return False  # changed since we read it: re-read
+        except self._errors.ResourceNotFoundError as exc:
+            if _table_missing(exc):
+                raise self._translate(exc) from exc
+            return False  # deleted since we read it: re-read
         except self._errors.AzureError as exc:
             raise self._translate(exc) from exc
 
     def _translate(self, exc: Exception) -> Exception:
         return translate_storage_error(exc, f"dedup table {self.table}", self._errors)
+
+
+def _table_missing(exc: Exception) -> bool:
+    code = str(getattr(exc, "error_code", "") or "")
+    return "TableNotFound" in code or "TABLE_NOT_FOUND" in code
 
 
 def translate_storage_error(exc: Exception, what: str, errors: Any) -> Exception:
@@ -206,12 +215,12 @@ def translate_storage_error(exc: Exception, what: str, errors: Any) -> Exception
     status = getattr(exc, "status_code", None)
     if isinstance(exc, errors.ClientAuthenticationError) or status in (401, 403):
         return ConfigError(f"{what}: access refused ({code or status}); check the identity's "
-                           f"role assignment: {exc}")
+                           f"role assignment")
     if "NotFound" in code or "NOT_FOUND" in code or status == 404:
         return ConfigError(f"{what} does not exist ({code or status})")
     if isinstance(exc, errors.HttpResponseError) and status is not None and 400 <= status < 500 \
             and status not in (408, 409, 412, 429):
-        return ConfigError(f"{what}: request rejected ({status} {code}): {exc}")
+        return ConfigError(f"{what}: request rejected ({status} {code})")
     return PublishError(f"{what} unavailable: {type(exc).__name__}: {exc}".split("\n")[0])
 
 
