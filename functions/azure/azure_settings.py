@@ -67,11 +67,19 @@ class Components:
 
 
 def build(settings: Settings) -> Components:
-    """Rules, Table Storage dedup, Event Grid publisher and the dead-letter queue."""
+    """Rules, Table Storage dedup, Event Grid publisher and the dead-letter queue; in Azure all
+    three share one managed-identity credential (one token cache)."""
+    credential = None
+    if not (settings.storage_connection_string and settings.eventgrid_key):
+        from azure.identity import DefaultAzureCredential
+
+        credential = DefaultAzureCredential()
     dedup = AzureTableDedupStore(settings.dedup_table, endpoint=settings.table_endpoint,
-                                 connection_string=settings.storage_connection_string)
-    publisher = EventGridPublisher(settings.eventgrid_endpoint, key=settings.eventgrid_key)
+                                 connection_string=settings.storage_connection_string,
+                                 credential=credential)
+    publisher = EventGridPublisher(settings.eventgrid_endpoint, key=settings.eventgrid_key,
+                                   credential=credential)
     deadletter = StorageQueueDeadLetterSink(
         settings.deadletter_queue, endpoint=settings.queue_endpoint,
-        connection_string=settings.storage_connection_string)
+        connection_string=settings.storage_connection_string, credential=credential)
     return Components(Pipeline(RuleSet(load_rules()), dedup, publisher), dedup, deadletter)

@@ -118,3 +118,24 @@ def test_table_storage_down_mid_run_then_back_publishes_each_finding_once(
         assert users(eventgrid) == ["alice@example.com", "bob@example.com", "carol@example.com"]
     finally:
         storage.stop()
+
+
+def test_in_azure_the_clients_use_the_managed_identity_not_keys() -> None:
+    from azure.identity import DefaultAzureCredential
+
+    from kubetrail.local.azure import load_function
+
+    app = load_function()  # function_app.py imports Settings and build from azure_settings
+    settings = app.Settings.from_env({
+        "KUBETRAIL_TABLE_ENDPOINT": "https://kt1.table.core.windows.net/",
+        "KUBETRAIL_QUEUE_ENDPOINT": "https://kt1.queue.core.windows.net/",
+        "KUBETRAIL_DEDUP_TABLE": "kubetraildedup", "KUBETRAIL_DEADLETTER_QUEUE": "kubetrail-dl",
+        "KUBETRAIL_EVENTGRID_ENDPOINT": "https://kt.westeurope-1.eventgrid.azure.net/api/events",
+    })
+    assert settings.storage_connection_string is None and settings.eventgrid_key is None
+    parts = app.build(settings)  # builds clients only: no token is fetched before the first call
+    table, queue = parts.dedup.client, parts.deadletter.client
+    assert table.url.startswith("https://kt1.table.core.windows.net")
+    assert queue.url.startswith("https://kt1.queue.core.windows.net/kubetrail-dl")
+    assert isinstance(table.credential, DefaultAzureCredential)
+    assert queue.credential is table.credential  # one identity, one token cache
