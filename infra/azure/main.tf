@@ -112,7 +112,6 @@ resource "azurerm_service_plan" "kubetrail" {
 resource "azurerm_linux_function_app" "kubetrail" {
   #checkov:skip=CKV_AZURE_221:No HTTP triggers; the app only pulls from Event Hub. Public access is needed for deployment without a VNet.
   #checkov:skip=CKV_AZURE_56:App Service authentication protects HTTP endpoints; this app has none.
-  #checkov:skip=CKV_AZURE_159:HTTP/2 concerns inbound HTTP, which this app does not serve.
   name                          = "${var.name}-${substr(md5(data.azurerm_resource_group.this.id), 0, 8)}"
   resource_group_name           = data.azurerm_resource_group.this.name
   location                      = var.location
