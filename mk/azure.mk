@@ -27,11 +27,13 @@ emulators-azure: venv $(AZURITE)
 emulators-azure-stop:
 	@bash scripts/azure/emulators.sh stop
 
+# Each demo uses a fresh dedup table, so the first delivery shows the findings every time.
 demo-azure: venv emulators-azure
 	@test -n "$(AZURE_SAMPLES)" || { echo "azure: no samples/aks* files to deliver"; exit 1; }
-	@echo "== azure: kubetrail local invoke azure $(AZURE_SAMPLES)"
-	$(KUBETRAIL) local invoke azure $(AZURE_SAMPLES)
-	@echo "== azure: the same files again (already published: nothing new)"
+	@export KUBETRAIL_DEDUP_TABLE=demo$$(date +%s); \
+	echo "== azure: kubetrail local invoke azure $(AZURE_SAMPLES)  (dedup table $$KUBETRAIL_DEDUP_TABLE)"; \
+	$(KUBETRAIL) local invoke azure $(AZURE_SAMPLES) && \
+	echo "== azure: the same files again (already published: nothing new)" && \
 	$(KUBETRAIL) local invoke azure $(AZURE_SAMPLES)
 
 # function_app.py + host.json + every dependency (Linux x86-64 wheels for Python 3.11) in
