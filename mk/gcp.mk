@@ -21,11 +21,14 @@ emulators-gcp:
 emulators-gcp-stop:
 	@bash scripts/gcp/emulators.sh stop
 
+# A fresh dedup collection per demo, so the first delivery always shows the findings (the
+# emulator may still hold an earlier demo's windows) and the second shows none.
 demo-gcp: venv emulators-gcp
 	@test -n "$(GCP_SAMPLES)" || { echo "gcp: no samples/gke* files to deliver"; exit 1; }
-	@echo "== gcp: kubetrail local invoke gcp $(GCP_SAMPLES)"
-	$(KUBETRAIL) local invoke gcp $(GCP_SAMPLES)
-	@echo "== gcp: the same files again (already published: nothing new)"
+	@export KUBETRAIL_DEDUP_COLLECTION=kubetrail-demo-$$(date +%s%N); \
+	echo "== gcp: kubetrail local invoke gcp $(GCP_SAMPLES)"; \
+	$(KUBETRAIL) local invoke gcp $(GCP_SAMPLES) && \
+	echo "== gcp: the same files again (already published: nothing new)" && \
 	$(KUBETRAIL) local invoke gcp $(GCP_SAMPLES)
 
 package-gcp: venv
