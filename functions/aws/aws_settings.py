@@ -1,0 +1,79 @@
+"""The Lambda's settings (environment → one frozen dataclass, read once per execution
+environment) and the components built from them. Only `functions/aws/handler.py` uses this module.
+
+In AWS the clients authenticate as the function's execution role; locally boto3's standard
+AWS_ENDPOINT_URL (and AWS_ENDPOINT_URL_<SERVICE>) points them at an emulator. No SDK is imported
+here: the adapters create their boto3 clients on first use and keep them."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from kubetrail.deadletter.sqs import SqsDeadLetterSink
+from kubetrail.dedup.dynamodb import DynamoDBDedupStore
+from kubetrail.errors import ConfigError
+from kubetrail.pipeline import Pipeline
+from kubetrail.publish.sns import SnsPublisher
+from kubetrail.rules import RuleSet, load_rules
+
+REQUIRED = ("KUBETRAIL_DEDUP_TABLE", "KUBETRAIL_SNS_TOPIC_ARN", "KUBETRAIL_DLQ_URL")
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Table name, topic ARN and queue URL of the resources Terraform made."""
+
+    dedup_table: str
+    topic_arn: str
+    dlq_url: str
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
+        """Read the settings; ConfigError names every required one that is missing or bad."""
+        def get(name: str) -> str:
+            return (env.get(name) or "").strip()
+
+        missing = [name for name in REQUIRED if not get(name)]
+        if missing:
+            raise ConfigError(f"missing settings: {', '.join(missing)}")
+        if not get("KUBETRAIL_SNS_TOPIC_ARN").startswith("arn:"):
+            raise ConfigError("KUBETRAIL_SNS_TOPIC_ARN must be a topic ARN (arn:aws:sns:...)")
+        if not get("KUBETRAIL_DLQ_URL").startswith(("https://", "http://")):
+            raise ConfigError("KUBETRAIL_DLQ_URL must be a queue URL (https://sqs...)")
+        return cls(get("KUBETRAIL_DEDUP_TABLE"), get("KUBETRAIL_SNS_TOPIC_ARN"),
+                   get("KUBETRAIL_DLQ_URL"))
+
+
+def tracing_enabled(env: Mapping[str, str] = os.environ) -> bool:
+    """X-Ray tracing is on when Terraform sets KUBETRAIL_TRACING=true (tracing_mode Active)."""
+    return env.get("KUBETRAIL_TRACING", "").strip().lower() in ("1", "true", "yes")
+
+
+def traced(handler: F) -> F:
+    """Wrap the handler with powertools' Tracer only when tracing is on: the X-Ray SDK (and
+    botocore's patching) is then never imported, so a disabled tracer costs nothing."""
+    if not tracing_enabled():
+        return handler
+    from aws_lambda_powertools import Tracer
+
+    wrapped: F = Tracer().capture_lambda_handler(handler)
+    return wrapped
+
+
+@dataclass(frozen=True, slots=True)
+class Components:
+    """What one execution environment keeps between invocations (clients inside, lazily)."""
+
+    pipeline: Pipeline
+    deadletter: SqsDeadLetterSink
+
+
+def build(settings: Settings) -> Components:
+    """Rules, the DynamoDB dedup store, the SNS publisher and the SQS dead-letter sink."""
+    pipeline = Pipeline(RuleSet(load_rules()), DynamoDBDedupStore(settings.dedup_table),
+                        SnsPublisher(settings.topic_arn))
+    return Components(pipeline, SqsDeadLetterSink(settings.dlq_url))

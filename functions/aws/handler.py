@@ -1,0 +1,78 @@
+"""kubetrail on AWS Lambda: EKS audit events from a CloudWatch Logs subscription (invoked
+asynchronously) → DynamoDB dedup → findings on SNS; undecodable records → the SQS dead-letter
+queue. Wiring only; the work is in the kubetrail package. boto3 is imported on first use."""
+
+from __future__ import annotations
+
+import os
+import zlib
+from collections.abc import Iterator
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.data_classes import CloudWatchLogsEvent, event_source
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from aws_settings import Components, Settings, build, traced
+
+from kubetrail.errors import KubetrailError, Origin
+from kubetrail.sources.base import Outcome
+from kubetrail.sources.cloudwatch import decode_awslogs, decode_data_message
+
+SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME") or "kubetrail"
+logger = Logger(service=SERVICE)  # structured JSON; POWERTOOLS_LOG_LEVEL sets the level
+metrics = Metrics(namespace="kubetrail", service=SERVICE)  # EMF; POWERTOOLS_METRICS_NAMESPACE
+_components: Components | None = None
+
+
+def components() -> Components:
+    """Settings read and clients built once per execution environment (the only globals)."""
+    global _components
+    if _components is None:
+        _components = build(Settings.from_env())
+    return _components
+
+
+def outcomes(event: CloudWatchLogsEvent, origin: Origin, parts: Components
+             ) -> Iterator[Outcome]:
+    """Open the delivery with powertools' data class; an envelope that does not open is one
+    Failure (kept whole for the dead-letter queue), from the kubetrail decoder."""
+    prefilter = parts.pipeline.rules.prefilter
+    try:
+        payload = event.parse_logs_data().raw_event
+    except (ValueError, KeyError, TypeError, zlib.error):
+        return decode_awslogs(event.raw_event, origin, prefilter)
+    if isinstance(payload, dict):
+        logger.append_keys(log_group=payload.get("logGroup"), log_stream=payload.get("logStream"))
+    return decode_data_message(payload, origin, prefilter)
+
+
+# Raising hands the batch back to Lambda's async retries, then to the on-failure destination.
+@metrics.log_metrics
+@logger.inject_lambda_context(clear_state=True)
+@traced
+@event_source(data_class=CloudWatchLogsEvent)
+def lambda_handler(event: CloudWatchLogsEvent, context: LambdaContext) -> dict[str, Any]:
+    """Decode, detect, dedup, publish; dead-letter what could not be decoded."""
+    origin = Origin(f"lambda:{context.aws_request_id}")
+    try:
+        parts = components()
+        report = parts.pipeline.process(outcomes(event, origin, parts))
+        parts.deadletter.send(report.failures)  # the records are kept before we succeed
+    except KubetrailError as exc:
+        metrics.add_metric(name=f"{type(exc).__name__}s", unit=MetricUnit.Count, value=1)
+        logger.exception("batch handed back to Lambda for retry")
+        raise
+    for name, value in (("RecordsIn", report.records), ("Findings", len(report.published)),
+                        ("Deduplicated", report.deduplicated),
+                        ("Skipped", sum(report.skipped.values())),
+                        ("Failed", len(report.failures)), ("RuleErrors", len(report.rule_errors))):
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+    for error in report.rule_errors:
+        logger.warning("rule error", rule_id=error.rule_id, function=error.function,
+                       origin=str(error.origin), error=error.message)
+    for failure in report.failures:
+        logger.warning("record dead-lettered", reason=failure.reason, origin=str(failure.origin))
+    logger.info(f"kubetrail batch {report.summary()}")
+    return {"summary": report.summary(), "findings": [f.id for f in report.published],
+            "dead_lettered": len(report.failures)}
