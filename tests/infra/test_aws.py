@@ -27,7 +27,7 @@ TERRAFORM = shutil.which("terraform")
 SERVICES = ("cloudwatch", "dynamodb", "iam", "kms", "lambda", "logs", "sns", "sqs", "sts")
 CLUSTERS = ["prod-eks-01", "dev"]
 
-pytestmark = [pytest.mark.terraform,
+pytestmark = [pytest.mark.terraform, pytest.mark.aws,
               pytest.mark.skipif(TERRAFORM is None, reason="terraform is not installed")]
 
 
