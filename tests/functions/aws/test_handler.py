@@ -8,6 +8,9 @@ import base64
 import gzip
 import json
 import multiprocessing
+import os
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -171,3 +174,27 @@ def test_eight_concurrent_invocations_publish_one_finding(lambda_env: LambdaUnde
     assert len(published) == 1 and len(published[0]) == 1
     (finding,) = lambda_env.findings()
     assert finding["id"] == published[0][0]
+
+
+@pytest.mark.parametrize(("tracing", "imported"), [("", False), ("true", True)])
+def test_xray_sdk_is_imported_only_when_tracing_is_on(tracing: str, imported: bool) -> None:
+    from kubetrail.local.aws import FUNCTION_DIR
+
+    probe = ("import sys, handler; assert 'boto3' not in sys.modules; "
+             "print('aws_xray_sdk' in sys.modules)")
+    env = {**os.environ, "KUBETRAIL_TRACING": tracing}
+    out = subprocess.run([sys.executable, "-c", probe], cwd=FUNCTION_DIR, env=env,
+                         capture_output=True, text=True, check=True, timeout=60)
+    assert out.stdout.strip() == str(imported)
+
+
+@pytest.mark.parametrize(("name", "value", "message"), [
+    ("KUBETRAIL_SNS_TOPIC_ARN", "kubetrail-findings", "must be a topic ARN"),
+    ("KUBETRAIL_DLQ_URL", "kubetrail-dead-letter", "must be a queue URL"),
+    ("KUBETRAIL_DEDUP_TABLE", " ", "missing settings: KUBETRAIL_DEDUP_TABLE"),
+])
+def test_bad_settings_are_named(lambda_env: LambdaUnderTest, monkeypatch: pytest.MonkeyPatch,
+                                name: str, value: str, message: str) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError, match=message):
+        lambda_env.invoke(delivery(audit()))
