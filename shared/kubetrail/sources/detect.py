@@ -1,0 +1,217 @@
+"""Recognize which delivery format a JSON document is, and decode it.
+
+Recognized, in this order (first match wins):
+  Panther-shaped log (`p_log_type`)                          → decode_panther (below)
+  audit.k8s.io Event (`kind: Event`, apiVersion audit.k8s.io/* or none) → k8s.py, cloud aws
+  Lambda CloudWatch Logs event (`awslogs`)                   → cloudwatch.decode_awslogs
+  CloudWatch Logs payload (`messageType`)                    → cloudwatch.decode_data_message
+  Event Hub body (`records`)                                 → eventhub.decode_eventhub_body
+  AKS diagnostic record (`category` + `properties`)          → eventhub.decode_aks_record
+  Eventarc CloudEvent (`specversion`)                        → pubsub.decode_cloudevent
+  Cloud Logging LogEntry (`protoPayload`, or `logName` + `resource`) → gke.decode_log_entry
+  Pub/Sub push body (`message` object with data/messageId), pull response
+  (`receivedMessages`) or bare message (`data` string + messageId/attributes/publishTime)
+                                                             → pubsub.decode_pubsub_message
+  single CloudWatch log event (`message` as Event JSON text or object, with `timestamp`/`id`),
+  e.g. an export or a collector's envelope                   → cloudwatch.decode_log_event
+  a JSON array of any of these (one level)                   → each element, origin `[<i>]`
+Anything else is a Failure "unrecognized document: keys …" (keys escaped and cut).
+
+A bare audit Event carries no cloud: it is read as EKS (the form CloudWatch stores), cluster None.
+
+Panther-shaped logs (rule Tests): the native record plus Panther's `p_*` fields. `p_log_type`
+says what the record is — `Amazon.EKS.Audit`: an audit Event; `Azure.MonitorActivity`: an AKS
+diagnostic record; `GCP.AuditLog`: a LogEntry — and it is normalized by the same code as live
+records. `p_source_label` names the cluster when the record has no native cluster field (EKS
+Events never do; AKS records without resourceId; LogEntries without a cluster_name label). As
+p_log_type already declares a GCP audit log, such a LogEntry may omit protoPayload.serviceName;
+one naming another service is still skipped. The `p_*` fields stay in `raw`.
+
+Fast path for raw text (decode_line, used per JSON line by files.py, and decode_document(bytes)):
+with a prefilter, one JSON object that `prefilter.may_match` rejects is Prefiltered without being
+parsed, when it is either
+- the API server's own output — text starting with AUDIT_PREFIX
+  (`{"kind":"Event","apiVersion":"audit.k8s.io/`, how kube-apiserver writes every Event, hence
+  every EKS CloudWatch line). Such text is decoded as an audit Event (or as the Panther log its
+  p_log_type names) whatever else it holds: dispatch follows the text here, as the fast path does;
+- or any other object whose text holds none of ENVELOPE_MARKERS.
+Exact: outside envelopes, every value a rule can require is copied from a JSON string of the
+record's own text (the prefilter's argument; `\\u` escapes always decode), so text the prefilter
+rejects decodes to no match. The markers are the keys under which content hides from the text
+(`"data"`, `"data_base64"`: base64 in awslogs, Pub/Sub and CloudEvents) or under which one
+document holds many records (`"records"`, `"logEvents"`), which are decoded so that every record
+keeps its own Outcome. JSON arrays are never fast-pathed.
+A record's fate is kept for the damage that happens to real logs — truncation and broken
+encoding: text that does not end with `}` or is not UTF-8 is always parsed (looks_intact). What
+the fast path does change: a complete record that no rule can match counts as prefiltered even
+when, decoded, it would have been skipped (a non-audit category, a LogEntry of another service)
+or failed (a wrong type, nesting beyond orjson's limit).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+from kubetrail.errors import DecodeError, Origin
+from kubetrail.sources.base import Decoded, Failure, Outcome, Prefiltered, Skip
+from kubetrail.sources.cloudwatch import decode_awslogs, decode_data_message, decode_log_event
+from kubetrail.sources.common import (
+    BOM,
+    DEFAULT_MAX_INFLATE,
+    cut,
+    describe,
+    describe_keys,
+    dump,
+    is_mapping,
+    loads,
+    looks_intact,
+    type_name,
+)
+from kubetrail.sources.eventhub import decode_aks_record, decode_eventhub_body
+from kubetrail.sources.gke import decode_log_entry
+from kubetrail.sources.k8s import event_from_k8s, require_audit_event
+from kubetrail.sources.pubsub import decode_cloudevent, decode_pubsub_message
+
+if TYPE_CHECKING:
+    from kubetrail.rules.prefilter import Prefilter
+
+ENVELOPE_MARKERS = (b'"data"', b'"data_base64"', b'"records"', b'"logEvents"')
+AUDIT_PREFIX = b'{"kind":"Event","apiVersion":"audit.k8s.io/'
+
+_PUBSUB_KEYS = ("messageId", "message_id", "attributes", "publishTime", "publish_time")
+
+
+def fast_prefiltered(text: bytes, prefilter: Prefilter) -> bool:
+    """True when `text` (one JSON document) provably yields no match, unparsed."""
+    if not text.startswith(AUDIT_PREFIX) and (
+            text[:1] != b"{" or any(m in text for m in ENVELOPE_MARKERS)):
+        return False
+    return looks_intact(text) and not prefilter.may_match(text)
+
+
+def decode_document(
+    doc: Any, origin: Origin, prefilter: Prefilter | None = None,
+    *, max_inflate: int = DEFAULT_MAX_INFLATE,
+) -> Iterator[Outcome]:
+    """Decode one JSON document (parsed, or raw bytes/str) in whichever format it is."""
+    if isinstance(doc, bytes | bytearray | memoryview | str):
+        data = doc.encode("utf-8", "surrogatepass") if isinstance(doc, str) else bytes(doc)
+        yield from decode_line(data, origin, prefilter, max_inflate=max_inflate) or [
+            Skip("empty", origin)]
+    elif type(doc) is list:
+        if not doc:
+            yield Skip("empty", origin)
+        for i, item in enumerate(doc):
+            here = origin.child(f"[{i}]")
+            if type(item) is list:
+                yield Failure("nested JSON array (only one level of array is read)", here,
+                              cut(dump(item)))
+            else:
+                yield from _decode_one(item, here, prefilter, max_inflate)
+    else:
+        yield from _decode_one(doc, origin, prefilter, max_inflate)
+
+
+def decode_line(
+    data: bytes, origin: Origin, prefilter: Prefilter | None = None,
+    *, max_inflate: int = DEFAULT_MAX_INFLATE,
+) -> list[Outcome]:
+    """Decode one JSON text (e.g. a line of a JSON-lines file); [] when it is blank. The fast
+    path above applies; a failure of the document itself keeps these bytes as its raw."""
+    if data[:1] != b"{":
+        data = data.strip().removeprefix(BOM).lstrip()
+        if not data:
+            return []
+    if prefilter is not None and fast_prefiltered(data, prefilter):
+        return [Prefiltered(origin)]
+    try:
+        doc = loads(data)
+    except DecodeError as exc:
+        return [Failure(exc.message, origin, cut(data.rstrip()))]
+    if data.startswith(AUDIT_PREFIX) and type(doc) is dict and "p_log_type" not in doc:
+        outcomes = [_raw_event(doc, origin)]  # decided by the text, as the fast path is
+    else:
+        outcomes = list(decode_document(doc, origin, prefilter, max_inflate=max_inflate))
+    for i, outcome in enumerate(outcomes):
+        if type(outcome) is Failure and outcome.origin == origin:
+            outcomes[i] = dataclasses.replace(outcome, raw=cut(data.rstrip()))
+    return outcomes
+
+
+def _decode_one(doc: Any, origin: Origin, prefilter: Prefilter | None, max_inflate: int
+                ) -> Iterator[Outcome]:
+    if not is_mapping(doc):
+        yield Failure(f"unrecognized document: a JSON {type_name(doc)}, not an object", origin,
+                      cut(dump(doc)))
+    elif "p_log_type" in doc:
+        yield decode_panther(doc, origin)
+    elif doc.get("kind") == "Event":
+        yield _raw_event(doc, origin)
+    elif "awslogs" in doc:
+        yield from decode_awslogs(doc, origin, prefilter, max_inflate=max_inflate)
+    elif "messageType" in doc:
+        yield from decode_data_message(doc, origin, prefilter)
+    elif "records" in doc:
+        yield from decode_eventhub_body(doc, origin, prefilter)
+    elif "category" in doc and "properties" in doc:
+        yield decode_aks_record(doc, origin, prefilter)
+    elif "specversion" in doc:
+        yield from decode_cloudevent(doc, origin, prefilter, max_inflate=max_inflate)
+    elif "protoPayload" in doc or ("logName" in doc and "resource" in doc):
+        yield decode_log_entry(doc, origin)
+    elif _is_pubsub(doc):
+        yield from decode_pubsub_message(doc, origin, prefilter, max_inflate=max_inflate)
+    elif type(doc.get("receivedMessages")) is list:
+        for i, received in enumerate(doc["receivedMessages"]):
+            yield from decode_pubsub_message(received, origin.child(f"receivedMessages[{i}]"),
+                                             prefilter, max_inflate=max_inflate)
+    elif _is_log_event(doc):
+        yield decode_log_event(doc, origin, None, prefilter)
+    else:
+        yield Failure(f"unrecognized document: keys {describe_keys(doc) or '(none)'}", origin,
+                      cut(dump(doc)))
+
+
+def decode_panther(log: Mapping[str, Any], origin: Origin) -> Outcome:
+    """Decode one Panther-shaped log by its p_log_type (exactly one Outcome)."""
+    log_type = log.get("p_log_type")
+    label = log.get("p_source_label")
+    cluster = label if type(label) is str and label else None
+    if log_type == "Amazon.EKS.Audit":
+        try:
+            event = event_from_k8s(log, cloud="aws", cluster=cluster, raw=log, origin=origin)
+        except DecodeError as exc:
+            return Failure(exc.message, origin, cut(dump(log)))
+        return Decoded(event, origin)
+    if log_type == "Azure.MonitorActivity":
+        return decode_aks_record(log, origin, default_cluster=cluster)
+    if log_type == "GCP.AuditLog":
+        return decode_log_entry(log, origin, default_cluster=cluster, assume_k8s=True)
+    shown = describe(log_type) if type(log_type) is str else type_name(log_type)
+    return Failure(f"unsupported p_log_type {shown} (expected Amazon.EKS.Audit, "
+                   "Azure.MonitorActivity or GCP.AuditLog)", origin, cut(dump(log)))
+
+
+def _raw_event(doc: Mapping[str, Any], origin: Origin) -> Outcome:
+    try:
+        event = event_from_k8s(require_audit_event(doc), cloud="aws", cluster=None, raw=doc,
+                               origin=origin)
+    except DecodeError as exc:
+        return Failure(exc.message, origin, cut(dump(doc)))
+    return Decoded(event, origin)
+
+
+def _is_pubsub(doc: Mapping[str, Any]) -> bool:
+    message = doc.get("message")
+    if is_mapping(message):
+        return "data" in message or "messageId" in message or "message_id" in message
+    return type(doc.get("data")) is str and any(k in doc for k in _PUBSUB_KEYS)
+
+
+def _is_log_event(doc: Mapping[str, Any]) -> bool:
+    message = doc.get("message")
+    if is_mapping(message):
+        return message.get("kind") == "Event"
+    return type(message) is str and ("timestamp" in doc or "id" in doc or "eventId" in doc)

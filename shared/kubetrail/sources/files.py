@@ -1,0 +1,176 @@
+"""Local files (and `-` for stdin): JSON lines, one JSON document (pretty-printed or not) or a
+JSON array, gzip-compressed or not (recognized by its magic bytes, whatever the file is called).
+
+Each document is decoded by detect.decode_document, so any delivery format may appear in a file.
+Origin = the path (`<stdin>` for `-`) and the line number, or the array index (`path:[3]`) when
+the file is one document.
+
+How a file is read is decided by its first non-blank line: when that line is a JSON document by
+itself the file is JSON lines, streamed line by line (memory stays flat: one line at a time, each
+at most max_inflate bytes; a longer line is a Failure and reading goes on after it). Otherwise
+the whole file is read as one document, bounded by max_inflate (larger: a Failure); if it is not
+valid JSON but its second non-blank line is a document by itself, it is JSON lines after all,
+whose first line is broken. A gzip stream that breaks mid-file ends the file with a Failure for
+what could not be read, after everything before it. Blank lines are not records.
+
+A path that does not exist or cannot be read is a ConfigError, raised by read_paths itself
+before anything is read.
+"""
+
+from __future__ import annotations
+
+import gzip
+import itertools
+import os
+import sys
+import zlib
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import IO, TYPE_CHECKING
+
+import orjson
+
+from kubetrail.errors import ConfigError, DecodeError, Origin
+from kubetrail.sources.base import Failure, Outcome, Prefiltered
+from kubetrail.sources.common import (
+    BOM,
+    DEFAULT_MAX_INFLATE,
+    GZIP_MAGIC,
+    cut,
+    escaped,
+    loads,
+    looks_intact,
+)
+from kubetrail.sources.detect import AUDIT_PREFIX, decode_document, decode_line
+
+if TYPE_CHECKING:
+    from kubetrail.rules.prefilter import Prefilter
+
+STDIN = "-"
+
+
+def read_paths(
+    paths: Iterable[Path], prefilter: Prefilter | None = None,
+    *, max_inflate: int = DEFAULT_MAX_INFLATE,
+) -> Iterator[Outcome]:
+    """Outcomes of every record in the given files, in order. Raises ConfigError at once when a
+    path is missing, a directory or unreadable."""
+    checked = [_check(Path(p)) for p in paths]
+    return itertools.chain.from_iterable(_read(p, prefilter, max_inflate) for p in checked)
+
+
+def _check(path: Path) -> Path:
+    if str(path) == STDIN:
+        return path
+    if path.is_dir():
+        raise ConfigError(f"{path} is a directory, not a log file")
+    if not path.exists():
+        raise ConfigError(f"no such file: {path}")
+    if not os.access(path, os.R_OK):
+        raise ConfigError(f"cannot read {path}: permission denied")
+    return path
+
+
+def _read(path: Path, prefilter: Prefilter | None, max_inflate: int) -> Iterator[Outcome]:
+    if str(path) == STDIN:
+        yield from _read_stream(sys.stdin.buffer, "<stdin>", prefilter, max_inflate)
+        return
+    try:
+        handle = path.open("rb")
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
+    with handle:
+        yield from _read_stream(handle, str(path), prefilter, max_inflate)
+
+
+def _read_stream(raw: IO[bytes], source: str, prefilter: Prefilter | None, max_inflate: int
+                 ) -> Iterator[Outcome]:
+    peek = getattr(raw, "peek", None)
+    stream: IO[bytes] = raw
+    if peek is not None and peek(2)[:2] == GZIP_MAGIC:
+        stream = gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[assignment]
+    lines = _lines(stream, max_inflate)
+    head: list[bytes | str] = []
+    first = _next_content(lines, head)
+    if first is None:
+        return
+    if isinstance(first, str) or first.strip().removeprefix(BOM).lstrip()[:1] not in (b"{", b"[") \
+            or _is_document(first):
+        yield from _json_lines(itertools.chain(head, lines), source, prefilter, max_inflate)
+        return
+    second = _next_content(lines, head)
+    size = sum(map(len, head))
+    for item in lines:  # the rest of the file, as long as it fits
+        head.append(item)
+        size += len(item)
+        if isinstance(item, str) or size > max_inflate:
+            break
+    document = b"".join(t for t in head if isinstance(t, bytes))
+    origin = Origin(source)
+    try:
+        if size > max_inflate:
+            raise DecodeError(f"document larger than {max_inflate} bytes (only JSON lines files "
+                              "may be larger)")
+        doc = loads(document.removeprefix(BOM), "JSON document")
+    except DecodeError as exc:
+        if isinstance(second, bytes) and _is_document(second):
+            yield from _json_lines(itertools.chain(head, lines), source, prefilter, max_inflate)
+            return
+        yield Failure(exc.message, origin.child("1"), cut(document))
+        if isinstance(head[-1], str):
+            yield Failure(head[-1], origin.child(str(len(head))))
+        return
+    yield from decode_document(doc, origin, prefilter, max_inflate=max_inflate)
+
+
+def _is_document(line: bytes) -> bool:
+    try:
+        orjson.loads(line.strip().removeprefix(BOM))
+    except orjson.JSONDecodeError:
+        return False
+    return True
+
+
+def _next_content(lines: Iterator[bytes | str], head: list[bytes | str]) -> bytes | str | None:
+    """The next line that is not blank, keeping every line consumed in `head`."""
+    for item in lines:
+        head.append(item)
+        if isinstance(item, str) or item.strip():
+            return item
+    return None
+
+
+def _lines(stream: IO[bytes], limit: int) -> Iterator[bytes | str]:
+    """Each line's bytes; instead, the reason (str) for a line too long (skipped, reading goes on)
+    or for a stream that broke (the last item then)."""
+    readline = stream.readline
+    lineno = 0
+    try:
+        while line := readline(limit + 1):
+            lineno += 1
+            if len(line) > limit and not line.endswith(b"\n"):
+                while (rest := readline(1 << 20)) and not rest.endswith(b"\n"):
+                    pass
+                yield f"line longer than {limit} bytes"
+            else:
+                yield line
+    except (OSError, EOFError, zlib.error) as exc:
+        yield f"unreadable from line {lineno + 1} on: {escaped(str(exc))}"
+
+
+def _json_lines(lines: Iterable[bytes | str], source: str, prefilter: Prefilter | None,
+                max_inflate: int) -> Iterator[Outcome]:
+    # The API server's own lines are the bulk of any EKS file: their fast path is taken here,
+    # inline (detect.decode_line explains why it is exact); everything else goes to decode_line.
+    may_match = prefilter.may_match if prefilter is not None else None
+    for lineno, text in enumerate(lines, 1):
+        if type(text) is not bytes:
+            yield Failure(str(text), Origin(source, str(lineno)))
+        elif text.startswith(AUDIT_PREFIX):
+            if may_match is not None and looks_intact(text) and not may_match(text):
+                yield Prefiltered(Origin(source, str(lineno)))
+            else:  # an audit Event: no envelope inside, the prefilter has nothing more to do
+                yield from decode_line(text, Origin(source, str(lineno)), None)
+        else:
+            yield from decode_line(text, Origin(source, str(lineno)), prefilter,
+                                   max_inflate=max_inflate)
