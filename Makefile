@@ -35,7 +35,7 @@ test: venv test-deps
 	$(PY) -m pytest -q
 
 lint: venv
-	$(VENV)/bin/ruff check shared functions tests
+	$(VENV)/bin/ruff check shared functions tests scripts
 	$(VENV)/bin/mypy
 
 bench: venv
