@@ -83,9 +83,9 @@ def test_missing_queue_is_a_config_error(aws_env: Moto) -> None:
 
 
 def test_unreachable_queue_is_a_publish_error_and_recovers(
-        aws_env: Moto, monkeypatch: pytest.MonkeyPatch) -> None:
+        aws_env: Moto, moto_proxy: LoopbackProxy, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
-    queue, proxy = aws_env.queue(), LoopbackProxy(aws_env.endpoint)
+    queue, proxy = aws_env.queue(), moto_proxy
     monkeypatch.setenv("AWS_ENDPOINT_URL_SQS", proxy.endpoint)
     sink = SqsDeadLetterSink(queue)
     proxy.cut()

@@ -88,9 +88,9 @@ def test_missing_table_is_a_config_error(aws_env: Moto) -> None:
 
 
 def test_unreachable_dynamodb_is_a_publish_error_and_recovers(
-        aws_env: Moto, monkeypatch: pytest.MonkeyPatch) -> None:
+        aws_env: Moto, moto_proxy: LoopbackProxy, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
-    table, proxy = aws_env.dedup_table(), LoopbackProxy(aws_env.endpoint)
+    table, proxy = aws_env.dedup_table(), moto_proxy
     monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", proxy.endpoint)
     store = DynamoDBDedupStore(table)  # the default client, built from the environment
     proxy.cut()

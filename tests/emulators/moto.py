@@ -174,6 +174,14 @@ def aws_env(moto_server: Moto, monkeypatch: pytest.MonkeyPatch) -> Moto:
     return moto_server
 
 
+@pytest.fixture
+def moto_proxy(moto_server: Moto) -> Iterator[LoopbackProxy]:
+    """A LoopbackProxy in front of the moto server, closed after the test."""
+    proxy = LoopbackProxy(moto_server.endpoint)
+    yield proxy
+    proxy.cut()
+
+
 class LoopbackProxy:
     """A TCP relay on a free loopback port to `endpoint` (http://host:port). `cut()` closes the
     port and every open connection; `restore()` listens on the same port again."""

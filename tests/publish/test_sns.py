@@ -131,10 +131,10 @@ def test_missing_topic_is_a_config_error(aws_env: Moto) -> None:
 
 
 def test_unreachable_sns_is_a_publish_error_and_recovers(
-        aws_env: Moto, monkeypatch: pytest.MonkeyPatch) -> None:
+        aws_env: Moto, moto_proxy: LoopbackProxy, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
     topic, queue = aws_env.topic_with_queue(raw=True)
-    proxy = LoopbackProxy(aws_env.endpoint)
+    proxy = moto_proxy
     monkeypatch.setenv("AWS_ENDPOINT_URL_SNS", proxy.endpoint)
     publisher, findings = SnsPublisher(topic), [finding(username="a"), finding(username="b")]
     proxy.cut()

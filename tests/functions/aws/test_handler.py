@@ -107,8 +107,9 @@ def test_control_message_is_skipped(lambda_env: LambdaUnderTest) -> None:
 
 @pytest.mark.parametrize("service", ["SNS", "DYNAMODB"])
 def test_outage_mid_run_raises_and_redelivery_publishes_each_finding_once(
-        lambda_env: LambdaUnderTest, monkeypatch: pytest.MonkeyPatch, service: str) -> None:
-    proxy = LoopbackProxy(lambda_env.moto.endpoint)
+        lambda_env: LambdaUnderTest, moto_proxy: LoopbackProxy, monkeypatch: pytest.MonkeyPatch,
+        service: str) -> None:
+    proxy = moto_proxy
     monkeypatch.setenv(f"AWS_ENDPOINT_URL_{service}", proxy.endpoint)
     users = [f"user{i}@example.com" for i in range(12)]  # > 10: two PublishBatch requests
     event = delivery(*(audit(user=u) for u in users), audit(user=users[0], second=5))
@@ -126,8 +127,9 @@ def test_outage_mid_run_raises_and_redelivery_publishes_each_finding_once(
 
 
 def test_dead_letter_queue_outage_raises_and_retry_keeps_records_and_exactly_once(
-        lambda_env: LambdaUnderTest, monkeypatch: pytest.MonkeyPatch) -> None:
-    proxy = LoopbackProxy(lambda_env.moto.endpoint)
+        lambda_env: LambdaUnderTest, moto_proxy: LoopbackProxy,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    proxy = moto_proxy
     monkeypatch.setenv("AWS_ENDPOINT_URL_SQS", proxy.endpoint)
     event = delivery(audit(), audit(user="eve")[:-10])
     proxy.cut()
