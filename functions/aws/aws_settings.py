@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from kubetrail.deadletter.sqs import SqsDeadLetterSink
 from kubetrail.dedup.dynamodb import DynamoDBDedupStore
@@ -60,8 +60,7 @@ def traced(handler: F) -> F:
         return handler
     from aws_lambda_powertools import Tracer
 
-    wrapped: F = Tracer().capture_lambda_handler(handler)
-    return wrapped
+    return cast(F, Tracer().capture_lambda_handler(handler))
 
 
 @dataclass(frozen=True, slots=True)
