@@ -25,7 +25,8 @@ MODULE, EXAMPLE = ROOT / "infra" / "aws", ROOT / "infra" / "examples" / "aws"
 CHECKOV = ROOT / ".venv-tools" / "bin" / "checkov"
 TERRAFORM = shutil.which("terraform")
 SERVICES = ("cloudwatch", "dynamodb", "iam", "kms", "lambda", "logs", "sns", "sqs", "sts")
-CLUSTERS = ["prod-eks-01", "dev"]
+RUN = uuid.uuid4().hex[:6]  # unique names: the moto server may be a reused, long-running one
+CLUSTERS = [f"prod-eks-{RUN}", f"dev-{RUN}"]
 
 pytestmark = [pytest.mark.terraform, pytest.mark.aws,
               pytest.mark.skipif(TERRAFORM is None, reason="terraform is not installed")]
@@ -122,7 +123,7 @@ provider "aws" {{
     logs = moto_server.client("logs")
     for cluster in CLUSTERS:
         logs.create_log_group(logGroupName=f"/aws/eks/{cluster}/cluster")
-    name = f"kt{uuid.uuid4().hex[:8]}"
+    name = f"kt{RUN}"
     args = ["-input=false", f"-var=name={name}", f"-var=eks_cluster_names={json.dumps(CLUSTERS)}",
             "-var=deletion_protection=false", f"-var=package_path={zip_path}",
             "-var=reserved_concurrency=5"]
