@@ -47,7 +47,7 @@ def start(port: int, state: Path) -> str:
         print(f"moto: already answering on {endpoint}")
         return endpoint
     log = (state / "moto.log").open("ab")
-    proc = subprocess.Popen(  # noqa: S603 - our own script, fixed arguments
+    proc = subprocess.Popen(
         [sys.executable, str(HERE / "moto_server.py"), "--host", "127.0.0.1", "--port",
          str(port)], stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
         start_new_session=True)

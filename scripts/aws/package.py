@@ -42,7 +42,7 @@ def stage(target: Path, sources_only: bool) -> None:
 
 def install_wheels(target: Path) -> None:
     """functions/aws/requirements.txt, built for the Lambda runtime, without dependencies."""
-    subprocess.run(  # noqa: S603 - our interpreter's pip, fixed arguments
+    subprocess.run(
         [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
          "--target", str(target), "--platform", PLATFORM, "--implementation", "cp",
          "--python-version", PYTHON_VERSION, "--only-binary=:all:", "--no-deps", "--no-compile",
@@ -62,7 +62,7 @@ def compile_for_lambda(target: Path) -> None:
         print(f"package: python{PYTHON_VERSION} not found; the zip ships sources only "
               "(Lambda compiles them at each cold start)", file=sys.stderr)
         return
-    subprocess.run([python, "-m", "compileall", "-q", "--invalidation-mode",  # noqa: S603
+    subprocess.run([python, "-m", "compileall", "-q", "--invalidation-mode",
                     "unchecked-hash", "-s", str(target), "-p", "/var/task", str(target)],
                    check=True)  # file names as Lambda sees them (/var/task), not our temp dir
 
@@ -75,7 +75,7 @@ def runtime_python() -> str | None:
                   shutil.which(f"python{PYTHON_VERSION}"), *map(str, pyenv)]
     want = "({}, {})".format(*PYTHON_VERSION.split("."))
     for python in filter(None, candidates):
-        probe = subprocess.run([python, "-c", "import sys; print(tuple(sys.version_info[:2]))"],  # noqa: S603
+        probe = subprocess.run([python, "-c", "import sys; print(tuple(sys.version_info[:2]))"],
                                capture_output=True, text=True, check=False)
         if probe.returncode == 0 and probe.stdout.strip() == want:
             return python
