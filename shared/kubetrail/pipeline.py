@@ -91,7 +91,8 @@ class Pipeline:
                     report.decoded += 1
                     self._detect(outcome, report, pending)
                 elif isinstance(outcome, Prefiltered):
-                    report.prefiltered += 1
+                    report.prefiltered += outcome.count
+                    report.records += outcome.count - 1
                 elif isinstance(outcome, Skip):
                     report.skipped[outcome.reason] += 1
                 elif isinstance(outcome, Failure):

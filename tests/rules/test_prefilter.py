@@ -13,7 +13,6 @@ import pytest
 
 from kubetrail.cli import main
 from kubetrail.rules import RuleSet, load_rules
-from kubetrail.rules.prefilter import Prefilter
 from tests.synthetic import write_jsonl
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"
@@ -42,10 +41,41 @@ def assert_equivalent(files: list[Path]) -> list[dict[str, object]]:
 
 def test_bundled_prefilter_is_derived_from_requires() -> None:
     pf = RuleSet(load_rules()).prefilter
-    assert pf == Prefilter(((((b"daemonsets",), (b"create",))),))
+    assert pf is not None
+    assert pf.requirements == ({"verb": {"create"}, "resource": {"daemonsets"}},)
+    assert pf.alternatives == (((b"daemonsets",), (b"create",)),)
     assert not pf.may_match(b'{"verb":"get","objectRef":{"resource":"pods"}}')
     assert pf.may_match(b'{"verb":"create","objectRef":{"resource":"daemonsets"}}')
     assert pf.may_match(b'{"verb":"create","objectRef":{"resource":"daemon\\u0073ets"}}')
+    assert pf.may_match(b'{"verb":"\\u0063reate","objectRef":{"resource":"pods"}}')
+    # Go escapes & < > in every query string: those hide no letter of a needle.
+    assert not pf.may_match(b'{"verb":"list","requestURI":"/api/v1/pods?limit=500\\u0026w=1"}')
+
+
+@pytest.mark.parametrize(("text", "may"), [
+    (b'{"kind":"Event","verb":"create","objectRef":{"resource":"daemonsets"}}', True),
+    (b'{"kind":"Event","verb":"create","objectRef":{"resource":"pods"}}', False),
+    (b'{"kind":"Event","verb":"get","objectRef":{"resource":"daemonsets"}}', False),
+    (b'{"kind":"Event","verb":"cr\\u0065ate","objectRef":{"resource":"daemon\\u0073ets"}}', True),
+    # a duplicated key counts with its last value, as for the full decoder
+    (b'{"kind":"Event","verb":"get","objectRef":{"resource":"daemonsets"},"verb":"create"}', True),
+    (b'{"kind":"Event","verb":"create","objectRef":null,"objectRef":{"resource":"daemonsets"}}',
+     True),
+    (b'{"kind":"Event","verb":"create","objectRef":{"resource":"daemonsets"},"objectRef":{}}',
+     False),
+    # a wrong type: let the decoder say what is wrong
+    (b'{"kind":"Event","verb":42,"objectRef":{"resource":"pods"}}', True),
+    (b'{"kind":"Event","verb":"get","objectRef":[]}', True),
+    (b'{"kind":"Event","verb":"get"', True),  # cut: let the decoder report it
+    (b'{"kind":"Event","verb":"get","p_log_type":"GCP.AuditLog"}', True),
+    (b'{"kind":"Event","verb":"get","p_log_type":null}', True),
+    (b'{"kind":"Pod","verb":"get"}', True),  # not an audit Event: the decoder says why
+    (b'{"kind":"Event","verb":"list","requestObject":{"spec":{"resourceAttributes":{"verb":"create",'
+     b'"resource":"daemonsets"}}}}', False),  # nested look-alikes are not the request
+])
+def test_event_prefilter_reads_fields_like_the_decoder(text: bytes, may: bool) -> None:
+    pf = RuleSet(load_rules()).prefilter
+    assert pf is not None and pf.may_match_event(text) is may
 
 
 def test_no_prefilter_when_a_rule_has_no_requires(tmp_path: Path) -> None:

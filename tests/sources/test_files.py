@@ -152,7 +152,8 @@ def test_size_bounds(tmp_path: Path) -> None:
 def test_prefilter_changes_no_finding_over_corpus_and_samples() -> None:
     paths = sorted(CORPUS.rglob("*.json*")) + sorted(SAMPLES.glob("*.json*"))
     slow, fast = list(read_paths(paths)), list(read_paths(paths, RULES.prefilter))
-    assert len(slow) == len(fast)
+    records = [getattr(o, "count", 1) for o in fast]
+    assert len(slow) == sum(records)  # a run of prefiltered lines is one outcome
     assert findings(fast) == findings(slow)
     assert len(findings(slow)) >= 8
 

@@ -26,9 +26,12 @@ class Skip:
 
 @dataclass(frozen=True, slots=True)
 class Prefiltered:
-    """A record no enabled rule can match, proven without fully decoding it (rules/prefilter)."""
+    """`count` consecutive records no enabled rule can match, proven without fully decoding them
+    (rules/prefilter); `origin` is the first one's. Runs keep the hot path free of per-record
+    objects."""
 
     origin: Origin
+    count: int = 1
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,7 +39,6 @@ from kubetrail.sources.common import (
     inflate,
     is_mapping,
     loads,
-    looks_intact,
     opt_str,
     type_name,
 )
@@ -148,10 +147,9 @@ def decode_log_event(
     message = log_event.get("message")
     try:
         if type(message) is str:
-            if prefilter is not None:
-                text = message.encode("utf-8", "surrogatepass")
-                if looks_intact(text) and not prefilter.may_match(text):
-                    return Prefiltered(origin)
+            # The typed light decode: a cut or malformed message still fails below.
+            if prefilter is not None and not prefilter.may_match_event(message):
+                return Prefiltered(origin)
             obj = require_audit_event(loads(message, "audit Event JSON"))
         elif is_mapping(message):
             obj = require_audit_event(message)

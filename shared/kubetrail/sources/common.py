@@ -40,11 +40,8 @@ def is_mapping(value: object) -> TypeGuard[Mapping[str, Any]]:
     return type(value) is dict or isinstance(value, Mapping)
 
 
-def looks_intact(text: bytes) -> bool:
-    """Cheap signs that one JSON object's text was neither cut nor mangled: it ends with `}` and
-    is UTF-8. Text failing this is always parsed, so that its failure is reported."""
-    if not text.endswith(_OBJECT_ENDS):
-        return False
+def is_utf8(text: bytes) -> bool:
+    """Valid UTF-8 (ASCII, the common case, is checked at memory speed)."""
     if text.isascii():
         return True
     try:
@@ -52,6 +49,12 @@ def looks_intact(text: bytes) -> bool:
     except UnicodeDecodeError:
         return False
     return True
+
+
+def looks_intact(text: bytes) -> bool:
+    """Cheap signs that one JSON object's text was neither cut nor mangled: it ends with `}` and
+    is UTF-8. Text failing this is always parsed, so that its failure is reported."""
+    return text.endswith(_OBJECT_ENDS) and is_utf8(text)
 
 
 def type_name(value: object) -> str:

@@ -30,7 +30,6 @@ from kubetrail.sources.common import (
     dump,
     is_mapping,
     loads,
-    looks_intact,
     opt_map,
     opt_str,
     type_name,
@@ -106,10 +105,9 @@ def decode_aks_record(
         props = opt_map(rec, "properties", "")
         log = None if props is None else props.get("log")
         if type(log) is str:
-            if prefilter is not None:
-                text = log.encode("utf-8", "surrogatepass")
-                if looks_intact(text) and not prefilter.may_match(text):
-                    return Prefiltered(origin)
+            # The typed light decode: a cut or malformed log still fails below.
+            if prefilter is not None and not prefilter.may_match_event(log):
+                return Prefiltered(origin)
             obj = require_audit_event(loads(log, "properties.log JSON"))
         elif is_mapping(log):
             obj = require_audit_event(log)

@@ -38,10 +38,11 @@ from kubetrail.sources.common import (
     GZIP_MAGIC,
     cut,
     escaped,
+    is_utf8,
     loads,
-    looks_intact,
 )
 from kubetrail.sources.detect import AUDIT_PREFIX, decode_document, decode_line
+from kubetrail.sources.jsonlines import batches, json_lines
 
 if TYPE_CHECKING:
     from kubetrail.rules.prefilter import Prefilter
@@ -96,7 +97,7 @@ def _read_stream(raw: IO[bytes], source: str, prefilter: Prefilter | None, max_i
         return
     if isinstance(first, str) or first.strip().removeprefix(BOM).lstrip()[:1] not in (b"{", b"[") \
             or _is_document(first):
-        yield from _json_lines(itertools.chain(head, lines), source, prefilter, max_inflate)
+        yield from _json_lines(head, lines, stream, source, prefilter, max_inflate)
         return
     second = _next_content(lines, head)
     size = sum(map(len, head))
@@ -114,7 +115,7 @@ def _read_stream(raw: IO[bytes], source: str, prefilter: Prefilter | None, max_i
         doc = loads(document.removeprefix(BOM), "JSON document")
     except DecodeError as exc:
         if isinstance(second, bytes) and _is_document(second):
-            yield from _json_lines(itertools.chain(head, lines), source, prefilter, max_inflate)
+            yield from _json_lines(head, lines, stream, source, prefilter, max_inflate)
             return
         yield Failure(exc.message, origin.child("1"), cut(document))
         if isinstance(head[-1], str):
@@ -158,19 +159,23 @@ def _lines(stream: IO[bytes], limit: int) -> Iterator[bytes | str]:
         yield f"unreadable from line {lineno + 1} on: {escaped(str(exc))}"
 
 
-def _json_lines(lines: Iterable[bytes | str], source: str, prefilter: Prefilter | None,
-                max_inflate: int) -> Iterator[Outcome]:
-    # The API server's own lines are the bulk of any EKS file: their fast path is taken here,
-    # inline (detect.decode_line explains why it is exact); everything else goes to decode_line.
-    may_match = prefilter.may_match if prefilter is not None else None
-    for lineno, text in enumerate(lines, 1):
-        if type(text) is not bytes:
-            yield Failure(str(text), Origin(source, str(lineno)))
-        elif text.startswith(AUDIT_PREFIX):
-            if may_match is not None and looks_intact(text) and not may_match(text):
-                yield Prefiltered(Origin(source, str(lineno)))
-            else:  # an audit Event: no envelope inside, the prefilter has nothing more to do
-                yield from decode_line(text, Origin(source, str(lineno)), None)
+def _json_lines(head: list[bytes | str], lines: Iterator[bytes | str], stream: IO[bytes],
+                source: str, prefilter: Prefilter | None, max_inflate: int) -> Iterator[Outcome]:
+    # Only an uncompressed file is read in bulk; a gzip stream (bombs) or stdin stays bounded.
+    bounded = isinstance(stream, gzip.GzipFile) or source == "<stdin>"
+    parts = batches(head, lines, stream, bounded=bounded, limit=max_inflate)
+    yield from json_lines(parts, source, prefilter,
+                          lambda line, origin: _json_line(line, origin, prefilter, max_inflate))
+
+
+def _json_line(text: bytes | str, origin: Origin, prefilter: Prefilter | None,
+               max_inflate: int) -> Iterator[Outcome]:
+    if type(text) is not bytes:
+        yield Failure(str(text), origin)
+    elif text.startswith(AUDIT_PREFIX):  # an audit Event: no envelope to look inside
+        if prefilter is not None and is_utf8(text) and not prefilter.may_match_event(text):
+            yield Prefiltered(origin)
         else:
-            yield from decode_line(text, Origin(source, str(lineno)), prefilter,
-                                   max_inflate=max_inflate)
+            yield from decode_line(text, origin, None)
+    else:
+        yield from decode_line(text, origin, prefilter, max_inflate=max_inflate)
