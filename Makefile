@@ -6,6 +6,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 KUBETRAIL := $(VENV)/bin/kubetrail
 STATE := .kubetrail
+# pip's failure still fails the recipe (pipefail); only the mirror's "ignored" lines are dropped.
+.SHELLFLAGS := -o pipefail -c
+PIP_FILTER := { grep -v "is ignored: it is neither a file nor a directory" || true; }
 # Re-install when the dependency list changes.
 VENV_STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
@@ -21,15 +24,17 @@ help:
 
 $(VENV_STAMP):
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev,aws,azure,gcp]'
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip 2>&1 | $(PIP_FILTER)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev,aws,azure,gcp]' \
+		2>&1 | $(PIP_FILTER)
 	@rm -f $(VENV)/.installed-* && touch $@
 
 venv: $(VENV_STAMP)
 
+# The bundled samples, one per delivery format; findings on stdout, the summary on stderr.
+SAMPLES := $(sort $(wildcard samples/*.json samples/*.jsonl))
 run: venv
-	@mkdir -p $(STATE)
-	$(KUBETRAIL) scan --dedup-db $(STATE)/run-dedup.sqlite --fresh samples/*
+	$(KUBETRAIL) scan $(SAMPLES)
 
 test: venv test-deps
 	$(PY) -m pytest -q
@@ -39,7 +44,7 @@ lint: venv
 	$(VENV)/bin/mypy
 
 bench: venv
-	$(PY) -m kubetrail.bench
+	$(PY) scripts/bench/run.py
 
 clean:
 	rm -rf $(VENV) $(TOOLS) $(STATE) .build node_modules .pytest_cache .mypy_cache .ruff_cache
@@ -50,7 +55,8 @@ TOOLS := .venv-tools
 CHECKOV := $(TOOLS)/bin/checkov
 $(CHECKOV):
 	@test -x $(TOOLS)/bin/python || $(PYTHON) -m venv $(TOOLS)
-	$(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check 'checkov>=3.2'
+	$(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check 'checkov>=3.2' \
+		2>&1 | $(PIP_FILTER)
 tools: $(CHECKOV)
 
 # Per-cloud files add prerequisites to these (no recipes here).

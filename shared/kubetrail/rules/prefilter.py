@@ -20,8 +20,10 @@ identical findings over the corpus, generated streams and records crafted to hid
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import compress, count
+from operator import and_, attrgetter, or_
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -38,18 +40,23 @@ class _ObjectRef(msgspec.Struct, gc=False):
 
 
 class LightEvent(msgspec.Struct, gc=False):
-    """The fields of an audit Event that Requires can name, decoded without the rest."""
+    """The fields of an audit Event that Requires can name, decoded without the rest. An absent
+    objectRef reads as an empty one (so `objectRef.resource` is None, as the normalizer has it);
+    a null one is a decode error here and goes to the full decoder."""
 
     kind: Any = None
     verb: str | None = None
-    objectRef: _ObjectRef | None = None  # the Event's own key names
+    objectRef: _ObjectRef = msgspec.field(default_factory=_ObjectRef)  # the Event's key names
     p_log_type: Any = msgspec.UNSET  # present at all (even null) makes it a Panther log
 
 
 decode_light_event = msgspec.json.Decoder(LightEvent).decode
 LightDecodeError = msgspec.DecodeError
 UNSET = msgspec.UNSET
-_NO_REF = _ObjectRef()
+# Where each Requires field lives in a LightEvent.
+_PATHS = {"verb": "verb", "resource": "objectRef.resource",
+          "subresource": "objectRef.subresource", "namespace": "objectRef.namespace",
+          "api_group": "objectRef.apiGroup"}
 
 
 def _escape_pattern(needles: set[bytes]) -> re.Pattern[bytes]:
@@ -70,10 +77,9 @@ class Prefilter:
 
     requirements: tuple[Mapping[str, frozenset[str]], ...]
     alternatives: tuple[tuple[tuple[bytes, ...], ...], ...] = field(init=False)
-    # Every verb some rule allows, when every rule constrains the verb (else None): the hot loop
-    # of files.py drops an Event whose verb is not among them after the light decode alone.
-    event_verbs: frozenset[str] | None = field(init=False)
     _escapes: re.Pattern[bytes] = field(init=False, repr=False, compare=False)
+    _getters: tuple[tuple[tuple[Callable[[LightEvent], Any], Callable[[Any], bool]], ...], ...] \
+        = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         alts = []
@@ -84,11 +90,11 @@ class Prefilter:
             )
             alts.append(tuple(fields))
         object.__setattr__(self, "alternatives", tuple(alts))
-        verbs = [req.get("verb") for req in self.requirements]
-        object.__setattr__(self, "event_verbs", None if None in verbs
-                           else frozenset().union(*(v for v in verbs if v is not None)))
         needles = {n for alt in alts for f in alt for n in f}
         object.__setattr__(self, "_escapes", _escape_pattern(needles))
+        object.__setattr__(self, "_getters", tuple(
+            tuple((attrgetter(_PATHS[f]), allowed.__contains__) for f, allowed in req.items())
+            for req in self.requirements))
 
     @classmethod
     def from_rules(cls, rules: Sequence[Rule]) -> Prefilter | None:
@@ -120,8 +126,17 @@ class Prefilter:
         """`may_match_event` after the light decode."""
         if ev.p_log_type is not msgspec.UNSET or ev.kind != "Event":
             return True  # a Panther log (p_log_type decides its format), or no audit Event
-        ref = ev.objectRef or _NO_REF
-        values = {"verb": ev.verb, "resource": ref.resource, "subresource": ref.subresource,
-                  "namespace": ref.namespace, "api_group": ref.apiGroup or None}
-        return any(all(values[f] in allowed for f, allowed in req.items())
-                   for req in self.requirements)
+        return any(all(allowed(get(ev)) for get, allowed in fields) for fields in self._getters)
+
+    def candidates(self, events: list[LightEvent]) -> list[int]:
+        """Indexes of the audit Events (kind Event, no p_log_type: the caller checks) that some
+        rule may match, computed in C-level passes over the batch."""
+        mask: Iterator[Any] | None = None
+        for fields in self._getters:
+            rule_mask: Iterator[Any] | None = None
+            for get, allowed in fields:
+                m = map(allowed, map(get, events))
+                rule_mask = m if rule_mask is None else map(and_, rule_mask, m)
+            if rule_mask is not None:
+                mask = rule_mask if mask is None else map(or_, mask, rule_mask)
+        return [] if mask is None else list(compress(count(), mask))

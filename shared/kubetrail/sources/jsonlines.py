@@ -22,7 +22,6 @@ import itertools
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from functools import partial
-from itertools import compress, count
 from operator import attrgetter, eq, is_
 from typing import IO, TYPE_CHECKING
 
@@ -35,7 +34,7 @@ if TYPE_CHECKING:
     from kubetrail.rules.prefilter import Prefilter
 
 _EVENT = "Event"
-_KIND, _PLT, _VERB = attrgetter("kind"), attrgetter("p_log_type"), attrgetter("verb")
+_KIND, _PLT = attrgetter("kind"), attrgetter("p_log_type")
 _IS_EVENT, _IS_UNSET = partial(eq, _EVENT), partial(is_, UNSET)
 BATCH_BYTES = 1 << 20
 BATCH_LINES = 1024
@@ -77,7 +76,6 @@ def batches(head: list[bytes | str], lines: Iterator[bytes | str], stream: IO[by
 def json_lines(parts: Iterable[list[bytes] | str], source: str, prefilter: Prefilter | None,
                handle_line: LineHandler) -> Iterator[Outcome]:
     """Outcomes of every line, in order; `handle_line` decodes one line the slow way."""
-    verbs = prefilter.event_verbs if prefilter is not None else None
     lineno = 0
     for part in parts:
         if type(part) is str:
@@ -85,16 +83,16 @@ def json_lines(parts: Iterable[list[bytes] | str], source: str, prefilter: Prefi
             yield Failure(part, Origin(source, str(lineno)))
             continue
         assert isinstance(part, list)
-        if verbs is None or prefilter is None:
+        if prefilter is None:
             for i, line in enumerate(part, lineno + 1):
                 yield from handle_line(line, Origin(source, str(i)))
         else:
-            yield from _bulk(part, lineno, source, prefilter, verbs, handle_line)
+            yield from _bulk(part, lineno, source, prefilter, handle_line)
         lineno += len(part)
 
 
 def _bulk(batch: list[bytes], lineno: int, source: str, prefilter: Prefilter,
-          verbs: frozenset[str], handle_line: LineHandler) -> Iterator[Outcome]:
+          handle_line: LineHandler) -> Iterator[Outcome]:
     try:
         if not all(map(bytes.isascii, batch)):
             raise ValueError("not ASCII")
@@ -104,11 +102,10 @@ def _bulk(batch: list[bytes], lineno: int, source: str, prefilter: Prefilter,
             yield from handle_line(line, Origin(source, str(i)))
         return
     # C-level passes over the batch: which lines are audit Events (kind "Event", no
-    # p_log_type) whose verb some rule allows; only those few are looked at in Python.
+    # p_log_type) that some rule may match; only those few are looked at in Python.
     # (partial(eq/is_, x), not x.__eq__, which answers NotImplemented — truthy — for other types)
     if all(map(_IS_EVENT, map(_KIND, light))) and all(map(_IS_UNSET, map(_PLT, light))):
-        maybe = compress(count(), map(verbs.__contains__, map(_VERB, light)))
-        candidates = [i for i in maybe if prefilter.event_may_match(light[i])]
+        candidates = prefilter.candidates(light)
     else:
         candidates = [i for i, ev in enumerate(light)
                       if ev.kind != _EVENT or ev.p_log_type is not UNSET
