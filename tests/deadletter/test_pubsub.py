@@ -12,7 +12,8 @@ from kubetrail.deadletter.base import MAX_RAW_BYTES
 from kubetrail.deadletter.pubsub import PubSubDeadLetterSink
 from kubetrail.errors import ConfigError, Origin, PublishError
 from kubetrail.sources.base import Failure
-from tests.emulators.gcloud import GcloudEmulators, LoopbackProxy
+from tests.emulators.gcloud import GcloudEmulators
+from tests.emulators.net import LoopbackProxy
 
 pytestmark = pytest.mark.gcp
 

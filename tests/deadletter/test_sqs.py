@@ -12,7 +12,8 @@ import pytest
 from kubetrail.deadletter.sqs import KIND, MAX_MESSAGE_BYTES, SqsDeadLetterSink
 from kubetrail.errors import ConfigError, Origin, PublishError
 from kubetrail.sources.base import Failure
-from tests.emulators.moto import LoopbackProxy, Moto
+from tests.emulators.moto import Moto
+from tests.emulators.net import LoopbackProxy
 
 pytestmark = pytest.mark.aws
 GROUP = "/aws/eks/prod/cluster"

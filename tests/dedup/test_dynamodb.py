@@ -13,7 +13,8 @@ import pytest
 from kubetrail.dedup.dynamodb import DynamoDBDedupStore
 from kubetrail.errors import ConfigError, PublishError
 from tests.dedup.conformance import HOUR, LEASE, T0, Clock, DedupConformance
-from tests.emulators.moto import LoopbackProxy, Moto
+from tests.emulators.moto import Moto
+from tests.emulators.net import LoopbackProxy
 
 pytestmark = pytest.mark.aws
 

@@ -12,7 +12,8 @@ import pytest
 from kubetrail.dedup.firestore import FirestoreDedupStore, document_id
 from kubetrail.errors import ConfigError, PublishError
 from tests.dedup.conformance import HOUR, LEASE, T0, Clock, DedupConformance
-from tests.emulators.gcloud import GcloudEmulators, LoopbackProxy
+from tests.emulators.gcloud import GcloudEmulators
+from tests.emulators.net import LoopbackProxy
 
 pytestmark = pytest.mark.gcp
 
@@ -84,7 +85,10 @@ def test_unreachable_firestore_raises_publish_error_then_recovers(
         with pytest.raises(PublishError, match="dedup claim"):
             store.claim("k", T0 + timedelta(minutes=1), HOUR)
         proxy.restore()
-        store.timeout = 30.0  # the same client reconnects (gRPC backs off a little first)
+        # The same client reconnects after gRPC's own backoff: the production budget (30 s)
+        # for the retries as well as the wait.
+        store.timeout = 30.0
+        store._retry = store._retry.with_timeout(30.0)
         second = store.claim("k", T0 + timedelta(minutes=2), HOUR)
         assert (second.owner, second.count) == (False, 2)
     finally:

@@ -5,7 +5,7 @@ waits until each answers HTTP, and stops them at the end of the session. When
 PUBSUB_EMULATOR_HOST and FIRESTORE_EMULATOR_HOST name emulators that answer (e.g. after
 `make emulators`), those are reused and left running.
 
-`LoopbackProxy` is a TCP relay in front of an emulator that a test can cut and restore: to the
+Outage tests put a `tests.emulators.net.LoopbackProxy` in front of an emulator and cut it: to the
 clients it is the emulator going away and coming back, while the emulator keeps its state."""
 
 from __future__ import annotations
@@ -14,9 +14,7 @@ import contextlib
 import os
 import shutil
 import signal
-import socket
 import subprocess
-import threading
 import time
 import urllib.request
 import uuid
@@ -28,14 +26,10 @@ from typing import Any
 
 import pytest
 
+from tests.emulators.net import free_port
+
 PROJECT = "kubetrail-test"
 START_TIMEOUT = 90.0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def answers(host: str, timeout: float = 1.0) -> bool:
@@ -174,66 +168,3 @@ def gcloud_emulators(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gclou
     finally:
         pubsub.stop()
         firestore.stop()
-
-
-class LoopbackProxy:
-    """A TCP relay on a free loopback port to `target` ("host:port"). `cut()` closes the port
-    and every open connection; `restore()` listens on the same port again."""
-
-    def __init__(self, target: str) -> None:
-        host, port = target.rsplit(":", 1)
-        self.target = (host, int(port))
-        self.port = free_port()
-        self.address = f"127.0.0.1:{self.port}"
-        self._conns: list[socket.socket] = []
-        self._lock = threading.Lock()
-        self._server: socket.socket | None = None
-        self.restore()
-
-    def restore(self) -> None:
-        server = socket.socket()
-        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        server.bind(("127.0.0.1", self.port))
-        server.listen(64)
-        self._server = server
-        threading.Thread(target=self._accept, args=(server,), daemon=True).start()
-
-    def cut(self) -> None:
-        with self._lock:
-            server, self._server = self._server, None
-            conns, self._conns = self._conns, []
-        for s in [*conns, *([server] if server else [])]:
-            with contextlib.suppress(OSError):
-                s.shutdown(socket.SHUT_RDWR)
-            s.close()
-
-    close = cut
-
-    def _accept(self, server: socket.socket) -> None:
-        while True:
-            try:
-                client, _ = server.accept()
-            except OSError:
-                return
-            try:
-                upstream = socket.create_connection(self.target, timeout=5)
-                upstream.settimeout(None)
-            except OSError:
-                client.close()
-                continue
-            with self._lock:
-                self._conns += [client, upstream]
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
-
-    @staticmethod
-    def _pump(src: socket.socket, dst: socket.socket) -> None:
-        try:
-            while data := src.recv(65536):
-                dst.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for s in (src, dst):
-                with contextlib.suppress(OSError):
-                    s.shutdown(socket.SHUT_RDWR)

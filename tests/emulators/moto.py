@@ -7,8 +7,9 @@ server that answers (e.g. after `make emulators`), that one is reused and left r
 test makes its own uniquely named resources either way.
 
 `aws_env` points boto3's standard chain (AWS_ENDPOINT_URL, region, dummy credentials) at the
-server for one test. `LoopbackProxy` is a TCP relay a test can cut and restore: to the client it
-is the service going away and coming back, while moto keeps its state."""
+server for one test. `moto_proxy` puts a `tests.emulators.net.LoopbackProxy` in front of it,
+which a test can cut and restore: to the client it is the service going away and coming back,
+while moto keeps its state."""
 
 from __future__ import annotations
 
@@ -16,10 +17,8 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 import uuid
@@ -31,17 +30,12 @@ from typing import Any
 import pytest
 
 from kubetrail.dedup.dynamodb import DynamoDBDedupStore
+from tests.emulators.net import LoopbackProxy, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVER = ROOT / "scripts" / "aws" / "moto_server.py"
 REGION = "us-east-1"
 START_TIMEOUT = 30.0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def answers(url: str, timeout: float = 1.0) -> bool:
@@ -180,64 +174,3 @@ def moto_proxy(moto_server: Moto) -> Iterator[LoopbackProxy]:
     proxy = LoopbackProxy(moto_server.endpoint)
     yield proxy
     proxy.cut()
-
-
-class LoopbackProxy:
-    """A TCP relay on a free loopback port to `endpoint` (http://host:port). `cut()` closes the
-    port and every open connection; `restore()` listens on the same port again."""
-
-    def __init__(self, endpoint: str) -> None:
-        host, port = endpoint.removeprefix("http://").rsplit(":", 1)
-        self.target = (host, int(port))
-        self.port = free_port()
-        self.endpoint = f"http://127.0.0.1:{self.port}"
-        self._conns: list[socket.socket] = []
-        self._lock = threading.Lock()
-        self._server: socket.socket | None = None
-        self.restore()
-
-    def restore(self) -> None:
-        server = socket.socket()
-        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        server.bind(("127.0.0.1", self.port))
-        server.listen(64)
-        self._server = server
-        threading.Thread(target=self._accept, args=(server,), daemon=True).start()
-
-    def cut(self) -> None:
-        with self._lock:
-            server, self._server = self._server, None
-            conns, self._conns = self._conns, []
-        for s in [*conns, *([server] if server else [])]:
-            with contextlib.suppress(OSError):
-                s.shutdown(socket.SHUT_RDWR)
-            s.close()
-
-    def _accept(self, server: socket.socket) -> None:
-        while True:
-            try:
-                client, _ = server.accept()
-            except OSError:
-                return
-            try:
-                upstream = socket.create_connection(self.target, timeout=5)
-            except OSError:
-                client.close()
-                continue
-            upstream.settimeout(None)
-            with self._lock:
-                self._conns += [client, upstream]
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
-
-    @staticmethod
-    def _pump(src: socket.socket, dst: socket.socket) -> None:
-        try:
-            while data := src.recv(65536):
-                dst.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for s in (src, dst):
-                with contextlib.suppress(OSError):
-                    s.shutdown(socket.SHUT_RDWR)

@@ -19,6 +19,7 @@ import pytest
 
 from kubetrail.dedup.dynamodb import DynamoDBDedupStore
 from tests.emulators.moto import REGION, Moto
+from tests.infra.hcl import assert_no_unexplained_failure, checkov
 
 ROOT = Path(__file__).resolve().parents[2]
 MODULE, EXAMPLE = ROOT / "infra" / "aws", ROOT / "infra" / "examples" / "aws"
@@ -65,16 +66,9 @@ def test_validate_passes_offline(workdir: Path) -> None:
 
 
 def test_checkov_finds_no_unexplained_failure() -> None:
-    if not CHECKOV.exists():
-        pytest.skip("checkov is installed by `make tools`")
-    result = subprocess.run([str(CHECKOV), "-d", str(MODULE), "--framework", "terraform",
-                             "--skip-download", "-o", "json"], capture_output=True, text=True,
-                            timeout=300, check=False)
-    report = json.loads(result.stdout)
-    failed, skipped = report["results"]["failed_checks"], report["results"]["skipped_checks"]
-    assert failed == [], [(c["check_id"], c["resource"]) for c in failed]
-    assert report["summary"]["passed"] > 40
-    assert all(len(c["check_result"].get("suppress_comment", "")) > 30 for c in skipped)
+    result = checkov(MODULE)
+    assert_no_unexplained_failure(result, min_reason=30)
+    assert result.passed > 40
 
 
 def test_package_is_a_zip_lambda_can_import(tmp_path: Path) -> None:

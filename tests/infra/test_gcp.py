@@ -5,55 +5,25 @@ and IAM are what the issue asks for, and checkov finds nothing that is not expla
 
 from __future__ import annotations
 
-import json
 import re
-import shutil
 import subprocess
-from pathlib import Path
-from typing import Any
 
-import hcl2
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.infra.hcl import (
+    ROOT,
+    assert_fmt_clean,
+    assert_no_unexplained_failure,
+    checkov,
+    load,
+    resources,
+    source_text,
+)
+
 MODULE = ROOT / "infra" / "gcp"
 EXAMPLE = ROOT / "infra" / "examples" / "gcp"
 FUNCTION = ROOT / "functions" / "gcp"
-CHECKOV = ROOT / ".venv-tools" / "bin" / "checkov"
 LOCAL_ONLY = {"PUBSUB_EMULATOR_HOST", "FIRESTORE_EMULATOR_HOST"}
-
-
-def unquote(value: Any) -> Any:
-    """python-hcl2 keeps HCL's quotes on keys and string literals: drop them (and its
-    bookkeeping keys)."""
-    if isinstance(value, dict):
-        return {unquote(k): unquote(v) for k, v in value.items() if not str(k).startswith("__")}
-    if isinstance(value, list):
-        return [unquote(v) for v in value]
-    if isinstance(value, str) and len(value) >= 2 and value[0] == value[-1] == '"':
-        return value[1:-1]
-    return value
-
-
-def load(directory: Path) -> dict[str, list[Any]]:
-    blocks: dict[str, list[Any]] = {}
-    for path in sorted(directory.glob("*.tf")):
-        with path.open() as fh:
-            for kind, items in unquote(hcl2.load(fh)).items():
-                blocks.setdefault(kind, []).extend(items)
-    return blocks
-
-
-def resources(blocks: dict[str, list[Any]]) -> dict[str, dict[str, Any]]:
-    """`type.name` → body."""
-    return {f"{rtype}.{name}": body for item in blocks["resource"]
-            for rtype, named in item.items() for name, body in named.items()}
-
-
-def source_text(directory: Path) -> str:
-    """All .tf text without comments."""
-    text = "\n".join(p.read_text() for p in sorted(directory.glob("*.tf")))
-    return re.sub(r"(?m)^\s*#.*$|\s#[^\"\n]*$", "", text)
 
 
 MOD = load(MODULE)
@@ -190,26 +160,11 @@ def test_least_privilege() -> None:
 
 @pytest.mark.terraform
 def test_terraform_fmt_is_clean() -> None:
-    terraform = shutil.which("terraform")
-    if terraform is None:
-        pytest.skip("terraform is not installed")
-    result = subprocess.run([terraform, "fmt", "-check", "-recursive", "-diff", str(MODULE),
-                             str(EXAMPLE)], capture_output=True, text=True, timeout=60,
-                            check=False)
-    assert result.returncode == 0, result.stdout + result.stderr
+    assert_fmt_clean(MODULE, EXAMPLE)
 
 
 def test_checkov_finds_no_unexplained_failure() -> None:
-    if not CHECKOV.exists():
-        pytest.skip("checkov is installed by `make tools`")
-    result = subprocess.run(
-        [str(CHECKOV), "-d", str(MODULE), "--framework", "terraform", "--skip-download",
-         "-o", "json"], capture_output=True, text=True, timeout=300, check=False)
-    report = json.loads(result.stdout)
-    reports = report if isinstance(report, list) else [report]
-    failed = [c for r in reports for c in r["results"]["failed_checks"]]
-    skipped = [c for r in reports for c in r["results"]["skipped_checks"]]
-    assert failed == [], [(c["check_id"], c["resource"]) for c in failed]
-    assert sum(r["summary"]["passed"] for r in reports) >= 10
-    assert len(skipped) == sum(r["summary"]["skipped"] for r in reports) > 0
-    assert all(len(c["check_result"].get("suppress_comment", "")) > 20 for c in skipped)
+    result = checkov(MODULE)
+    assert_no_unexplained_failure(result)
+    assert result.skipped
+    assert result.passed >= 10

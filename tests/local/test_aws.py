@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from kubetrail.local.aws import MAX_DELIVERY_BYTES, deliveries, invoke
-from tests.emulators.moto import Moto, answers, free_port
+from tests.emulators.moto import Moto, answers
+from tests.emulators.net import free_port
 from tests.functions.aws.test_handler import audit
 
 pytestmark = pytest.mark.aws

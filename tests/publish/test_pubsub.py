@@ -9,7 +9,8 @@ import pytest
 from kubetrail.errors import ConfigError
 from kubetrail.findings import Finding
 from kubetrail.publish.pubsub import PubSubPublisher, clean_attribute, topic_path
-from tests.emulators.gcloud import GcloudEmulators, LoopbackProxy
+from tests.emulators.gcloud import GcloudEmulators
+from tests.emulators.net import LoopbackProxy
 
 pytestmark = pytest.mark.gcp
 
@@ -86,9 +87,12 @@ def test_unreachable_pubsub_fails_each_finding_then_recovers(
         proxy.cut()
         failed = publisher.publish([finding(2), finding(3)])
         assert [r.ok for r in failed] == [False, False]
-        assert all("publish to" in (r.error or "") for r in failed)
+        assert all("publish to" in (r.error or "") for r in failed), [r.error for r in failed]
         proxy.restore()
-        publisher._topic.timeout = 30  # gRPC reconnects after its backoff
+        # gRPC reconnects after its own backoff (it grew while the port was closed): give this
+        # publish the production budget (30 s) for its retries as well as its wait.
+        publisher._topic.timeout = 30
+        publisher._topic._retry = publisher._topic._retry.with_timeout(30)
         assert all(r.ok for r in publisher.publish([finding(4)]))
     finally:
         proxy.close()

@@ -14,7 +14,8 @@ from kubetrail.errors import ConfigError, PublishError
 from kubetrail.findings import Finding, build_finding
 from kubetrail.publish.sns import MAX_MESSAGE_BYTES, SnsPublisher
 from kubetrail.rules import RuleSet, load_rules
-from tests.emulators.moto import LoopbackProxy, Moto
+from tests.emulators.moto import Moto
+from tests.emulators.net import LoopbackProxy
 from tests.factories import T0, ds_manifest, make_event
 
 pytestmark = pytest.mark.aws

@@ -17,7 +17,7 @@ import pytest
 
 from kubetrail.errors import ConfigError, PublishError
 from kubetrail.sources.cloudwatch import encode_awslogs
-from tests.emulators.moto import LoopbackProxy
+from tests.emulators.net import LoopbackProxy
 from tests.functions.aws.conftest import GROUP, STREAM, LambdaUnderTest
 
 pytestmark = pytest.mark.aws

@@ -15,7 +15,8 @@ import pytest
 from cloudevents.conversion import to_structured
 
 from kubetrail.errors import ConfigError, PublishError
-from tests.emulators.gcloud import GcloudEmulators, LoopbackProxy
+from tests.emulators.gcloud import GcloudEmulators
+from tests.emulators.net import LoopbackProxy
 from tests.functions.gcp.helpers import FUNCTION_DIR, cloud_event, daemonset_entry, load_main
 
 pytestmark = pytest.mark.gcp
