@@ -15,9 +15,9 @@ import json
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from kubetrail._aws import LazyClient, clean_attribute, translate
 from kubetrail.deadletter.base import dead_letter_document
 from kubetrail.errors import ConfigError, PublishError
+from kubetrail.sdk.aws import LazyClient, clean_attribute, translate
 from kubetrail.sources.base import Failure
 
 MAX_MESSAGE_BYTES = 256 * 1024

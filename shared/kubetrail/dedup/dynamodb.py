@@ -23,9 +23,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from kubetrail._aws import LazyClient, error_code, translate
 from kubetrail.dedup.base import DEFAULT_LEASE, Claim
 from kubetrail.errors import PublishError
+from kubetrail.sdk.aws import LazyClient, error_code, translate
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 US = timedelta(microseconds=1)

@@ -17,10 +17,16 @@ import unicodedata
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from kubetrail._aws import LazyClient, clean_attribute, error_code, has_forbidden_chars, translate
 from kubetrail.errors import ConfigError
 from kubetrail.findings import Finding, cap_document
 from kubetrail.publish.base import PublishResult
+from kubetrail.sdk.aws import (
+    LazyClient,
+    clean_attribute,
+    error_code,
+    has_forbidden_chars,
+    translate,
+)
 
 MAX_MESSAGE_BYTES = 256 * 1024  # body + subject + attributes, per message and per batch request
 MAX_BATCH_ENTRIES = 10
