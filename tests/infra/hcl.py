@@ -88,3 +88,39 @@ def assert_no_unexplained_failure(result: Checkov, *, min_reason: int = 20) -> N
     assert result.failed == [], [(c["check_id"], c["resource"]) for c in result.failed]
     assert all(len(c["check_result"].get("suppress_comment", "")) > min_reason
                for c in result.skipped)
+
+
+def assert_references_declared(module: Path, provider_prefix: str) -> None:
+    """Every var./local./resource reference of the module is declared; every variable is used
+    and described."""
+    blocks, text = load(module), source_text(module)
+    variables = {name for item in blocks["variable"] for name in item}
+    used_vars = set(re.findall(r"\bvar\.([a-z0-9_]+)", text))
+    assert used_vars <= variables, used_vars - variables
+    assert variables <= used_vars, f"declared but unused: {variables - used_vars}"
+    locals_ = {name for item in blocks.get("locals", []) for name in item}
+    assert set(re.findall(r"\blocal\.([a-z0-9_]+)", text)) <= locals_
+    declared = set(resources(blocks)) | {
+        f"data.{t}.{n}" for item in blocks.get("data", []) for t, named in item.items()
+        for n in named}
+    refs = set(re.findall(rf"\b((?:data\.)?{provider_prefix}_[a-z0-9_]+\.[a-z0-9_]+)", text))
+    assert refs <= declared, refs - declared
+    for item in blocks["variable"]:
+        for name, body in item.items():
+            assert body.get("description"), f"variable {name} has no description"
+
+
+def example_module_call(example: Path, module: Path) -> dict[str, Any]:
+    """The example's one module call, checked: it points at the module, passes only declared
+    inputs and every required one, and uses only its own declared variables."""
+    blocks, module_blocks = load(example), load(module)
+    [call] = [body for item in blocks["module"] for body in item.values()]
+    assert (example / call["source"]).resolve() == module
+    module_vars = {name: body for item in module_blocks["variable"] for name, body in item.items()}
+    inputs = set(call) - {"source"}
+    assert inputs <= set(module_vars), inputs - set(module_vars)
+    required = {name for name, body in module_vars.items() if "default" not in body}
+    assert required <= inputs, required - inputs
+    example_vars = {name for item in blocks["variable"] for name in item}
+    assert set(re.findall(r"\bvar\.([a-z0-9_]+)", source_text(example))) <= example_vars
+    return call

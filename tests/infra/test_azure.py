@@ -13,10 +13,11 @@ from tests.infra.hcl import (
     ROOT,
     assert_fmt_clean,
     assert_no_unexplained_failure,
+    assert_references_declared,
     checkov,
+    example_module_call,
     load,
     resources,
-    source_text,
 )
 
 MODULE = ROOT / "infra" / "azure"
@@ -53,33 +54,11 @@ def test_every_setting_the_code_reads_is_set_and_no_secret_is() -> None:
 
 
 def test_every_reference_is_declared() -> None:
-    text = source_text(MODULE)
-    variables = {name for item in MOD["variable"] for name in item}
-    used_vars = set(re.findall(r"\bvar\.([a-z0-9_]+)", text))
-    assert used_vars <= variables, used_vars - variables
-    assert variables <= used_vars, f"declared but unused: {variables - used_vars}"
-    locals_ = {name for item in MOD["locals"] for name in item}
-    assert set(re.findall(r"\blocal\.([a-z0-9_]+)", text)) <= locals_
-    declared = set(RES) | {f"data.{t}.{n}" for item in MOD["data"] for t, named in item.items()
-                           for n in named}
-    refs = set(re.findall(r"\b((?:data\.)?azurerm_[a-z0-9_]+\.[a-z0-9_]+)", text))
-    assert refs <= declared, refs - declared
-    for item in MOD["variable"]:
-        for name, body in item.items():
-            assert body.get("description"), f"variable {name} has no description"
+    assert_references_declared(MODULE, "azurerm")
 
 
 def test_the_example_calls_the_module_with_declared_inputs() -> None:
-    example = load(EXAMPLE)
-    [call] = [body for item in example["module"] for body in item.values()]
-    assert (EXAMPLE / call["source"]).resolve() == MODULE
-    module_vars = {name: body for item in MOD["variable"] for name, body in item.items()}
-    inputs = set(call) - {"source"}
-    assert inputs <= set(module_vars), inputs - set(module_vars)
-    required = {name for name, body in module_vars.items() if "default" not in body}
-    assert required <= inputs, required - inputs
-    example_vars = {name for item in example["variable"] for name in item}
-    assert set(re.findall(r"\bvar\.([a-z0-9_]+)", source_text(EXAMPLE))) <= example_vars
+    example_module_call(EXAMPLE, MODULE)
 
 
 def test_security_properties() -> None:
