@@ -13,9 +13,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import signal
-import subprocess
-import time
 import urllib.request
 import uuid
 import warnings
@@ -26,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from tests.emulators.net import free_port
+from tests.emulators.net import ServerProcess, free_port
 
 PROJECT = "kubetrail-test"
 START_TIMEOUT = 90.0
@@ -41,35 +38,18 @@ def answers(host: str, timeout: float = 1.0) -> bool:
         return False
 
 
-class EmulatorProcess:
-    """One `gcloud ... emulators ... start` in its own process group (gcloud forks the JVM)."""
+class EmulatorProcess(ServerProcess):
+    """One `gcloud ... emulators ... start` on a loopback port (gcloud forks the JVM: the
+    process group is stopped as a whole)."""
 
     def __init__(self, args: list[str], port: int, log: Path) -> None:
         self.host = f"127.0.0.1:{port}"
-        self.log = log
-        with log.open("wb") as out:
-            self.proc = subprocess.Popen(
-                [*args, f"--host-port={self.host}"], stdout=out, stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL, start_new_session=True)
+        super().__init__([*args, f"--host-port={self.host}"], log, f"emulator on {self.host}")
 
-    def wait_ready(self) -> None:
-        deadline = time.monotonic() + START_TIMEOUT
-        while not answers(self.host):
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"emulator on {self.host} did not start:\n"
-                                   + self.log.read_text(errors="replace")[-3000:])
-            time.sleep(0.2)
+    start_timeout, poll_interval = START_TIMEOUT, 0.2
 
-    def stop(self) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(timeout=10)
+    def ready(self) -> bool:
+        return answers(self.host)
 
 
 def start_emulators(logdir: Path) -> tuple[EmulatorProcess, EmulatorProcess]:

@@ -13,13 +13,9 @@ while moto keeps its state."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import signal
-import subprocess
 import sys
-import time
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -30,7 +26,7 @@ from typing import Any
 import pytest
 
 from kubetrail.dedup.dynamodb import DynamoDBDedupStore
-from tests.emulators.net import LoopbackProxy, free_port
+from tests.emulators.net import LoopbackProxy, ServerProcess, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVER = ROOT / "scripts" / "aws" / "moto_server.py"
@@ -109,36 +105,18 @@ class Moto:
         return [json.loads(json.loads(m["Body"])["Message"]) for m in self.drain(queue_url)]
 
 
-class MotoProcess:
-    """`scripts/aws/moto_server.py` in its own process group, logging to a file."""
+class MotoProcess(ServerProcess):
+    """`scripts/aws/moto_server.py` on a loopback port, logging to a file."""
 
     def __init__(self, port: int, log: Path) -> None:
         self.endpoint = f"http://127.0.0.1:{port}"
-        self.log = log
-        with log.open("wb") as out:
-            self.proc = subprocess.Popen(
-                [sys.executable, str(SERVER), "--host", "127.0.0.1", "--port", str(port)],
-                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                start_new_session=True)
+        super().__init__([sys.executable, str(SERVER), "--host", "127.0.0.1", "--port",
+                          str(port)], log, f"moto on {self.endpoint}")
 
-    def wait_ready(self) -> None:
-        deadline = time.monotonic() + START_TIMEOUT
-        while not answers(self.endpoint):
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"moto did not start on {self.endpoint}:\n"
-                                   + self.log.read_text(errors="replace")[-3000:])
-            time.sleep(0.1)
+    start_timeout = START_TIMEOUT
 
-    def stop(self) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(timeout=10)
+    def ready(self) -> bool:
+        return answers(self.endpoint)
 
 
 @pytest.fixture(scope="session")

@@ -1,11 +1,17 @@
-"""Loopback networking for the emulator fixtures: free ports, and a TCP relay that a test can
-cut and restore to make a real emulator unreachable mid-run."""
+"""What the emulator fixtures share: free loopback ports, a server subprocess that starts and
+stops cleanly, and a TCP relay that a test can cut and restore to make a real emulator
+unreachable mid-run."""
 
 from __future__ import annotations
 
 import contextlib
+import os
+import signal
 import socket
+import subprocess
 import threading
+import time
+from pathlib import Path
 
 
 def free_port() -> int:
@@ -77,3 +83,41 @@ class LoopbackProxy:
             for s in (src, dst):
                 with contextlib.suppress(OSError):
                     s.shutdown(socket.SHUT_RDWR)
+
+
+class ServerProcess:
+    """A server subprocess in its own process group (so a forking launcher such as gcloud is
+    stopped with everything it started), its output in `log`."""
+
+    def __init__(self, argv: list[str], log: Path, name: str) -> None:
+        self.log, self.name = log, name
+        with log.open("wb") as out:
+            self.proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT,
+                                         stdin=subprocess.DEVNULL, start_new_session=True)
+
+    start_timeout = 30.0
+    poll_interval = 0.1
+
+    def ready(self) -> bool:  # pragma: no cover - each server says how it answers
+        raise NotImplementedError
+
+    def wait_ready(self) -> None:
+        """Poll `ready()` until it answers; stop and raise with the log's tail if the process
+        exits or `start_timeout` seconds pass first."""
+        deadline = time.monotonic() + self.start_timeout
+        while not self.ready():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"{self.name} did not start:\n"
+                                   + self.log.read_text(errors="replace")[-3000:])
+            time.sleep(self.poll_interval)
+
+    def stop(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=10)
