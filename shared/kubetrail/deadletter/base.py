@@ -21,10 +21,13 @@ def dead_letter_document(failure: Failure) -> dict[str, Any]:
         "position": failure.origin.position,
         "raw_truncated": len(failure.raw) > MAX_RAW_BYTES,
     }
-    try:
-        doc["raw"] = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        doc["raw_base64"] = base64.b64encode(raw).decode("ascii")
+    for end in range(len(raw), max(len(raw) - 4, -1), -1):  # a cut may split one character
+        try:
+            doc["raw"] = raw[:end].decode("utf-8")
+            return doc
+        except UnicodeDecodeError:
+            continue
+    doc["raw_base64"] = base64.b64encode(raw).decode("ascii")
     return doc
 
 
