@@ -12,16 +12,21 @@ platform retries the batch rather than losing the record.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from kubetrail.deadletter.base import dead_letter_document
 from kubetrail.errors import ConfigError, PublishError
-from kubetrail.sdk.aws import LazyClient, clean_attribute, translate
+from kubetrail.sdk.aws import (
+    MAX_MESSAGE_BYTES,
+    LazyClient,
+    attributes_size,
+    batch_indexes,
+    clean_attribute,
+    translate,
+)
 from kubetrail.sources.base import Failure
 
-MAX_MESSAGE_BYTES = 256 * 1024
-MAX_BATCH_ENTRIES = 10
 KIND = "kubetrail.undecodable-record"
 
 
@@ -60,12 +65,14 @@ class SqsDeadLetterSink:
 
     def send(self, failures: Sequence[Failure]) -> None:
         """Send every failure; raise PublishError if SQS is unreachable or refuses any entry."""
-        entries = [{"MessageBody": message_body(f), "MessageAttributes": {
+        entries: list[dict[str, Any]] = [{"MessageBody": message_body(f), "MessageAttributes": {
             "kind": {"DataType": "String", "StringValue": KIND},
             "source": {"DataType": "String", "StringValue": clean_attribute(f.origin.source)},
         }} for f in failures]
         refused: list[str] = []
-        for chunk in _chunks(entries):
+        sizes = [len(e["MessageBody"]) + attributes_size(e["MessageAttributes"])  # ASCII body
+                 for e in entries]
+        for chunk in batch_indexes(sizes):
             request = [{"Id": str(i), **entries[i]} for i in chunk]
             try:
                 response = self._client.get().send_message_batch(QueueUrl=self.queue_url,
@@ -78,18 +85,3 @@ class SqsDeadLetterSink:
             raise PublishError(f"{len(refused)} dead-letter message(s) refused by "
                                f"{self.queue_url}: " + "; ".join(refused[:5]))
 
-
-def _chunks(entries: list[dict[str, Any]]) -> Iterator[list[int]]:
-    chunk: list[int] = []
-    size = 0
-    for i, entry in enumerate(entries):
-        n = len(entry["MessageBody"]) + sum(  # the body is ASCII; attributes count too
-            len(k) + len(v["DataType"]) + len(v["StringValue"].encode())
-            for k, v in entry["MessageAttributes"].items())
-        if chunk and (len(chunk) == MAX_BATCH_ENTRIES or size + n > MAX_MESSAGE_BYTES):
-            yield chunk
-            chunk, size = [], 0
-        chunk.append(i)
-        size += n
-    if chunk:
-        yield chunk

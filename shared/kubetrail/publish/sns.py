@@ -14,22 +14,23 @@ from __future__ import annotations
 
 import json
 import unicodedata
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from kubetrail.errors import ConfigError
 from kubetrail.findings import Finding, cap_document
 from kubetrail.publish.base import PublishResult
 from kubetrail.sdk.aws import (
+    MAX_MESSAGE_BYTES,
     LazyClient,
+    attributes_size,
+    batch_indexes,
     clean_attribute,
     error_code,
     has_forbidden_chars,
     translate,
 )
 
-MAX_MESSAGE_BYTES = 256 * 1024  # body + subject + attributes, per message and per batch request
-MAX_BATCH_ENTRIES = 10
 MAX_SUBJECT_CHARS = 99
 ATTRIBUTES = ("rule_id", "severity", "cluster", "cloud")
 # A per-message problem: report it on that finding and let the rest of the batch go on.
@@ -57,9 +58,8 @@ def attributes(finding: Finding) -> dict[str, dict[str, str]]:
 
 
 def _size(entry: dict[str, Any]) -> int:
-    attrs = sum(len(k) + len(v["DataType"]) + len(v["StringValue"].encode())
-                for k, v in entry["MessageAttributes"].items())
-    return len(entry["Message"].encode()) + len(entry["Subject"].encode()) + attrs
+    return (len(entry["Message"].encode()) + len(entry["Subject"].encode())
+            + attributes_size(entry["MessageAttributes"]))
 
 
 def message(finding: Finding) -> dict[str, Any]:
@@ -91,7 +91,7 @@ class SnsPublisher:
         if len(entries) == 1:
             return [self._publish_one(findings[0], entries[0])]
         results: list[PublishResult] = []
-        for chunk in _chunks(entries):
+        for chunk in batch_indexes([_size(e) for e in entries]):
             results.extend(self._publish_batch([findings[i] for i in chunk],
                                                [entries[i] for i in chunk]))
         return results
@@ -120,17 +120,3 @@ class SnsPublisher:
                               failed.get(str(i), "no result for this entry"))
                 for i, f in enumerate(findings)]
 
-
-def _chunks(entries: list[dict[str, Any]]) -> Iterator[list[int]]:
-    """Indexes of entries grouped into PublishBatch requests: <= 10 entries, <= 256 KiB."""
-    chunk: list[int] = []
-    size = 0
-    for i, entry in enumerate(entries):
-        n = _size(entry)
-        if chunk and (len(chunk) == MAX_BATCH_ENTRIES or size + n > MAX_MESSAGE_BYTES):
-            yield chunk
-            chunk, size = [], 0
-        chunk.append(i)
-        size += n
-    if chunk:
-        yield chunk

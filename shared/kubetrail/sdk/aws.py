@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from kubetrail.errors import ConfigError, KubetrailError, Origin, PublishError
@@ -96,3 +97,30 @@ def translate(exc: BaseException, what: str, origin: Origin | None = None) -> Ku
                                         "ParamValidationError", "PartialCredentialsError"}:
         return ConfigError(f"{what}: {code or name}: {exc}", origin)
     return PublishError(f"{what}: {code or name}: {exc}", origin)
+
+
+# SNS and SQS share their limits: 10 entries per batch request, 256 KiB per message and per
+# request (body + attributes).
+MAX_MESSAGE_BYTES = 256 * 1024
+MAX_BATCH_ENTRIES = 10
+
+
+def attributes_size(attributes: Mapping[str, Mapping[str, str]]) -> int:
+    """Bytes that message attributes count toward the size limit (name, type and value)."""
+    return sum(len(k) + len(v["DataType"]) + len(v["StringValue"].encode())
+               for k, v in attributes.items())
+
+
+def batch_indexes(sizes: list[int]) -> Iterator[list[int]]:
+    """Indexes of entries grouped into batch requests within MAX_BATCH_ENTRIES and
+    MAX_MESSAGE_BYTES, in order."""
+    chunk: list[int] = []
+    size = 0
+    for i, n in enumerate(sizes):
+        if chunk and (len(chunk) == MAX_BATCH_ENTRIES or size + n > MAX_MESSAGE_BYTES):
+            yield chunk
+            chunk, size = [], 0
+        chunk.append(i)
+        size += n
+    if chunk:
+        yield chunk
