@@ -186,6 +186,9 @@ def test_table_topic_and_alarms(applied: dict[str, Any]) -> None:
     assert {(a["Namespace"], a["MetricName"]) for a in alarms} == {
         ("AWS/Lambda", "Errors"), ("AWS/SQS", "ApproximateNumberOfMessagesVisible"),
         ("AWS/Lambda", "DestinationDeliveryFailures")}
+    assert {a["AlarmName"]: a["Statistic"] for a in alarms} == {
+        f"{name}-function-errors": "Sum", f"{name}-dead-letters": "Maximum",
+        f"{name}-destination-delivery-failures": "Sum"}
 
 
 def test_no_policy_grants_a_wildcard_action_or_a_wildcard_resource(
