@@ -42,7 +42,11 @@ from kubetrail.sources.common import (
     opt_str,
     type_name,
 )
-from kubetrail.sources.k8s import event_from_k8s, opt_time, require_audit_event
+from kubetrail.sources.k8s import (
+    embedded_audit_event,
+    event_from_k8s,
+    opt_time,
+)
 
 if TYPE_CHECKING:
     from kubetrail.rules.prefilter import Prefilter
@@ -146,15 +150,9 @@ def decode_log_event(
                        cut(dump(log_event)))
     message = log_event.get("message")
     try:
-        if type(message) is str:
-            # The typed light decode: a cut or malformed message still fails below.
-            if prefilter is not None and not prefilter.may_match_event(message):
-                return Prefiltered(origin)
-            obj = require_audit_event(loads(message, "audit Event JSON"))
-        elif is_mapping(message):
-            obj = require_audit_event(message)
-        else:
-            raise DecodeError(f"message: expected a JSON string, got {type_name(message)}")
+        obj = embedded_audit_event(message, "message", "audit Event JSON", prefilter)
+        if obj is None:
+            return Prefiltered(origin)
         event = event_from_k8s(obj, cloud="aws", cluster=cluster, raw=obj, origin=origin)
     except DecodeError as exc:
         return Failure(exc.message, origin, cut(message if type(message) is str

@@ -34,7 +34,11 @@ from kubetrail.sources.common import (
     opt_str,
     type_name,
 )
-from kubetrail.sources.k8s import event_from_k8s, opt_time, require_audit_event
+from kubetrail.sources.k8s import (
+    embedded_audit_event,
+    event_from_k8s,
+    opt_time,
+)
 
 if TYPE_CHECKING:
     from kubetrail.rules.prefilter import Prefilter
@@ -104,16 +108,9 @@ def decode_aks_record(
             return Skip("non-audit-category", origin)
         props = opt_map(rec, "properties", "")
         log = None if props is None else props.get("log")
-        if type(log) is str:
-            # The typed light decode: a cut or malformed log still fails below.
-            if prefilter is not None and not prefilter.may_match_event(log):
-                return Prefiltered(origin)
-            obj = require_audit_event(loads(log, "properties.log JSON"))
-        elif is_mapping(log):
-            obj = require_audit_event(log)
-        else:
-            raise DecodeError(f"properties.log: expected a JSON string or object, got "
-                              f"{type_name(log)}")
+        obj = embedded_audit_event(log, "properties.log", "properties.log JSON", prefilter)
+        if obj is None:
+            return Prefiltered(origin)
         cluster = cluster_from_resource_id(opt_str(rec, "resourceId", "")) or default_cluster
         event = event_from_k8s(obj, cloud="azure", cluster=cluster, raw=rec, origin=origin)
         if event.time is None:

@@ -21,11 +21,22 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kubetrail.errors import DecodeError, Origin
 from kubetrail.events import LOG_TYPE_BY_CLOUD, AuditEvent, Cloud
-from kubetrail.sources.common import describe, is_mapping, opt_map, opt_str, str_tuple, type_name
+from kubetrail.sources.common import (
+    describe,
+    is_mapping,
+    loads,
+    opt_map,
+    opt_str,
+    str_tuple,
+    type_name,
+)
+
+if TYPE_CHECKING:
+    from kubetrail.rules.prefilter import Prefilter
 
 # The Event's keys, in the order of the AuditEvent fields they fill (audit_id, stage, verb,
 # user_agent, request_uri; resource, subresource, namespace, name, api_group, api_version).
@@ -78,6 +89,20 @@ def require_audit_event(obj: Any) -> Mapping[str, Any]:
         raise DecodeError(f"not an audit Event: kind {describe(obj.get('kind'))}, apiVersion "
                           f"{describe(obj.get('apiVersion'))}")
     return obj
+
+
+def embedded_audit_event(value: Any, field: str, json_label: str,
+                         prefilter: Prefilter | None) -> Mapping[str, Any] | None:
+    """The audit Event a delivery holds as JSON text or as an object (a CloudWatch message, an
+    AKS properties.log); None when the prefilter's light decode proves no rule can match it (a
+    cut or malformed text is never dropped that way: it fails here, with `json_label`)."""
+    if type(value) is str:
+        if prefilter is not None and not prefilter.may_match_event(value):
+            return None
+        return require_audit_event(loads(value, json_label))
+    if is_mapping(value):
+        return require_audit_event(value)
+    raise DecodeError(f"{field}: expected a JSON string or object, got {type_name(value)}")
 
 
 def _type_error(obj: Mapping[str, Any], keys: tuple[str, ...], path: str) -> DecodeError:
