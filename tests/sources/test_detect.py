@@ -195,16 +195,20 @@ def test_fast_path_skips_parsing_plain_records() -> None:
     # a record's fate is kept for truncation and broken encoding ...
     for damaged in (get[:-5], get[:40] + b"garbage", get.replace(b'"get"', b'"g\xffet"')):
         assert isinstance(decode_line(damaged, origin, RULES.prefilter)[0], Failure)
-    # ... not for a complete record that no rule can match but that would fail to decode
+    # ... and, the light decode being typed, for a wrong type in a field rules read
     mistyped = orjson.dumps({**DS_CREATE, "verb": 5})
-    assert decode_line(mistyped, origin, RULES.prefilter) == [Prefiltered(origin)]
+    assert isinstance(decode_line(mistyped, origin, RULES.prefilter)[0], Failure)
     assert isinstance(decode_line(mistyped, origin)[0], Failure)
+    # ... not for one in a field no rule reads
+    odd_user = orjson.dumps({**DS_CREATE, "verb": "get", "user": None})
+    assert decode_line(odd_user, origin, RULES.prefilter) == [Prefiltered(origin)]
+    assert isinstance(decode_line(odd_user, origin)[0], Failure)
     # envelopes are decoded so every record inside keeps its own outcome
     data_message = orjson.dumps(build_data_message(EKS_GROUP, EKS_STREAM, [get.decode()] * 3))
     assert kinds(decode_line(data_message, origin, RULES.prefilter)) == ["Prefiltered"] * 3
-    # the duplicate-key document is decided by its text, by both paths
+    # a duplicated kind counts with its last value, on both paths: not an audit Event
     hidden = tricky_lines()[-1]
-    assert decode_line(hidden, origin, RULES.prefilter) == [Prefiltered(origin)]
-    assert failure(decode_line(hidden, origin)).reason == \
-        "not an audit Event: kind 'Other', apiVersion 'audit.k8s.io/v1'"
+    for prefilter in (RULES.prefilter, None):
+        assert failure(decode_line(hidden, origin, prefilter)).reason == \
+            "not an audit Event: kind 'Other', apiVersion 'audit.k8s.io/v1'"
     assert isinstance(decode_line(orjson.dumps(DS_CREATE), origin, RULES.prefilter)[0], Decoded)

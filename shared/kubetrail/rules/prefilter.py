@@ -110,10 +110,6 @@ class Prefilter:
                 return True
         return self._escapes.search(text) is not None
 
-    def may_match_str(self, text: str) -> bool:
-        """The same test for a record held as str (e.g. an AKS properties.log string)."""
-        return self.may_match(text.encode("utf-8", "surrogatepass"))
-
     def may_match_event(self, text: bytes | str) -> bool:
         """False only when no rule can match the audit Event whose JSON text is `text`."""
         try:

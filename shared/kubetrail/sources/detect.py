@@ -28,24 +28,27 @@ p_log_type already declares a GCP audit log, such a LogEntry may omit protoPaylo
 one naming another service is still skipped. The `p_*` fields stay in `raw`.
 
 Fast path for raw text (decode_line, used per JSON line by files.py, and decode_document(bytes)):
-with a prefilter, one JSON object that `prefilter.may_match` rejects is Prefiltered without being
-parsed, when it is either
+with a prefilter, one JSON object is Prefiltered without a full decode when it is either
 - the API server's own output — text starting with AUDIT_PREFIX
   (`{"kind":"Event","apiVersion":"audit.k8s.io/`, how kube-apiserver writes every Event, hence
-  every EKS CloudWatch line). Such text is decoded as an audit Event (or as the Panther log its
-  p_log_type names) whatever else it holds: dispatch follows the text here, as the fast path does;
-- or any other object whose text holds none of ENVELOPE_MARKERS.
-Exact: outside envelopes, every value a rule can require is copied from a JSON string of the
-record's own text (the prefilter's argument; `\\u` escapes always decode), so text the prefilter
-rejects decodes to no match. The markers are the keys under which content hides from the text
-(`"data"`, `"data_base64"`: base64 in awslogs, Pub/Sub and CloudEvents) or under which one
-document holds many records (`"records"`, `"logEvents"`), which are decoded so that every record
-keeps its own Outcome. JSON arrays are never fast-pathed.
+  every EKS CloudWatch line) — that `prefilter.may_match_event` (a typed light decode) rejects.
+  Such text is decoded as an audit Event (or as the Panther log its p_log_type names) whatever
+  else it holds: dispatch follows the text here;
+- or any other object whose text holds none of ENVELOPE_MARKERS and that `prefilter.may_match`
+  (bytes) rejects.
+Exact (for the bytes test; the light decode is a real parser): outside envelopes, every
+value a rule can require is copied from a JSON string of the record's own text (the
+prefilter's argument; an escape that could spell one of its letters always decodes), so text
+the prefilter rejects decodes to no match. The markers are the keys under which content hides
+from the text (`"data"`, `"data_base64"`: base64 in awslogs, Pub/Sub and CloudEvents) or
+under which one document holds many records (`"records"`, `"logEvents"`), which are decoded so
+that every record keeps its own Outcome. JSON arrays are never fast-pathed.
 A record's fate is kept for the damage that happens to real logs — truncation and broken
-encoding: text that does not end with `}` or is not UTF-8 is always parsed (looks_intact). What
-the fast path does change: a complete record that no rule can match counts as prefiltered even
-when, decoded, it would have been skipped (a non-audit category, a LogEntry of another service)
-or failed (a wrong type, nesting beyond orjson's limit).
+encoding: text that does not end with `}` (or is not valid JSON, for the light decode) or is not
+UTF-8 is always parsed. What the fast path does change: a complete record that no rule can match
+counts as prefiltered even when, decoded, it would have been skipped (a non-audit category, a
+LogEntry of another service) or failed (a wrong type in a field no rule reads, nesting beyond
+orjson's limit).
 """
 
 from __future__ import annotations
@@ -65,6 +68,7 @@ from kubetrail.sources.common import (
     describe_keys,
     dump,
     is_mapping,
+    is_utf8,
     loads,
     looks_intact,
     type_name,
@@ -84,9 +88,12 @@ _PUBSUB_KEYS = ("messageId", "message_id", "attributes", "publishTime", "publish
 
 
 def fast_prefiltered(text: bytes, prefilter: Prefilter) -> bool:
-    """True when `text` (one JSON document) provably yields no match, unparsed."""
-    if not text.startswith(AUDIT_PREFIX) and (
-            text[:1] != b"{" or any(m in text for m in ENVELOPE_MARKERS)):
+    """True when `text` (one JSON document) provably yields no match without a full decode:
+    the API server's own output by the prefilter's light decode, any other object without
+    envelope markers by its bytes."""
+    if text.startswith(AUDIT_PREFIX):
+        return is_utf8(text) and not prefilter.may_match_event(text)
+    if text[:1] != b"{" or any(m in text for m in ENVELOPE_MARKERS):
         return False
     return looks_intact(text) and not prefilter.may_match(text)
 

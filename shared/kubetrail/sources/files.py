@@ -31,17 +31,16 @@ from typing import IO, TYPE_CHECKING
 import orjson
 
 from kubetrail.errors import ConfigError, DecodeError, Origin
-from kubetrail.sources.base import Failure, Outcome, Prefiltered
+from kubetrail.sources.base import Failure, Outcome
 from kubetrail.sources.common import (
     BOM,
     DEFAULT_MAX_INFLATE,
     GZIP_MAGIC,
     cut,
     escaped,
-    is_utf8,
     loads,
 )
-from kubetrail.sources.detect import AUDIT_PREFIX, decode_document, decode_line
+from kubetrail.sources.detect import decode_document, decode_line
 from kubetrail.sources.jsonlines import batches, json_lines
 
 if TYPE_CHECKING:
@@ -172,10 +171,5 @@ def _json_line(text: bytes | str, origin: Origin, prefilter: Prefilter | None,
                max_inflate: int) -> Iterator[Outcome]:
     if type(text) is not bytes:
         yield Failure(str(text), origin)
-    elif text.startswith(AUDIT_PREFIX):  # an audit Event: no envelope to look inside
-        if prefilter is not None and is_utf8(text) and not prefilter.may_match_event(text):
-            yield Prefiltered(origin)
-        else:
-            yield from decode_line(text, origin, None)
     else:
         yield from decode_line(text, origin, prefilter, max_inflate=max_inflate)
