@@ -14,6 +14,11 @@ from typing import Any
 
 import yaml
 
+try:  # libyaml's safe loader, in every PyYAML wheel: ~5x faster rule loading, faster cold starts
+    from yaml import CSafeLoader as SafeLoader
+except ImportError:  # pragma: no cover - PyYAML built without libyaml
+    from yaml import SafeLoader  # type: ignore[assignment]
+
 from kubetrail.errors import ConfigError, Origin
 from kubetrail.events import CLOUD_BY_LOG_TYPE
 
@@ -113,7 +118,7 @@ def load_rule(yml: Path) -> Rule:
     """Load one rule from its YAML file and the Python file it names."""
     origin = Origin(str(yml))
     try:
-        spec = yaml.safe_load(yml.read_text(encoding="utf-8"))
+        spec = yaml.load(yml.read_text(encoding="utf-8"), Loader=SafeLoader)
     except (OSError, yaml.YAMLError, UnicodeDecodeError) as exc:
         raise ConfigError(f"unreadable rule file: {exc}", origin) from exc
     if not isinstance(spec, Mapping) or spec.get("AnalysisType", "rule") != "rule":
