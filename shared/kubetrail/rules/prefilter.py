@@ -5,10 +5,11 @@ Two tests, both exact (tests/rules/test_prefilter.py scans with and without them
 identical findings over the corpus, generated streams and records crafted to hide values):
 
 * `may_match_event(text)` — for text that is one audit.k8s.io Event (an EKS line or CloudWatch
-  message, an AKS `properties.log`): a light typed decode of only the fields Requires can name
-  (verb, objectRef.resource/subresource/namespace/apiGroup), with the normalizer's exact mapping.
-  It is a real JSON parser, so escapes, duplicate keys and nulls mean what they mean to the full
-  decoder; any error (bad JSON, a wrong type) answers "may match", so the full decoder reports it.
+  message, an AKS `properties.log`): a light typed decode (rules/lightevent.py) of only the
+  fields the rules' Requires name, with the normalizer's exact mapping. It is a real JSON parser,
+  so escapes, duplicate keys and nulls mean what they mean to the full decoder; any error (bad
+  JSON, a wrong type) answers "may match", so the full decoder reports it. `candidates` is the
+  same test over a batch of light events (`light.decode_block` reads a run of JSON lines).
 * `may_match(text)` — for any other record text: every value a rule requires is copied by the
   decoders from a JSON string of the record (objectRef.resource, verb, GKE methodName), so the
   text contains it literally unless the JSON spells one of its characters as a \\u escape. A
@@ -20,43 +21,20 @@ identical findings over the corpus, generated streams and records crafted to hid
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
-from itertools import compress, count
-from operator import and_, attrgetter, or_
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
-import msgspec
+from kubetrail.rules.lightevent import PATHS, UNSET, LightDecodeError, LightDecoder
 
 if TYPE_CHECKING:
     from kubetrail.rules.loader import Rule
 
 
-class _ObjectRef(msgspec.Struct, gc=False):
-    resource: str | None = None
-    subresource: str | None = None
-    namespace: str | None = None
-    apiGroup: str | None = None
-
-
-class LightEvent(msgspec.Struct, gc=False):
-    """The fields of an audit Event that Requires can name, decoded without the rest. An absent
-    objectRef reads as an empty one (so `objectRef.resource` is None, as the normalizer has it);
-    a null one is a decode error here and goes to the full decoder."""
-
-    kind: Any = None
-    verb: str | None = None
-    objectRef: _ObjectRef = msgspec.field(default_factory=_ObjectRef)  # the Event's key names
-    p_log_type: Any = msgspec.UNSET  # present at all (even null) makes it a Panther log
-
-
-decode_light_event = msgspec.json.Decoder(LightEvent).decode
-LightDecodeError = msgspec.DecodeError
-UNSET = msgspec.UNSET
-# Where each Requires field lives in a LightEvent.
-_PATHS = {"verb": "verb", "resource": "objectRef.resource",
-          "subresource": "objectRef.subresource", "namespace": "objectRef.namespace",
-          "api_group": "objectRef.apiGroup"}
+# Fields in the order they are tested for a block: the most selective first.
+_SELECTIVITY = ("resource", "subresource", "namespace", "api_group", "verb")
 
 
 def _escape_pattern(needles: set[bytes]) -> re.Pattern[bytes]:
@@ -77,8 +55,10 @@ class Prefilter:
 
     requirements: tuple[Mapping[str, frozenset[str]], ...]
     alternatives: tuple[tuple[tuple[bytes, ...], ...], ...] = field(init=False)
+    light: LightDecoder = field(init=False, repr=False, compare=False)
     _escapes: re.Pattern[bytes] = field(init=False, repr=False, compare=False)
-    _getters: tuple[tuple[tuple[Callable[[LightEvent], Any], Callable[[Any], bool]], ...], ...] \
+    # Per rule, (light event field getter, allowed values) in _SELECTIVITY order.
+    _getters: tuple[tuple[tuple[Callable[[Any], Any], frozenset[str]], ...], ...] \
         = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -92,8 +72,9 @@ class Prefilter:
         object.__setattr__(self, "alternatives", tuple(alts))
         needles = {n for alt in alts for f in alt for n in f}
         object.__setattr__(self, "_escapes", _escape_pattern(needles))
+        object.__setattr__(self, "light", LightDecoder(f for req in self.requirements for f in req))
         object.__setattr__(self, "_getters", tuple(
-            tuple((attrgetter(_PATHS[f]), allowed.__contains__) for f, allowed in req.items())
+            tuple((attrgetter(PATHS[f]), req[f]) for f in _SELECTIVITY if f in req)
             for req in self.requirements))
 
     @classmethod
@@ -113,26 +94,31 @@ class Prefilter:
     def may_match_event(self, text: bytes | str) -> bool:
         """False only when no rule can match the audit Event whose JSON text is `text`."""
         try:
-            ev = decode_light_event(text)
-        except (msgspec.DecodeError, UnicodeEncodeError):
+            ev = self.light.decode_line(text)
+        except (LightDecodeError, UnicodeEncodeError):
             return True
         return self.event_may_match(ev)
 
-    def event_may_match(self, ev: LightEvent) -> bool:
-        """`may_match_event` after the light decode."""
-        if ev.p_log_type is not msgspec.UNSET or ev.kind != "Event":
+    def event_may_match(self, ev: Any) -> bool:
+        """`may_match_event` after the light decode (`light.decode_line`)."""
+        if ev.p_log_type is not UNSET or ev.kind != "Event":
             return True  # a Panther log (p_log_type decides its format), or no audit Event
-        return any(all(allowed(get(ev)) for get, allowed in fields) for fields in self._getters)
+        return any(all(get(ev) in allowed for get, allowed in fields) for fields in self._getters)
 
-    def candidates(self, events: list[LightEvent]) -> list[int]:
+    def candidates(self, events: list[Any]) -> list[int]:
         """Indexes of the audit Events (kind Event, no p_log_type: the caller checks) that some
-        rule may match, computed in C-level passes over the batch."""
-        mask: Iterator[Any] | None = None
-        for fields in self._getters:
-            rule_mask: Iterator[Any] | None = None
-            for get, allowed in fields:
-                m = map(allowed, map(get, events))
-                rule_mask = m if rule_mask is None else map(and_, rule_mask, m)
-            if rule_mask is not None:
-                mask = rule_mask if mask is None else map(or_, mask, rule_mask)
-        return [] if mask is None else list(compress(count(), mask))
+        rule may match. Per rule, one C-level pass reads its most selective field over the whole
+        batch; only the events whose value is allowed are looked at in Python."""
+        found: set[int] = set()
+        for (first, allowed), *rest in self._getters:
+            values = list(map(first, events))
+            if allowed.isdisjoint(values):
+                continue  # the usual case: one pass, no per-event Python
+            for value in allowed.intersection(values):
+                i = -1
+                with suppress(ValueError):
+                    while True:
+                        i = values.index(value, i + 1)
+                        if all(get(events[i]) in ok for get, ok in rest):
+                            found.add(i)
+        return sorted(found)

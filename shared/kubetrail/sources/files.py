@@ -41,7 +41,7 @@ from kubetrail.sources.common import (
     loads,
 )
 from kubetrail.sources.detect import decode_document, decode_line
-from kubetrail.sources.jsonlines import batches, json_lines
+from kubetrail.sources.jsonlines import json_lines, parts
 
 if TYPE_CHECKING:
     from kubetrail.rules.prefilter import Prefilter
@@ -162,8 +162,8 @@ def _json_lines(head: list[bytes | str], lines: Iterator[bytes | str], stream: I
                 source: str, prefilter: Prefilter | None, max_inflate: int) -> Iterator[Outcome]:
     # Only an uncompressed file is read in bulk; a gzip stream (bombs) or stdin stays bounded.
     bounded = isinstance(stream, gzip.GzipFile) or source == "<stdin>"
-    parts = batches(head, lines, stream, bounded=bounded, limit=max_inflate)
-    yield from json_lines(parts, source, prefilter,
+    yield from json_lines(parts(head, lines, stream, bounded=bounded, limit=max_inflate), source,
+                          prefilter,
                           lambda line, origin: _json_line(line, origin, prefilter, max_inflate))
 
 

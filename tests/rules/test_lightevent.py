@@ -1,0 +1,61 @@
+"""The light decode behind the prefilter: a run of JSON lines is accepted in one call only when
+every line is one well-typed audit Event; anything else answers None (read line by line)."""
+
+from __future__ import annotations
+
+import pytest
+
+from kubetrail.rules.lightevent import LightDecoder
+
+EVENT = b'{"kind":"Event","verb":"create","objectRef":{"resource":"daemonsets"}}'
+DECODER = LightDecoder(["verb", "resource"])
+
+
+def test_a_block_of_events_decodes_to_one_light_event_per_line() -> None:
+    block = EVENT + b"\n" + b'{"kind":"Event","verb":"get"}\r\n' + b'{"verb":"list","kind":"Event"}'
+    got = DECODER.decode_block(block)
+    assert got is not None
+    assert [(e.verb, e.objectRef.resource) for e in got] == [
+        ("create", "daemonsets"), ("get", None), ("list", None)]
+
+
+@pytest.mark.parametrize(("name", "block"), [
+    ("two values on one line", EVENT + b"," + EVENT + b"\n"),
+    ("two values, no comma", EVENT + b" " + EVENT + b"\n"),
+    ("blank line", EVENT + b"\n\n" + EVENT + b"\n"),
+    ("blank line last", EVENT + b"\n\n"),
+    ("whitespace line", EVENT + b"\n   \n"),
+    ("cut line", EVENT + b"\n" + EVENT[:30] + b"\n"),
+    ("not ASCII", EVENT[:-1] + b',"x":"\xc3\xa9"}\n'),
+    ("invalid UTF-8", EVENT[:-1] + b',"x":"\xff"}\n'),
+    ("Panther log", EVENT[:-1] + b',"p_log_type":"Amazon.EKS.Audit"}\n'),
+    ("null p_log_type", EVENT[:-1] + b',"p_log_type":null}\n'),
+    ("another kind", b'{"kind":"Pod","verb":"get"}\n'),
+    ("no kind", b'{"verb":"get"}\n'),
+    ("awslogs envelope", b'{"awslogs":{"data":"H4sI"}}\n'),
+    ("a JSON array line", b"[" + EVENT + b"]\n"),
+    ("verb a number", b'{"kind":"Event","verb":42}\n'),
+    ("objectRef a list", b'{"kind":"Event","objectRef":[]}\n'),
+    ("objectRef null", b'{"kind":"Event","objectRef":null}\n'),
+    ("resource a number", b'{"kind":"Event","objectRef":{"resource":7}}\n'),
+])
+def test_anything_but_well_typed_audit_events_is_refused(name: str, block: bytes) -> None:
+    assert DECODER.decode_block(EVENT + b"\n" + block) is None
+    assert DECODER.decode_block(b"") is None
+
+
+def test_only_the_required_fields_are_read() -> None:
+    # namespace is no rule's requirement here: its type is the full decoder's business
+    block = b'{"kind":"Event","objectRef":{"namespace":5,"resource":"pods"}}\n'
+    assert DECODER.decode_block(block) is not None
+    assert LightDecoder(["namespace"]).decode_block(block) is None
+
+
+def test_escapes_and_duplicated_keys_read_as_the_full_decoder_reads_them() -> None:
+    got = DECODER.decode_block(b'{"kind":"Ev\\u0065nt","verb":"get","verb":"cr\\u0065ate"}\n')
+    assert got is not None and got[0].verb == "create"
+
+
+def test_unknown_fields_are_a_configuration_error() -> None:
+    with pytest.raises(ValueError, match="user"):
+        LightDecoder(["user"])
