@@ -1,7 +1,10 @@
-"""The light decode behind the prefilter: a run of JSON lines is accepted in one call only when
-every line is one well-typed audit Event; anything else answers None (read line by line)."""
+"""The light decode behind the prefilter: the whole JSON lines of a read buffer are accepted in
+one call only when every line is one well-typed audit Event; anything else answers None (the
+reader then reads them line by line)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import pytest
 
@@ -11,9 +14,15 @@ EVENT = b'{"kind":"Event","verb":"create","objectRef":{"resource":"daemonsets"}}
 DECODER = LightDecoder(["verb", "resource"])
 
 
+def decode(lines: bytes, decoder: LightDecoder = DECODER) -> list[Any] | None:
+    """decode_buffer on a read buffer as the block reader fills it: "[" and then the bytes."""
+    return decoder.decode_buffer(bytearray(b"[" + lines))
+
+
 def test_a_block_of_events_decodes_to_one_light_event_per_line() -> None:
-    block = EVENT + b"\n" + b'{"kind":"Event","verb":"get"}\r\n' + b'{"verb":"list","kind":"Event"}'
-    got = DECODER.decode_block(block)
+    block = (EVENT + b"\n" + b'{"kind":"Event","verb":"get"}\r\n'
+             + b'{"verb":"list","kind":"Event"}\n')
+    got = decode(block + b'{"kind":"Event","verb":"cut at the end of the buf')
     assert got is not None
     assert [(e.verb, e.objectRef.resource) for e in got] == [
         ("create", "daemonsets"), ("get", None), ("list", None)]
@@ -40,19 +49,23 @@ def test_a_block_of_events_decodes_to_one_light_event_per_line() -> None:
     ("resource a number", b'{"kind":"Event","objectRef":{"resource":7}}\n'),
 ])
 def test_anything_but_well_typed_audit_events_is_refused(name: str, block: bytes) -> None:
-    assert DECODER.decode_block(EVENT + b"\n" + block) is None
-    assert DECODER.decode_block(b"") is None
+    assert decode(EVENT + b"\n" + block) is None
+
+
+def test_a_buffer_without_a_whole_line_is_refused() -> None:
+    assert decode(b"") is None
+    assert decode(EVENT) is None
 
 
 def test_only_the_required_fields_are_read() -> None:
     # namespace is no rule's requirement here: its type is the full decoder's business
     block = b'{"kind":"Event","objectRef":{"namespace":5,"resource":"pods"}}\n'
-    assert DECODER.decode_block(block) is not None
-    assert LightDecoder(["namespace"]).decode_block(block) is None
+    assert decode(block) is not None
+    assert decode(block, LightDecoder(["namespace"])) is None
 
 
 def test_escapes_and_duplicated_keys_read_as_the_full_decoder_reads_them() -> None:
-    got = DECODER.decode_block(b'{"kind":"Ev\\u0065nt","verb":"get","verb":"cr\\u0065ate"}\n')
+    got = decode(b'{"kind":"Ev\\u0065nt","verb":"get","verb":"cr\\u0065ate"}\n')
     assert got is not None and got[0].verb == "create"
 
 

@@ -6,11 +6,12 @@ two strictnesses over the same fields:
 
 * `decode_line(text)` reads one JSON text leniently: `kind` and `p_log_type` as whatever they
   hold, so the caller can tell an audit Event from anything else;
-* `decode_block(block)` reads a run of JSON lines in one call, as one JSON array, and accepts it
-  only when every line is exactly one audit Event (`kind` "Event", no `p_log_type`) whose
-  required fields have the types the normalizer accepts. Anything else (a blank or cut line, a
-  Panther log, another format, a wrong type, non-ASCII bytes) answers None and the caller reads
-  the lines one by one, so a block decodes to the same decisions as its lines would.
+* `decode_buffer(buffer)` reads the whole JSON lines of a read buffer in one call, as one JSON
+  array, and accepts them only when every line is exactly one audit Event (`kind` "Event", no
+  `p_log_type`) whose required fields have the types the normalizer accepts. Anything else (a
+  blank or cut line, a Panther log, another format, a wrong type, non-ASCII bytes) answers None
+  and the caller reads the lines one by one, so a block decodes to the same decisions as its
+  lines would.
 
 Both are real JSON parsers (msgspec): escapes, nulls and duplicated keys mean what they mean to the
 full decoder (a duplicated key counts with its last value). Non-ASCII blocks are refused because
@@ -20,7 +21,6 @@ msgspec does not check the UTF-8 of strings it skips.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from itertools import chain
 from typing import Any, Literal
 
 import msgspec
@@ -33,7 +33,7 @@ FIELDS = frozenset({"verb", *_REF_KEYS})
 PATHS = {"verb": "verb", **{f: f"objectRef.{key}" for f, key in _REF_KEYS.items()}}
 LightDecodeError = msgspec.DecodeError
 UNSET = msgspec.UNSET
-_NEWLINE = 10
+_CLOSE = ord("]")
 
 
 class LightDecoder:
@@ -59,22 +59,24 @@ class LightDecoder:
             [("kind", Literal["Event"]), *body, ("p_log_type", msgspec.UnsetType, UNSET)],
             gc=False)
         self.decode_line: Callable[[bytes | str], Any] = msgspec.json.Decoder(line).decode
-        # Each line as a one-element array: a line holding two values fails the decode.
-        self._decode_array: Callable[[bytes], list[tuple[Any]]] = \
-            msgspec.json.Decoder(list[tuple[block]]).decode  # type: ignore[valid-type]
+        self._decode_array: Callable[[bytes | memoryview], list[Any]] = \
+            msgspec.json.Decoder(list[block]).decode  # type: ignore[valid-type]
 
-    def decode_block(self, block: bytes) -> list[Any] | None:
-        """The light events of a run of JSON lines (`block` ends at a line end or at the end of
-        the stream), or None unless every line is one well-typed audit Event."""
-        if not block or not block.isascii():
+    def decode_buffer(self, buffer: bytearray) -> list[Any] | None:
+        """The light events of the whole JSON lines in `buffer`, or None unless every one of
+        them is one well-typed audit Event. buffer[0] is "[", reserved for this decode; then
+        come the lines; what follows the last newline (a line not read to its end) is ignored."""
+        if not buffer.isascii():
             return None
-        # Each line becomes a one-element array, so that a line holding two values fails the
-        # decode: "[[" line "],[" line ... "]]", in one copy of the block (join takes the view).
-        array = memoryview(block.replace(b"\n", b"],["))
-        if block[-1] == _NEWLINE:
-            array = array[:-3]  # no "],[" after the last line
+        # One JSON array, a line per element: each newline becomes ",\n" (one copy, which also
+        # counts the lines: "{..},{..}" on one line must not pass) and the last one "]\n".
+        array = buffer.replace(b"\n", b",\n")
+        close = array.rfind(b",\n")
+        if close < 0:
+            return None
+        array[close] = _CLOSE
         try:
-            lines = self._decode_array(b"".join((b"[[", array, b"]]")))
+            events = self._decode_array(memoryview(array)[:close + 1])
         except msgspec.DecodeError:
             return None
-        return list(chain.from_iterable(lines))
+        return events if len(events) == len(array) - len(buffer) else None

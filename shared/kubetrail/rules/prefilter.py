@@ -9,7 +9,7 @@ identical findings over the corpus, generated streams and records crafted to hid
   fields the rules' Requires name, with the normalizer's exact mapping. It is a real JSON parser,
   so escapes, duplicate keys and nulls mean what they mean to the full decoder; any error (bad
   JSON, a wrong type) answers "may match", so the full decoder reports it. `candidates` is the
-  same test over a batch of light events (`light.decode_block` reads a run of JSON lines).
+  same test over a batch of light events (`light.decode_buffer` reads a block of JSON lines).
 * `may_match(text)` — for any other record text: every value a rule requires is copied by the
   decoders from a JSON string of the record (objectRef.resource, verb, GKE methodName), so the
   text contains it literally unless the JSON spells one of its characters as a \\u escape. A
@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from contextlib import suppress
 from dataclasses import dataclass, field
+from itertools import compress, count
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
@@ -114,11 +114,8 @@ class Prefilter:
             values = list(map(first, events))
             if allowed.isdisjoint(values):
                 continue  # the usual case: one pass, no per-event Python
-            for value in allowed.intersection(values):
-                i = -1
-                with suppress(ValueError):
-                    while True:
-                        i = values.index(value, i + 1)
-                        if all(get(events[i]) in ok for get, ok in rest):
-                            found.add(i)
+            for i in compress(count(), map(allowed.__contains__, values)):
+                ev = events[i]
+                if all(get(ev) in ok for get, ok in rest):
+                    found.add(i)
         return sorted(found)

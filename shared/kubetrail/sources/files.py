@@ -162,8 +162,8 @@ def _json_lines(head: list[bytes | str], lines: Iterator[bytes | str], stream: I
                 source: str, prefilter: Prefilter | None, max_inflate: int) -> Iterator[Outcome]:
     # Only an uncompressed file is read in bulk; a gzip stream (bombs) or stdin stays bounded.
     bounded = isinstance(stream, gzip.GzipFile) or source == "<stdin>"
-    yield from json_lines(parts(head, lines, stream, bounded=bounded, limit=max_inflate), source,
-                          prefilter,
+    yield from json_lines(parts(head, lines, stream, prefilter, bounded=bounded,
+                                limit=max_inflate), source, prefilter,
                           lambda line, origin: _json_line(line, origin, prefilter, max_inflate))
 
 
