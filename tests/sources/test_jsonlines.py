@@ -112,3 +112,20 @@ def test_over_long_lines_at_every_offset(tmp_path: Path, limit: int) -> None:
             got = positions(list(read_paths([path], RULES.prefilter, max_inflate=limit)))
             assert got == {i: [f"line longer than {limit} bytes" if size > limit else "Prefiltered"]
                            for i, size in enumerate(sizes, 1)}, (path, last)
+
+
+@pytest.mark.parametrize("packed", [False, True])
+def test_a_damaged_line_costs_only_itself(tmp_path: Path, packed: bool) -> None:
+    lines = [orjson.dumps(e) for e in events(600, seed=4, daemonset_every=10**9)]
+    lines[300] = lines[300][:150]  # cut
+    lines[301] = lines[301].replace(b'"kind"', b'"note":"caf\xc3\xa9","kind"', 1)
+    path = tmp_path / ("audit.jsonl.gz" if packed else "audit.jsonl")
+    data = b"\n".join(lines) + b"\n"
+    path.write_bytes(gzip.compress(data) if packed else data)
+    outcomes = list(read_paths([path], RULES.prefilter))
+    # nothing fully decoded, and the other lines of its block or batch stay in runs
+    assert {type(o).__name__ for o in outcomes} == {"Prefiltered", "Failure"}
+    assert len(outcomes) <= 12
+    assert [o.origin.position for o in outcomes if isinstance(o, Failure)] == ["301"]
+    assert positions(outcomes)[302] == ["Prefiltered"]  # valid non-ASCII UTF-8
+    assert sum(getattr(o, "count", 1) for o in outcomes) == 600

@@ -11,9 +11,9 @@ Lines are handled in batches: each line light-decoded leniently (`kind` and `p_l
 they are); lines that are audit Events no rule can match are prefiltered, the others decoded
 one by one. Which lines are audit Events is decided as detect.decode_line decides it: `kind` is
 "Event" and there is no `p_log_type` (a duplicated key counts with its last value, as for the
-full decoder). A batch that is not all ASCII, or holds a line the light decoder rejects (cut,
-malformed, blank, a wrong type in a field rules read), is decoded line by line, so every defect
-is reported with its line number.
+full decoder). A line that is not ASCII or that the light decoder rejects (cut, malformed,
+blank, a wrong type in a field rules read) is decoded by itself, so every defect is reported
+with its line number and costs only its own line.
 """
 
 from __future__ import annotations
@@ -95,16 +95,17 @@ def _bulk(batch: Sequence[bytes], lineno: int, source: str, prefilter: Prefilter
             raise ValueError("not ASCII")
         light = list(map(prefilter.light.decode_line, batch))
     except (LightDecodeError, ValueError):
-        for i, line in enumerate(batch, lineno + 1):
-            yield from handle_line(line, Origin(source, str(i)))
-        return
-    # (partial(eq/is_, x), not x.__eq__, which answers NotImplemented — truthy — for other types)
-    if all(map(_IS_EVENT, map(_KIND, light))) and all(map(_IS_UNSET, map(_PLT, light))):
-        candidates = prefilter.candidates(light)
+        # Some line is not ASCII or not light-decodable: judge each line alone, so only those
+        # lines (and the candidates) go the slow way.
+        candidates = [i for i, line in enumerate(batch)
+                      if not line.isascii() or prefilter.may_match_event(line)]
     else:
-        candidates = [i for i, ev in enumerate(light)
-                      if ev.kind != _EVENT or ev.p_log_type is not UNSET
-                      or prefilter.event_may_match(ev)]
+        # (partial(eq/is_, x), not x.__eq__, which answers NotImplemented — truthy — for other
+        # types)
+        if all(map(_IS_EVENT, map(_KIND, light))) and all(map(_IS_UNSET, map(_PLT, light))):
+            candidates = prefilter.candidates(light)
+        else:
+            candidates = [i for i, ev in enumerate(light) if prefilter.event_may_match(ev)]
     yield from _runs(len(batch), [(i, batch[i]) for i in candidates], lineno, source,
                      handle_line)
 
