@@ -32,9 +32,9 @@ def timeless(finding: dict[str, object]) -> dict[str, object]:
     return {k: v for k, v in finding.items() if k not in ("id", "event_time", "first_seen")}
 
 
-def assert_equivalent(files: list[Path]) -> list[dict[str, object]]:
-    fast, _ = scan(files)
-    slow, _ = scan(files, "--no-prefilter")
+def assert_equivalent(files: list[Path], *extra: str) -> list[dict[str, object]]:
+    fast, _ = scan(files, *extra)
+    slow, _ = scan(files, "--no-prefilter", *extra)
     assert [timeless(f) for f in fast] == [timeless(f) for f in slow]
     return fast
 
@@ -119,3 +119,31 @@ def test_needles_hidden_by_escapes_or_envelopes_are_still_found(tmp_path: Path) 
     path.write_text("\n".join([escaped, orjson.dumps(awslogs).decode()]) + "\n")
     findings = assert_equivalent([path])
     assert sorted(f["context"]["username"] for f in findings) == ["mallory", "mallory2"]  # type: ignore[index]
+
+
+def test_rules_requiring_other_fields_get_their_own_light_decode(tmp_path: Path) -> None:
+    """Two rules, on subresource and on namespace + apiGroup: the light types are made from
+    their Requires, and the candidates of either rule are found."""
+    rules = {
+        "token": ("{resource: [serviceaccounts], subresource: [token]}",
+                  "e.resource == 'serviceaccounts' and e.subresource == 'token' "
+                  "and e.verb == 'create' and e.namespace == 'kube-system'"),
+        "lease": ("{namespace: [payments], api_group: [coordination.k8s.io]}",
+                  "e.namespace == 'payments' and e.api_group == 'coordination.k8s.io' "
+                  "and e.username == 'system:kube-scheduler'"),
+    }
+    for name, (requires, condition) in rules.items():
+        (tmp_path / f"{name}.yml").write_text(
+            f"RuleID: Test.{name}\nFilename: {name}.py\nEnabled: true\n"
+            f"LogTypes: [Amazon.EKS.Audit]\nSeverity: Low\nRequires: {requires}\n")
+        (tmp_path / f"{name}.py").write_text(f"def rule(e):\n    return {condition}\n")
+    pf = RuleSet(load_rules([tmp_path])).prefilter
+    assert pf is not None
+    light = pf.light.decode_line(b'{"kind":"Event","verb":42}')  # verb: no rule requires it
+    assert sorted(type(light).__struct_fields__) == ["kind", "objectRef", "p_log_type"]
+    assert sorted(type(light.objectRef).__struct_fields__) == [
+        "apiGroup", "namespace", "resource", "subresource"]
+    stream = tmp_path / "stream.jsonl"
+    write_jsonl(str(stream), 6000, seed=3)
+    fast = assert_equivalent([stream], "--rules", str(tmp_path))
+    assert {f["rule_id"] for f in fast} == {"Test.token", "Test.lease"}  # type: ignore[misc]
