@@ -146,3 +146,21 @@ def test_the_prefilter_keeps_the_fate_of_damaged_records(tmp_path: Path) -> None
     path = tmp_path / "cut.jsonl"
     path.write_bytes(GOOD + b"\n" + cut_text + b"\n" + GOOD.replace(b"anonymous", b"\xff") + b"\n")
     assert kinds(read_paths([path], RULES.prefilter)) == ["Prefiltered", "Failure", "Failure"]
+
+
+def test_mangled_text_that_still_ends_like_an_object_is_reported(tmp_path: Path) -> None:
+    """Damage in the middle of a record (a lost comma, a control byte in a string) keeps its
+    closing brace: the prefilter still checks the JSON is well formed before dropping it."""
+    from kubetrail.sources import decode_pubsub_message
+    from tests.sources.helpers import RULES
+
+    entry = orjson.dumps(corpus_doc("gke/otel-contrib_gke-k8s-activity-logentry.json"))
+    assert entry.endswith(b"}") and not RULES.prefilter.may_match(entry)  # type: ignore[union-attr]
+    mangled = [entry.replace(b'",', b'"', 1), entry.replace(b"io.k8s", b"io\rk8s", 1)]
+    for text in mangled:
+        assert kinds(decode_pubsub_message(pubsub_push(text), ORIGIN, RULES.prefilter)) == [
+            "Failure"]
+    path = tmp_path / "mangled.jsonl"
+    path.write_bytes(b"\n".join([entry, *mangled, entry]) + b"\n")
+    assert kinds(read_paths([path], RULES.prefilter)) == [
+        "Prefiltered", "Failure", "Failure", "Prefiltered"]

@@ -129,3 +129,42 @@ def test_a_damaged_line_costs_only_itself(tmp_path: Path, packed: bool) -> None:
     assert [o.origin.position for o in outcomes if isinstance(o, Failure)] == ["301"]
     assert positions(outcomes)[302] == ["Prefiltered"]  # valid non-ASCII UTF-8
     assert sum(getattr(o, "count", 1) for o in outcomes) == 600
+
+
+def _mutate(rng: random.Random, line: bytes, other: bytes) -> bytes:
+    """One random damage or disguise of a line, as a fuzzer would try."""
+    choice = rng.randrange(7)
+    at = rng.randrange(len(line))
+    if choice == 0:  # a byte replaced by JSON punctuation, whitespace or a non-ASCII byte
+        return line[:at] + bytes([rng.choice(b',{}[]":\\ \r\t\x00\xc3\xff')]) + line[at + 1:]
+    if choice == 1:  # cut
+        return line[:at]
+    if choice == 2:  # two records on one line
+        return line + rng.choice([b",", b" ", b"", b"\r"]) + other
+    if choice == 3:  # a needle's letters spelled as escapes (still the same JSON string)
+        return line.replace(b"daemonsets", b"d\\u0061emon\\u0073ets").replace(
+            b'"create"', b'"\\u0063reate"')
+    if choice == 4:  # a duplicated key that changes the verb or the resource
+        return line[:-1] + rng.choice([b',"verb":"create"}', b',"objectRef":{"resource":'
+                                       b'"daemonsets"}}', b',"kind":"Event"}'])
+    if choice == 5:  # a blank or whitespace-only line after it
+        return line + rng.choice([b"\n", b"\n  ", b"\n\r"])
+    return line.replace(b'"kind":"Event"', b'"kind":"Event","kind":"Pod"', 1)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_fuzzed_lines_find_what_the_full_decoder_finds(tmp_path: Path, seed: int) -> None:
+    rng = random.Random(seed)
+    lines = [orjson.dumps(e) for e in events(1500, seed=seed, daemonset_every=15)]
+    for i in rng.sample(range(len(lines)), 250):
+        lines[i] = _mutate(rng, lines[i], rng.choice(lines))
+    path = tmp_path / "fuzzed.jsonl"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    slow, fast = list(read_paths([path])), list(read_paths([path], RULES.prefilter))
+    assert findings(fast) == findings(slow)
+    assert len(findings(slow)) >= 10
+    slow_at, fast_at = positions(slow), positions(fast)
+    assert set(fast_at) == set(slow_at)
+    for n, fate in slow_at.items():  # syntax and encoding failures are always reported
+        assert fast_at[n] == fate or (fast_at[n] == ["Prefiltered"] and not any(
+            f.startswith("invalid JSON") for f in fate)), (n, fate, fast_at[n])

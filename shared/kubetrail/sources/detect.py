@@ -43,11 +43,12 @@ the prefilter rejects decodes to no match. The markers are the keys under which 
 from the text (`"data"`, `"data_base64"`: base64 in awslogs, Pub/Sub and CloudEvents) or
 under which one document holds many records (`"records"`, `"logEvents"`), which are decoded so
 that every record keeps its own Outcome. JSON arrays are never fast-pathed.
-A record's fate is kept for the damage that happens to real logs — truncation and broken
-encoding: text that does not end with `}` (or is not valid JSON, for the light decode) or is not
-UTF-8 is always parsed. What the fast path does change: a complete record that no rule can match
-counts as prefiltered even when, decoded, it would have been skipped (a non-audit category, a
-LogEntry of another service) or failed (a wrong type in a field no rule reads, nesting beyond
+A record's fate is kept for the damage that happens to real logs — truncation, mangled bytes
+and broken encoding: text that is not one well-formed JSON object in UTF-8
+(common.is_json_object, or the light decode) is always parsed, and fails as it should. What the
+fast path does change: a well-formed record that no rule can match counts as prefiltered even
+when, decoded, it would have been skipped (a non-audit category, a LogEntry of another service)
+or failed (not a format kubetrail reads, a wrong type in a field no rule reads, nesting beyond
 orjson's limit).
 """
 
@@ -67,10 +68,10 @@ from kubetrail.sources.common import (
     describe,
     describe_keys,
     dump,
+    is_json_object,
     is_mapping,
     is_utf8,
     loads,
-    looks_intact,
     type_name,
 )
 from kubetrail.sources.eventhub import decode_aks_record, decode_eventhub_body
@@ -95,7 +96,7 @@ def fast_prefiltered(text: bytes, prefilter: Prefilter) -> bool:
         return is_utf8(text) and not prefilter.may_match_event(text)
     if text[:1] != b"{" or any(m in text for m in ENVELOPE_MARKERS):
         return False
-    return looks_intact(text) and not prefilter.may_match(text)
+    return is_json_object(text) and not prefilter.may_match(text)
 
 
 def decode_document(

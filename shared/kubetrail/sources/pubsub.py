@@ -28,9 +28,9 @@ from kubetrail.sources.common import (
     describe_keys,
     dump,
     inflate,
+    is_json_object,
     is_mapping,
     loads,
-    looks_intact,
     type_name,
 )
 from kubetrail.sources.gke import decode_log_entry
@@ -47,7 +47,7 @@ def decode_log_entry_bytes(
     try:
         if data.startswith(GZIP_MAGIC):
             data = inflate(data, max_inflate)
-        if prefilter is not None and looks_intact(data) and not prefilter.may_match(data):
+        if prefilter is not None and is_json_object(data) and not prefilter.may_match(data):
             yield Prefiltered(origin)
             return
         entry = loads(data, "LogEntry JSON")
