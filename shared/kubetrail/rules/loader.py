@@ -21,6 +21,7 @@ except ImportError:  # pragma: no cover - PyYAML built without libyaml
 
 from kubetrail.errors import ConfigError, Origin
 from kubetrail.events import CLOUD_BY_LOG_TYPE
+from kubetrail.rules.lightevent import FIELDS as REQUIRES_FIELDS
 
 BUNDLED_PACKS = Path(__file__).resolve().parent.parent / "packs"
 SEVERITIES = ("INFO", "LOW", "MEDIUM", "HIGH", "CRITICAL")
@@ -89,13 +90,12 @@ def _requires(spec: Any, origin: Origin) -> Mapping[str, frozenset[str]]:
     The engine checks them before calling rule(), and the prefilter is derived from them."""
     if spec is None:
         return {}
-    allowed = {"verb", "resource", "subresource", "api_group", "namespace"}
     if not isinstance(spec, Mapping) or not all(
-        k in allowed and isinstance(v, list) and v and all(isinstance(s, str) and s for s in v)
-        for k, v in spec.items()
+        k in REQUIRES_FIELDS and isinstance(v, list) and v
+        and all(isinstance(s, str) and s for s in v) for k, v in spec.items()
     ):
-        raise ConfigError(f"Requires must map some of {sorted(allowed)} to non-empty string lists",
-                          origin)
+        raise ConfigError(f"Requires must map some of {sorted(REQUIRES_FIELDS)} to non-empty "
+                          "string lists", origin)
     return {k: frozenset(v) for k, v in spec.items()}
 
 
