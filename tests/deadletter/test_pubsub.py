@@ -20,16 +20,9 @@ pytestmark = pytest.mark.gcp
 SUB = "projects/p/subscriptions/eventarc-sub"
 
 
-@pytest.fixture
-def emulator_env(gcloud_emulators: GcloudEmulators, monkeypatch: pytest.MonkeyPatch
-                 ) -> GcloudEmulators:
-    monkeypatch.setenv("PUBSUB_EMULATOR_HOST", gcloud_emulators.pubsub_host)
-    return gcloud_emulators
-
-
 def test_each_failure_is_one_message_with_reason_and_message_id(
-        emulator_env: GcloudEmulators) -> None:
-    topic, sub = emulator_env.topic_with_subscription("deadletter")
+        pubsub_env: GcloudEmulators) -> None:
+    topic, sub = pubsub_env.topic_with_subscription("deadletter")
     failures = [
         Failure("invalid JSON: unexpected character\r\nforged: 1", Origin(SUB, "msg-1"),
                 b"{not json"),
@@ -37,7 +30,7 @@ def test_each_failure_is_one_message_with_reason_and_message_id(
         Failure("too big", Origin(SUB, "msg-3"), b"x" * (MAX_RAW_BYTES + 10)),
     ]
     PubSubDeadLetterSink(topic).send(failures)
-    got = {m.attributes["position"]: m for m in emulator_env.pull(sub)}
+    got = {m.attributes["position"]: m for m in pubsub_env.pull(sub)}
     assert sorted(got) == ["msg-1", "msg-2", "msg-3"]
     first = got["msg-1"]
     assert dict(first.attributes) == {
@@ -52,22 +45,22 @@ def test_each_failure_is_one_message_with_reason_and_message_id(
     assert big["raw_truncated"] is True and len(big["raw"]) == MAX_RAW_BYTES
 
 
-def test_nothing_to_send_sends_nothing(emulator_env: GcloudEmulators) -> None:
-    topic, sub = emulator_env.topic_with_subscription("deadletter")
+def test_nothing_to_send_sends_nothing(pubsub_env: GcloudEmulators) -> None:
+    topic, sub = pubsub_env.topic_with_subscription("deadletter")
     PubSubDeadLetterSink(topic).send([])
-    assert emulator_env.pull(sub) == []
+    assert pubsub_env.pull(sub) == []
 
 
-def test_missing_topic_is_a_config_error(emulator_env: GcloudEmulators) -> None:
-    sink = PubSubDeadLetterSink("absent", project=emulator_env.project, timeout=5)
+def test_missing_topic_is_a_config_error(pubsub_env: GcloudEmulators) -> None:
+    sink = PubSubDeadLetterSink("absent", project=pubsub_env.project, timeout=5)
     with pytest.raises(ConfigError):
         sink.send([Failure("bad", Origin(SUB, "m"), b"x")])
 
 
 def test_unreachable_pubsub_raises_for_a_retry(
-        emulator_env: GcloudEmulators, monkeypatch: pytest.MonkeyPatch) -> None:
-    topic, _ = emulator_env.topic_with_subscription("deadletter")
-    proxy = LoopbackProxy(emulator_env.pubsub_host)
+        pubsub_env: GcloudEmulators, monkeypatch: pytest.MonkeyPatch) -> None:
+    topic, _ = pubsub_env.topic_with_subscription("deadletter")
+    proxy = LoopbackProxy(pubsub_env.pubsub_host)
     monkeypatch.setenv("PUBSUB_EMULATOR_HOST", proxy.address)
     proxy.cut()
     try:

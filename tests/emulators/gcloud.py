@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import urllib.request
 import uuid
 import warnings
 from collections.abc import Iterator
@@ -23,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from tests.emulators.net import ServerProcess, free_port
+from tests.emulators.net import ServerProcess, answers_ok, free_port
 
 PROJECT = "kubetrail-test"
 START_TIMEOUT = 90.0
@@ -31,11 +30,7 @@ START_TIMEOUT = 90.0
 
 def answers(host: str, timeout: float = 1.0) -> bool:
     """The emulators answer `GET /` with 200 "Ok"."""
-    try:
-        with urllib.request.urlopen(f"http://{host}/", timeout=timeout) as resp:
-            return int(resp.status) == 200
-    except OSError:
-        return False
+    return answers_ok(f"http://{host}/", timeout)
 
 
 class EmulatorProcess(ServerProcess):
@@ -148,3 +143,11 @@ def gcloud_emulators(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gclou
     finally:
         pubsub.stop()
         firestore.stop()
+
+
+@pytest.fixture
+def pubsub_env(gcloud_emulators: GcloudEmulators, monkeypatch: pytest.MonkeyPatch
+               ) -> GcloudEmulators:
+    """The emulators, with PUBSUB_EMULATOR_HOST set for the client libraries."""
+    monkeypatch.setenv("PUBSUB_EMULATOR_HOST", gcloud_emulators.pubsub_host)
+    return gcloud_emulators

@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,7 +25,7 @@ from typing import Any
 import pytest
 
 from kubetrail.dedup.dynamodb import DynamoDBDedupStore
-from tests.emulators.net import LoopbackProxy, ServerProcess, free_port
+from tests.emulators.net import LoopbackProxy, ServerProcess, answers_ok, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVER = ROOT / "scripts" / "aws" / "moto_server.py"
@@ -36,11 +35,7 @@ START_TIMEOUT = 30.0
 
 def answers(url: str, timeout: float = 1.0) -> bool:
     """moto's own API answers `GET /moto-api/` with 200."""
-    try:
-        with urllib.request.urlopen(f"{url}/moto-api/", timeout=timeout) as resp:
-            return int(resp.status) == 200
-    except OSError:
-        return False
+    return answers_ok(f"{url}/moto-api/", timeout)
 
 
 @dataclass(frozen=True)

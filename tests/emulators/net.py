@@ -11,7 +11,17 @@ import socket
 import subprocess
 import threading
 import time
+import urllib.request
 from pathlib import Path
+
+
+def answers_ok(url: str, timeout: float = 1.0) -> bool:
+    """`GET url` answers 200: how every emulator here says it is up."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as resp:
+            return int(resp.status) == 200
+    except OSError:
+        return False
 
 
 def free_port() -> int:

@@ -22,19 +22,12 @@ def finding(n: int, cluster: str = "gke-prod") -> Finding:
                    severity="HIGH", cloud="gcp", cluster=cluster, document=doc)
 
 
-@pytest.fixture
-def emulator_env(gcloud_emulators: GcloudEmulators, monkeypatch: pytest.MonkeyPatch
-                 ) -> GcloudEmulators:
-    monkeypatch.setenv("PUBSUB_EMULATOR_HOST", gcloud_emulators.pubsub_host)
-    return gcloud_emulators
-
-
 def test_each_finding_is_one_message_with_its_document_and_attributes(
-        emulator_env: GcloudEmulators) -> None:
-    topic, sub = emulator_env.topic_with_subscription("findings")
+        pubsub_env: GcloudEmulators) -> None:
+    topic, sub = pubsub_env.topic_with_subscription("findings")
     results = PubSubPublisher(topic).publish([finding(1), finding(2)])
     assert [(r.finding_id, r.ok) for r in results] == [("id-1", True), ("id-2", True)]
-    got = sorted(emulator_env.pull(sub), key=lambda m: m.attributes["finding_id"])
+    got = sorted(pubsub_env.pull(sub), key=lambda m: m.attributes["finding_id"])
     assert [orjson.loads(m.data) for m in got] == [dict(finding(1).document),
                                                    dict(finding(2).document)]
     assert dict(got[0].attributes) == {
@@ -43,12 +36,12 @@ def test_each_finding_is_one_message_with_its_document_and_attributes(
 
 
 def test_attacker_controlled_values_cannot_inject_or_overflow_attributes(
-        emulator_env: GcloudEmulators) -> None:
-    topic, sub = emulator_env.topic_with_subscription("findings")
+        pubsub_env: GcloudEmulators) -> None:
+    topic, sub = pubsub_env.topic_with_subscription("findings")
     evil = "prod\r\nrule_id: forged\x00\x1b[31m" + "é" * 2000
     [result] = PubSubPublisher(topic).publish([finding(1, cluster=evil)])
     assert result.ok
-    [msg] = emulator_env.pull(sub)
+    [msg] = pubsub_env.pull(sub)
     cluster = msg.attributes["cluster"]
     assert cluster.startswith("prodrule_id: forged[31m")
     assert all(c.isprintable() for c in cluster)
@@ -70,16 +63,16 @@ def test_topic_names_and_paths() -> None:
             topic_path(bad, project)
 
 
-def test_missing_topic_is_a_config_error(emulator_env: GcloudEmulators) -> None:
-    publisher = PubSubPublisher("no-such-topic", project=emulator_env.project, timeout=5)
+def test_missing_topic_is_a_config_error(pubsub_env: GcloudEmulators) -> None:
+    publisher = PubSubPublisher("no-such-topic", project=pubsub_env.project, timeout=5)
     with pytest.raises(ConfigError, match="NotFound"):
         publisher.publish([finding(1)])
 
 
 def test_unreachable_pubsub_fails_each_finding_then_recovers(
-        emulator_env: GcloudEmulators, monkeypatch: pytest.MonkeyPatch) -> None:
-    topic, sub = emulator_env.topic_with_subscription("findings")
-    proxy = LoopbackProxy(emulator_env.pubsub_host)
+        pubsub_env: GcloudEmulators, monkeypatch: pytest.MonkeyPatch) -> None:
+    topic, sub = pubsub_env.topic_with_subscription("findings")
+    proxy = LoopbackProxy(pubsub_env.pubsub_host)
     monkeypatch.setenv("PUBSUB_EMULATOR_HOST", proxy.address)
     try:
         publisher = PubSubPublisher(topic, timeout=2)
@@ -96,4 +89,4 @@ def test_unreachable_pubsub_fails_each_finding_then_recovers(
         assert all(r.ok for r in publisher.publish([finding(4)]))
     finally:
         proxy.close()
-    assert sorted(m.attributes["finding_id"] for m in emulator_env.pull(sub)) == ["id-1", "id-4"]
+    assert sorted(m.attributes["finding_id"] for m in pubsub_env.pull(sub)) == ["id-1", "id-4"]
