@@ -6,7 +6,11 @@ meta-arguments."""
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -80,6 +84,56 @@ def test_the_extract_records_what_the_issue_is_about() -> None:
     before = schema_at(extract, version("4.76.0"))
     assert before is not None
     assert "storage_account_id" not in before["resources"]["azurerm_storage_table"]["arguments"]
+
+
+def _from_terraform(block: dict[str, Any], *, top: bool = True) -> dict[str, Any]:
+    """A block of `terraform providers schema -json` in the extract's form."""
+    arguments = {name: "required" if spec.get("required") else "optional"
+                 for name, spec in block.get("attributes", {}).items()
+                 if spec.get("required") or spec.get("optional")}
+    blocks = {}
+    for name, nested in block.get("block_types", {}).items():
+        blocks[name] = {**_from_terraform(nested["block"], top=False),
+                        "min_items": 1 if nested.get("min_items", 0) > 0 else 0}
+        if nested["nesting_mode"] == "single" or nested.get("max_items") == 1:
+            blocks[name]["max_items"] = 1
+    out: dict[str, Any] = {"arguments": dict(sorted(arguments.items())),
+                           "blocks": dict(sorted(blocks.items()))}
+    if top:  # what expressions can read: every attribute, computed or not, and every block
+        out["attributes"] = sorted(set(block.get("attributes", {})) | set(blocks))
+    return out
+
+
+@pytest.mark.terraform
+def test_the_bindings_extract_equals_terraforms_own_schema(tmp_path: Path) -> None:
+    """The one provider available offline (hashicorp/aws 5.100.0 in /opt/tf-plugins): what the
+    extractor read from the CDKTF bindings is exactly what `terraform providers schema -json`
+    reports, for every type infra/ uses and the provider block."""
+    terraform = shutil.which("terraform")
+    mirror = Path("/opt/tf-plugins/registry.terraform.io/hashicorp/aws/5.100.0")
+    if terraform is None or not mirror.is_dir():
+        pytest.skip("needs terraform and hashicorp/aws 5.100.0 in the /opt/tf-plugins mirror")
+    (tmp_path / "main.tf").write_text('terraform {\n  required_providers {\n    aws = '
+                                      '{ source = "hashicorp/aws", version = "5.100.0" }\n'
+                                      '  }\n}\n')
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "TF_"))}
+    env.update(TF_IN_AUTOMATION="1", CHECKPOINT_DISABLE="1",
+               TF_CLI_CONFIG_FILE=str(INFRA / "terraformrc"))
+    for args in (["init", "-backend=false", "-input=false"], ["providers", "schema", "-json"]):
+        result = subprocess.run([terraform, *args, "-no-color"], cwd=tmp_path, env=env,
+                                capture_output=True, text=True, timeout=300, check=False)
+        assert result.returncode == 0, result.stderr
+    real = json.loads(result.stdout)["provider_schemas"]["registry.terraform.io/hashicorp/aws"]
+    extract = load_extract("aws")["versions"]["5.100.0"]
+    for key, real_key in (("resources", "resource_schemas"),
+                          ("data_sources", "data_source_schemas")):
+        assert extract[key]
+        for tf_type, schema in extract[key].items():
+            assert schema == _from_terraform(real[real_key][tf_type]["block"]), tf_type
+    provider = _from_terraform(real["provider"]["block"])
+    provider["arguments"].pop("alias", None)
+    del provider["attributes"]
+    assert extract["provider"] == provider
 
 
 # --- the check itself, on synthetic directories ---------------------------------------------
