@@ -33,6 +33,7 @@ from kubetrail.sources.common import (
     DEFAULT_MAX_INFLATE,
     GZIP_MAGIC,
     b64decode,
+    check_max_inflate,
     cut,
     describe,
     dump,
@@ -96,6 +97,7 @@ def decode_awslogs(
     *, max_inflate: int = DEFAULT_MAX_INFLATE,
 ) -> Iterator[Outcome]:
     """Decode a Lambda CloudWatch Logs event (or its JSON bytes, or the gzip payload itself)."""
+    check_max_inflate(max_inflate)
     try:
         message = _payload(event, max_inflate)
     except DecodeError as exc:
