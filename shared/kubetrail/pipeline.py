@@ -130,12 +130,12 @@ class Pipeline:
                 outcome = next(iterator)
             except StopIteration:
                 return
-            except (ConfigError, PublishError):
+            except (ConfigError, PublishError, KeyboardInterrupt, SystemExit):
                 raise
-            except Exception as exc:
+            except BaseException as exc:  # noqa: BLE001 - whatever a record makes a decoder do
                 in_a_row += 1
                 report.records += 1
-                origin = Origin(last.source, f"after {last.position}") if last else Origin("<input>")
+                origin = Origin(last.source, f"after {last.position}") if last else Origin("<input>", "before the first record")
                 self._fail(report, Failure(f"decoder error: {_describe(exc)}", origin))
                 if in_a_row >= MAX_DECODER_ERRORS_IN_A_ROW:
                     return
@@ -156,7 +156,9 @@ class Pipeline:
                 self._claim(match, report, pending)
         except _StoreError as exc:
             raise exc.cause  # noqa: B904 - the store's own error, as if not wrapped
-        except Exception as exc:
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as exc:  # noqa: BLE001 - whatever a record makes a rule do
             self._fail(report, Failure(f"examining the record raised {_describe(exc)}",
                                        outcome.origin, _raw(outcome)))
             return
@@ -216,7 +218,7 @@ class Pipeline:
         that nothing stays claimed for a finding that was never published."""
         try:
             finding = build()
-        except Exception:
+        except BaseException:
             self._store(self._release, claim)
             raise
         pending.append((claim, finding))
