@@ -2,9 +2,9 @@
 finding, one line per stderr message, nothing that moves the cursor, recolours the terminal,
 reorders what is shown (bidi) or starts a new line for `str.splitlines()` or a log shipper.
 
-The characters neutralized (UNSAFE_CHARS): every C0 and C1 control (U+0000–U+001F,
-U+007F–U+009F, NEL U+0085 included), the bidi marks, embeddings, overrides and isolates
-(U+061C, U+200E, U+200F, U+202A–U+202E, U+2066–U+2069) and the Unicode line and paragraph
+The characters neutralized (UNSAFE_CHARS): every C0 and C1 control (U+0000-U+001F,
+U+007F-U+009F, NEL U+0085 included), the bidi marks, embeddings, overrides and isolates
+(U+061C, U+200E, U+200F, U+202A-U+202E, U+2066-U+2069) and the Unicode line and paragraph
 separators U+2028/U+2029.
 """
 

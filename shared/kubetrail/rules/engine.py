@@ -50,7 +50,7 @@ def describe_error(exc: BaseException) -> tuple[str, str]:
     error_type = type(exc).__name__[:200]
     try:
         text = str(exc)
-    except Exception:  # noqa: BLE001 - a rule's own exception class may be broken
+    except Exception:  # a rule's own exception class may be broken
         text = "<unprintable exception>"
     message = f"{error_type}: {text}" if text else error_type
     if len(message) > MAX_ERROR_CHARS:
