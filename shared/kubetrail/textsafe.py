@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import re
 
+import orjson
+
 UNSAFE_CHARS = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
 
 # The same characters as they appear in UTF-8. C0 controls are absent: orjson already writes
@@ -40,3 +42,8 @@ def escape_text(text: str) -> str:
     """`text` with each unsafe character written as a visible \\uXXXX (for messages that travel
     as plain strings: e-mail subjects, chat messages, log lines)."""
     return UNSAFE_CHARS.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def safe_json_text(value: object) -> str:
+    """`value` as one safe line of compact JSON (for printing a finding document)."""
+    return safe_json_line(orjson.dumps(value)).decode("utf-8")
