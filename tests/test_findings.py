@@ -12,7 +12,7 @@ from kubetrail.rules import RuleSet, load_rules
 from tests.factories import T0, ds_manifest, make_event
 
 RULES = RuleSet(load_rules())
-DOC_KEYS = {"id", "rule_id", "title", "severity", "description", "runbook", "reference",
+DOC_KEYS = {"id", "kind", "rule_id", "title", "severity", "description", "runbook", "reference",
             "dedup_key", "dedup_period_minutes", "cloud", "log_type", "cluster", "event_time",
             "first_seen", "count", "mitre", "tags", "context", "risk"}
 
@@ -26,7 +26,7 @@ def finding_for(**overrides: object):  # type: ignore[no-untyped-def]
 def test_document_has_exactly_the_design_fields() -> None:
     f = finding_for(request_object=ds_manifest(hostNetwork=True))
     doc = orjson.loads(f.to_json())
-    assert set(doc) == DOC_KEYS
+    assert set(doc) == DOC_KEYS and doc["kind"] == f.kind == "finding"
     assert tuple(doc["context"]) == CONTEXT_FIELDS
     assert doc["context"] == {
         "username": "alice@example.com", "sourceIPs": ["203.0.113.7"],
