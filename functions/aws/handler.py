@@ -62,10 +62,10 @@ def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
         metrics.add_metric(name=f"{type(exc).__name__}s", unit=MetricUnit.Count, value=1)
         logger.exception("batch handed back to Lambda for retry")
         raise
-    for name, value in (("RecordsIn", report.records), ("Findings", len(report.published)),
+    for name, value in (("RecordsIn", report.records), ("Findings", report.findings),
                         ("Deduplicated", report.deduplicated),
                         ("Skipped", sum(report.skipped.values())),
-                        ("Failed", len(report.failures)), ("RuleErrors", len(report.rule_errors))):
+                        ("Failed", report.failed), ("RuleErrors", report.rule_error_count)):
         metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
     for error in report.rule_errors:
         logger.warning("rule error", rule_id=error.rule_id, function=error.function,

@@ -42,7 +42,7 @@ def handle(event: CloudEvent) -> None:
     for error in report.rule_errors:
         log("WARNING", f"rule {error.rule_id}.{error.function} failed at {error.origin}: "
             f"{error.message}")
-    log("WARNING" if report.failures else "INFO", f"kubetrail batch {report.summary()}",
+    log("WARNING" if report.failed else "INFO", f"kubetrail batch {report.summary()}",
         kubetrail={"event_id": attributes.get("id"), "records": report.records,
-                   "findings": len(report.published), "deduplicated": report.deduplicated,
-                   "failed": len(report.failures), "rule_errors": len(report.rule_errors)})
+                   "findings": report.findings, "deduplicated": report.deduplicated,
+                   "failed": report.failed, "rule_errors": report.rule_error_count})

@@ -17,7 +17,6 @@ then `good`, an ordinary DaemonSet create the seed rule matches, after all of th
 from __future__ import annotations
 
 import json
-from typing import Any
 
 DEEP_CRD = 5000
 DEEP_ARRAY = 1000
@@ -114,8 +113,3 @@ def gke_entries() -> dict[str, str]:
                               resource_name="apps/v1/namespaces/default/daemonsets/[::1"),
         "good": gke_entry(USERS["good"]),
     }
-
-
-def parsed(text: str) -> Any:
-    """A record's JSON text as a value (json's own recursion is enough for DEEP_ARRAY)."""
-    return json.loads(text)
