@@ -42,6 +42,7 @@ from kubetrail.sources.common import (
     opt_str,
     type_name,
 )
+from kubetrail.sources.guard import isolated, isolated_stream
 from kubetrail.sources.k8s import (
     embedded_audit_event,
     event_from_k8s,
@@ -96,6 +97,7 @@ def open_awslogs(event: Mapping[str, Any] | bytes, *, max_inflate: int = DEFAULT
     return _payload(event, max_inflate)
 
 
+@isolated_stream
 def decode_awslogs(
     event: Mapping[str, Any] | bytes, origin: Origin, prefilter: Prefilter | None = None,
     *, max_inflate: int = DEFAULT_MAX_INFLATE,
@@ -110,6 +112,7 @@ def decode_awslogs(
     yield from decode_data_message(message, origin, prefilter)
 
 
+@isolated_stream
 def decode_data_message(
     msg: Mapping[str, Any], origin: Origin, prefilter: Prefilter | None = None,
 ) -> Iterator[Outcome]:
@@ -147,6 +150,7 @@ def decode_data_message(
             yield decode_log_event(log_event, here, cluster, prefilter)
 
 
+@isolated
 def decode_log_event(
     log_event: Any, origin: Origin, cluster: str | None, prefilter: Prefilter | None = None,
 ) -> Outcome:

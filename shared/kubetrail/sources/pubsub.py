@@ -34,11 +34,13 @@ from kubetrail.sources.common import (
     type_name,
 )
 from kubetrail.sources.gke import decode_log_entry
+from kubetrail.sources.guard import isolated_stream
 
 if TYPE_CHECKING:
     from kubetrail.rules.prefilter import Prefilter
 
 
+@isolated_stream
 def decode_log_entry_bytes(
     data: bytes, origin: Origin, prefilter: Prefilter | None = None,
     *, max_inflate: int = DEFAULT_MAX_INFLATE,
@@ -61,6 +63,7 @@ def decode_log_entry_bytes(
         yield decode_log_entry(entry, origin)
 
 
+@isolated_stream
 def decode_pubsub_message(
     msg: Mapping[str, Any], origin: Origin, prefilter: Prefilter | None = None,
     *, max_inflate: int = DEFAULT_MAX_INFLATE,
@@ -90,6 +93,7 @@ def decode_pubsub_message(
     yield from decode_log_entry_bytes(raw, origin, prefilter, max_inflate=max_inflate)
 
 
+@isolated_stream
 def decode_cloudevent(
     ce: Mapping[str, Any], origin: Origin, prefilter: Prefilter | None = None,
     *, max_inflate: int = DEFAULT_MAX_INFLATE,
