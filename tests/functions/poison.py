@@ -24,6 +24,9 @@ USERS = {"before_year_one": "ancient@example.com", "end_of_time": "future@exampl
          "bad_host": "brackets@example.com", "good": "good@example.com",
          "deep_crd": "deep@example.com"}
 POISON = ("deep_crd", "before_year_one", "end_of_time", "deep_array")
+# What each poison record's dead-letter reason names (the rest of the wording is the decoder's).
+REASON = {"deep_crd": "depth limit", "before_year_one": "0001-01-01T00:00:00+14:00",
+          "end_of_time": "9999-12-31T23:59:59Z", "deep_array": "got array"}
 
 
 def nested_object(depth: int) -> str:

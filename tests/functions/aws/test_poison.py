@@ -14,7 +14,7 @@ import pytest
 
 from kubetrail.sources.cloudwatch import build_data_message, encode_awslogs
 from tests.functions.aws.conftest import GROUP, STREAM, LambdaUnderTest
-from tests.functions.poison import POISON, USERS, k8s_messages
+from tests.functions.poison import POISON, REASON, USERS, k8s_messages
 
 pytestmark = pytest.mark.aws
 ORDER = (*POISON, "bad_host", "good")
@@ -55,7 +55,7 @@ def test_poison_records_are_dead_lettered_and_the_good_finding_is_published(
     assert set(letters) == {f"{GROUP}/{STREAM}/{ids[key]}" for key in POISON}
     for key in POISON:
         letter = letters[f"{GROUP}/{STREAM}/{ids[key]}"]
-        assert letter["reason"] and letter["source"].startswith("lambda:"), letter
+        assert REASON[key] in letter["reason"] and letter["source"].startswith("lambda:"), letter
     assert result["dead_lettered"] == len(POISON)
     assert f"records={len(ORDER)}" in result["summary"]
     assert "Traceback" not in capsys.readouterr().err

@@ -12,7 +12,7 @@ import pytest
 from tests.emulators.azurite import EventGridStandin
 from tests.functions.azure.harness import FunctionUnderTest
 from tests.functions.azure.records import RESOURCE_ID
-from tests.functions.poison import POISON, USERS, k8s_messages
+from tests.functions.poison import POISON, REASON, USERS, k8s_messages
 
 pytestmark = pytest.mark.azure
 ORDER = (*POISON, "bad_host", "good")
@@ -50,7 +50,8 @@ def test_poison_records_are_dead_lettered_and_the_good_finding_is_published(
     expected = {f"offset=0,seq=40/records[{ORDER.index(key)}]": key for key in POISON}
     assert set(letters) == set(expected)
     for position, letter in letters.items():
-        assert letter["reason"] and letter["source"] == "eventhub:aks-audit/3", position
+        assert REASON[expected[position]] in letter["reason"], letter["reason"]
+        assert letter["source"] == "eventhub:aks-audit/3", position
     deep = letters[f"offset=0,seq=40/records[{ORDER.index('deep_array')}]"]
     assert "[[[[" in deep.get("raw", "")  # the record is kept for a human to read
 

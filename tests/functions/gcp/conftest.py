@@ -29,9 +29,25 @@ class Deployment:
         return self.emulators.pull(self.deadletter_sub)
 
 
+@pytest.fixture(scope="session")
+def warm_firestore(gcloud_emulators: GcloudEmulators) -> GcloudEmulators:
+    """One Firestore round trip with a generous deadline: a just-started emulator's first
+    transaction can take longer than the function's 3 s timeout on a loaded machine."""
+    from google.cloud import firestore
+
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in gcloud_emulators.env().items():
+            patch.setenv(name, value)
+        doc = firestore.Client(project=gcloud_emulators.project).collection("warm-up").document()
+        doc.set({"warm": True}, timeout=60)
+        doc.get(timeout=60)
+    return gcloud_emulators
+
+
 @pytest.fixture
-def deployment(gcloud_emulators: GcloudEmulators, monkeypatch: pytest.MonkeyPatch
+def deployment(warm_firestore: GcloudEmulators, monkeypatch: pytest.MonkeyPatch
                ) -> Deployment:
+    gcloud_emulators = warm_firestore
     findings, findings_sub = gcloud_emulators.topic_with_subscription("findings")
     deadletter, deadletter_sub = gcloud_emulators.topic_with_subscription("deadletter")
     env = {**gcloud_emulators.env(),

@@ -12,7 +12,7 @@ import pytest
 
 from tests.functions.gcp.conftest import Deployment
 from tests.functions.gcp.helpers import cloud_event
-from tests.functions.poison import POISON, USERS, gke_entries
+from tests.functions.poison import POISON, REASON, USERS, gke_entries
 
 pytestmark = pytest.mark.gcp
 ORDER = (*POISON, "bad_host", "good")
@@ -32,7 +32,8 @@ def test_poison_entries_are_dead_lettered_and_the_good_finding_is_published(
     assert set(letters) == {ids[key] for key in POISON}
     for key in POISON:
         letter = letters[ids[key]]
-        assert letter["reason"] and letter["source"].endswith("/topics/kubetrail-gke-audit"), key
+        assert REASON[key] in letter["reason"], letter["reason"]
+        assert letter["source"].endswith("/topics/kubetrail-gke-audit"), key
         assert letter["position"] == ids[key]
     logs = [orjson.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [log["kubetrail"]["failed"] for log in logs] == [
