@@ -4,6 +4,7 @@ queue. Wiring only; the work is in the kubetrail package. boto3 is imported on f
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterator
 from typing import Any
@@ -20,15 +21,12 @@ from kubetrail.sources.cloudwatch import decode_awslogs, decode_data_message, op
 SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME") or "kubetrail"
 logger = Logger(service=SERVICE)  # structured JSON; POWERTOOLS_LOG_LEVEL sets the level
 metrics = Metrics(namespace="kubetrail", service=SERVICE)  # EMF; POWERTOOLS_METRICS_NAMESPACE
-_components: Components | None = None
 
 
+@functools.cache
 def components() -> Components:
     """Settings read and clients built once per execution environment (the only globals)."""
-    global _components
-    if _components is None:
-        _components = build(Settings.from_env())
-    return _components
+    return build(Settings.from_env())
 
 
 def outcomes(event: Any, origin: Origin, parts: Components) -> Iterator[Outcome]:
