@@ -217,3 +217,16 @@ def test_a_store_error_is_still_the_batchs_retryable_error() -> None:
     store.close()
     with pytest.raises(PublishError, match="dedup/publish failed"):
         Pipeline(RULES, store, Collector()).process([ds()])
+
+
+def test_a_failing_optional_function_keeps_the_alert_and_adds_a_low_rule_error(tmp_path: Path
+                                                                               ) -> None:
+    write_rule(tmp_path, "T", "def rule(e):\n    return True\n"
+                              "def title(e):\n    return e.request_object['name']\n")
+    pub = Collector()
+    report = Pipeline(RuleSet(load_rules([tmp_path])), SqliteDedupStore(), pub).process([ds()])
+    alert, error = sorted(pub.received, key=lambda f: f.kind)
+    assert (alert.kind, alert.title, alert.rule_id) == ("finding", "T", "T")  # DisplayName
+    assert (error.kind, error.severity, error.document["function"]) == ("rule_error", "LOW",
+                                                                        "title")
+    assert report.findings == 2 and report.rule_error_findings == 1

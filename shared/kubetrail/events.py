@@ -82,5 +82,5 @@ class AuditEvent:
             urlsplit(uri)
             _, sep, query = uri.partition("?")
             return bool(sep) and parse_qs(query, keep_blank_values=True).get("dryRun") == ["All"]
-        except Exception:  # noqa: BLE001 - an unreadable URI is not a dry run
+        except Exception:  # an unreadable URI is not a dry run
             return False

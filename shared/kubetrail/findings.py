@@ -17,7 +17,6 @@ import orjson
 
 from kubetrail.dedup.base import Claim
 from kubetrail.events import AuditEvent
-
 from kubetrail.textsafe import escape_text
 
 if TYPE_CHECKING:
@@ -194,10 +193,11 @@ def _text(value: Any) -> str:
     if isinstance(value, str):
         return value
     if isinstance(value, int):
-        return f"<integer of {value.bit_length()} bits>" if value.bit_length() > 4096 else str(value)
+        bits = value.bit_length()  # str() of a huge integer is slow, and refused past 4300 digits
+        return f"<integer of {bits} bits>" if bits > 4096 else str(value)
     try:
         return str(value)
-    except Exception:  # noqa: BLE001 - RecursionError, MemoryError, a raising __str__
+    except Exception:  # RecursionError, MemoryError, a raising __str__
         return f"<unprintable {type(value).__name__}>"
 
 

@@ -132,10 +132,11 @@ class Pipeline:
                 return
             except (ConfigError, PublishError, KeyboardInterrupt, SystemExit):
                 raise
-            except BaseException as exc:  # noqa: BLE001 - whatever a record makes a decoder do
+            except BaseException as exc:  # whatever a record makes a decoder do
                 in_a_row += 1
                 report.records += 1
-                origin = Origin(last.source, f"after {last.position}") if last else Origin("<input>", "before the first record")
+                origin = (Origin(last.source, f"after {last.position}") if last
+                          else Origin("<input>", "before the first record"))
                 self._fail(report, Failure(f"decoder error: {_describe(exc)}", origin))
                 if in_a_row >= MAX_DECODER_ERRORS_IN_A_ROW:
                     return
@@ -158,7 +159,7 @@ class Pipeline:
             raise exc.cause  # noqa: B904 - the store's own error, as if not wrapped
         except (KeyboardInterrupt, SystemExit):
             raise
-        except BaseException as exc:  # noqa: BLE001 - whatever a record makes a rule do
+        except BaseException as exc:  # whatever a record makes a rule or a builder do
             self._fail(report, Failure(f"examining the record raised {_describe(exc)}",
                                        outcome.origin, _raw(outcome)))
             return
@@ -272,5 +273,5 @@ def _raw(outcome: Decoded) -> bytes:
     """The record as delivered, for the dead-letter path (bounded; empty if not encodable)."""
     try:
         return orjson.dumps(outcome.event.raw)[:MAX_FAILURE_RAW]
-    except Exception:  # noqa: BLE001 - too deep or not JSON: the reason and origin remain
+    except Exception:  # too deep or not JSON: the reason and origin remain
         return b""

@@ -2,15 +2,17 @@
 finding, one line per stderr message, nothing that moves the cursor, recolours the terminal,
 reorders what is shown (bidi) or starts a new line for `str.splitlines()` or a log shipper.
 
-The characters neutralized (UNSAFE_CHARS): every C0 and C1 control (U+0000–U+001F,
-U+007F–U+009F, NEL U+0085 included), the bidi marks, embeddings, overrides and isolates
-(U+061C, U+200E, U+200F, U+202A–U+202E, U+2066–U+2069) and the Unicode line and paragraph
+The characters neutralized (UNSAFE_CHARS): every C0 and C1 control (U+0000-U+001F,
+U+007F-U+009F, NEL U+0085 included), the bidi marks, embeddings, overrides and isolates
+(U+061C, U+200E, U+200F, U+202A-U+202E, U+2066-U+2069) and the Unicode line and paragraph
 separators U+2028/U+2029.
 """
 
 from __future__ import annotations
 
 import re
+
+import orjson
 
 UNSAFE_CHARS = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
 
@@ -40,3 +42,8 @@ def escape_text(text: str) -> str:
     """`text` with each unsafe character written as a visible \\uXXXX (for messages that travel
     as plain strings: e-mail subjects, chat messages, log lines)."""
     return UNSAFE_CHARS.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def safe_json_text(value: object) -> str:
+    """`value` as one safe line of compact JSON (for printing a finding document)."""
+    return safe_json_line(orjson.dumps(value)).decode("utf-8")

@@ -30,6 +30,7 @@ from typing import Any, TextIO
 import orjson
 
 from kubetrail.errors import ConfigError, KubetrailError
+from kubetrail.textsafe import safe_json_text
 
 REPO = Path(__file__).resolve().parents[3]
 FUNCTION_DIR = REPO / "functions" / "aws"
@@ -188,8 +189,8 @@ def invoke(files: list[Path], out: TextIO, err: TextIO) -> int:
                     status = 1
                     continue
                 docs = read_findings(values[QUEUE_SETTING], result["findings"])
-                for text in docs:
-                    print(text, file=out)
+                for text in docs:  # one escaped line each, as `kubetrail scan` prints them
+                    print(safe_json_text(json.loads(text)), file=out)
                 print(f"{path}: {result['summary']} dead_lettered={result['dead_lettered']} "
                       f"received={len(docs)}", file=err)
             return status

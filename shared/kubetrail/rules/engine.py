@@ -47,10 +47,10 @@ MAX_ERROR_CHARS = 1000
 def describe_error(exc: BaseException) -> tuple[str, str]:
     """(class name, `Class: text`) of an exception a rule raised, bounded; never raises itself,
     even for an exception whose __str__ raises or recurses."""
-    error_type = type(exc).__qualname__[:200]
+    error_type = type(exc).__name__[:200]
     try:
         text = str(exc)
-    except Exception:  # noqa: BLE001 - a rule's own exception class may be broken
+    except Exception:  # a rule's own exception class may be broken
         text = "<unprintable exception>"
     message = f"{error_type}: {text}" if text else error_type
     if len(message) > MAX_ERROR_CHARS:
