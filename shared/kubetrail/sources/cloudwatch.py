@@ -33,6 +33,7 @@ from kubetrail.sources.common import (
     DEFAULT_MAX_INFLATE,
     GZIP_MAGIC,
     b64decode,
+    check_max_inflate,
     cut,
     describe,
     dump,
@@ -103,6 +104,7 @@ def decode_awslogs(
     *, max_inflate: int = DEFAULT_MAX_INFLATE,
 ) -> Iterator[Outcome]:
     """Decode a Lambda CloudWatch Logs event (or its JSON bytes, or the gzip payload itself)."""
+    check_max_inflate(max_inflate)
     try:
         message = open_awslogs(event, max_inflate=max_inflate)
     except DecodeError as exc:

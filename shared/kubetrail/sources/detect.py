@@ -67,6 +67,7 @@ from kubetrail.sources.cloudwatch import decode_awslogs, decode_data_message, de
 from kubetrail.sources.common import (
     BOM,
     DEFAULT_MAX_INFLATE,
+    check_max_inflate,
     cut,
     describe,
     describe_keys,
@@ -113,6 +114,7 @@ def decode_document(
     *, max_inflate: int = DEFAULT_MAX_INFLATE,
 ) -> Iterator[Outcome]:
     """Decode one JSON document (parsed, or raw bytes/str) in whichever format it is."""
+    check_max_inflate(max_inflate)
     if isinstance(doc, bytes | bytearray | memoryview | str):
         data = doc.encode("utf-8", "surrogatepass") if isinstance(doc, str) else bytes(doc)
         empty = True
@@ -143,6 +145,7 @@ def decode_line(
     """Decode one JSON text (e.g. a line of a JSON-lines file); nothing when it is blank. The
     fast path above applies; a failure of the document itself keeps these bytes as its raw.
     Outcomes are streamed: a line holding an array of many documents is never a list of them."""
+    check_max_inflate(max_inflate)
     if data[:1] != b"{":
         data = data.strip().removeprefix(BOM).lstrip()
         if not data:

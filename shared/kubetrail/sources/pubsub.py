@@ -24,6 +24,7 @@ from kubetrail.sources.common import (
     DEFAULT_MAX_INFLATE,
     GZIP_MAGIC,
     b64decode,
+    check_max_inflate,
     cut,
     describe_keys,
     dump,
@@ -46,6 +47,7 @@ def decode_log_entry_bytes(
     *, max_inflate: int = DEFAULT_MAX_INFLATE,
 ) -> Iterator[Outcome]:
     """LogEntry JSON bytes (possibly gzip) → Outcomes."""
+    check_max_inflate(max_inflate)
     try:
         if data.startswith(GZIP_MAGIC):
             data = inflate(data, max_inflate)
@@ -69,6 +71,7 @@ def decode_pubsub_message(
     *, max_inflate: int = DEFAULT_MAX_INFLATE,
 ) -> Iterator[Outcome]:
     """Decode a Pub/Sub push body or a pulled (bare) message."""
+    check_max_inflate(max_inflate)
     if not is_mapping(msg):
         yield Failure(f"Pub/Sub message: expected an object, got {type_name(msg)}", origin,
                       cut(dump(msg)))
@@ -100,6 +103,7 @@ def decode_cloudevent(
 ) -> Iterator[Outcome]:
     """Decode an Eventarc CloudEvent (structured JSON form, or as functions_framework hands it)
     carrying a Pub/Sub message or an audit LogEntry."""
+    check_max_inflate(max_inflate)
     try:
         if not is_mapping(ce):
             raise DecodeError(f"CloudEvent: expected an object, got {type_name(ce)}")
