@@ -36,7 +36,8 @@ def handle(event: CloudEvent) -> None:
     attributes = event.get_attributes()
     envelope = {**attributes, "data": event.get_data()}
     origin = Origin(str(attributes.get("source") or "eventarc"))
-    outcomes = decode_cloudevent(envelope, origin, parts.pipeline.rules.prefilter)
+    outcomes = decode_cloudevent(envelope, origin, parts.pipeline.rules.prefilter,
+                                 max_inflate=parts.max_inflate)
     report = parts.pipeline.process(outcomes)  # raises PublishError/ConfigError: redelivered
     parts.deadletter.send(report.failures)
     for error in report.rule_errors:
