@@ -167,8 +167,7 @@ class Pipeline:
         report.matched_records += bool(matches)
 
     def _fail(self, report: BatchReport, failure: Failure) -> None:
-        report.add_failure(failure if self.keep_records else Failure(failure.reason,
-                                                                     failure.origin))
+        report.add_failure(failure)  # kept (raw bytes and all) only with keep_records
         if self.on_failure:
             self.on_failure(failure)
 
