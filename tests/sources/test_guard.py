@@ -15,7 +15,7 @@ import pytest
 
 from kubetrail.errors import ConfigError, Origin
 from kubetrail.sources import read_paths
-from kubetrail.sources.base import Decoded, Failure, Outcome
+from kubetrail.sources.base import Failure, Outcome
 from kubetrail.sources.common import MAX_FAILURE_RAW, describe, dump
 from kubetrail.sources.eventhub import decode_eventhub_body
 from kubetrail.sources.guard import is_isolated, isolated_stream

@@ -71,7 +71,7 @@ def test_split_and_doubled_lines_keep_the_block_aligned(tmp_path: Path) -> None:
     assert [(type(o).__name__, o.origin.position) for o in outcomes] == [
         ("Prefiltered", "1"), ("Failure", "2"), ("Failure", "3"), ("Decoded", "4"),
         ("Failure", "5")]
-    assert kinds(read(path, prefilter=False)) == ["Decoded"] + kinds(outcomes)[1:]
+    assert kinds(read(path, prefilter=False)) == ["Decoded", *kinds(outcomes)[1:]]
 
 
 def test_a_bom_before_properties_log_is_accepted() -> None:
