@@ -18,6 +18,7 @@ from kubetrail.errors import ConfigError
 from kubetrail.pipeline import Pipeline
 from kubetrail.publish.sns import SnsPublisher
 from kubetrail.rules import RuleSet, load_rules
+from kubetrail.sources.common import DEFAULT_MAX_INFLATE
 
 REQUIRED = ("KUBETRAIL_DEDUP_TABLE", "KUBETRAIL_SNS_TOPIC_ARN", "KUBETRAIL_DLQ_URL")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -25,11 +26,13 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    """Table name, topic ARN and queue URL of the resources Terraform made."""
+    """Table name, topic ARN and queue URL of the resources Terraform made; the most one
+    delivery may inflate to (KUBETRAIL_MAX_INFLATE bytes, default 64 MiB)."""
 
     dedup_table: str
     topic_arn: str
     dlq_url: str
+    max_inflate: int = DEFAULT_MAX_INFLATE
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
@@ -45,7 +48,16 @@ class Settings:
         if not get("KUBETRAIL_DLQ_URL").startswith(("https://", "http://")):
             raise ConfigError("KUBETRAIL_DLQ_URL must be a queue URL (https://sqs...)")
         return cls(get("KUBETRAIL_DEDUP_TABLE"), get("KUBETRAIL_SNS_TOPIC_ARN"),
-                   get("KUBETRAIL_DLQ_URL"))
+                   get("KUBETRAIL_DLQ_URL"), max_inflate(get("KUBETRAIL_MAX_INFLATE")))
+
+
+def max_inflate(text: str) -> int:
+    """KUBETRAIL_MAX_INFLATE: a positive number of bytes; unset → the default."""
+    if not text:
+        return DEFAULT_MAX_INFLATE
+    if not (text.isascii() and text.isdigit()) or int(text) <= 0:
+        raise ConfigError("KUBETRAIL_MAX_INFLATE must be a positive number of bytes")
+    return int(text)
 
 
 def tracing_enabled(env: Mapping[str, str] = os.environ) -> bool:
@@ -69,10 +81,11 @@ class Components:
 
     pipeline: Pipeline
     deadletter: SqsDeadLetterSink
+    max_inflate: int = DEFAULT_MAX_INFLATE
 
 
 def build(settings: Settings) -> Components:
     """Rules, the DynamoDB dedup store, the SNS publisher and the SQS dead-letter sink."""
     pipeline = Pipeline(RuleSet(load_rules()), DynamoDBDedupStore(settings.dedup_table),
                         SnsPublisher(settings.topic_arn))
-    return Components(pipeline, SqsDeadLetterSink(settings.dlq_url))
+    return Components(pipeline, SqsDeadLetterSink(settings.dlq_url), settings.max_inflate)

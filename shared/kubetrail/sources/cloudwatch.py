@@ -91,6 +91,13 @@ def _payload(event: Mapping[str, Any] | bytes, max_inflate: int) -> Any:
     return loads(data, "CloudWatch Logs payload JSON")
 
 
+def open_awslogs(event: Mapping[str, Any] | bytes, *, max_inflate: int = DEFAULT_MAX_INFLATE
+                 ) -> Any:
+    """The subscription payload of a Lambda event (base64 decoded, every gzip member inflated
+    within `max_inflate`, parsed), for decode_data_message; DecodeError when it does not open."""
+    return _payload(event, max_inflate)
+
+
 @isolated_stream
 def decode_awslogs(
     event: Mapping[str, Any] | bytes, origin: Origin, prefilter: Prefilter | None = None,
@@ -99,7 +106,7 @@ def decode_awslogs(
     """Decode a Lambda CloudWatch Logs event (or its JSON bytes, or the gzip payload itself)."""
     check_max_inflate(max_inflate)
     try:
-        message = _payload(event, max_inflate)
+        message = open_awslogs(event, max_inflate=max_inflate)
     except DecodeError as exc:
         raw = event if isinstance(event, bytes | bytearray) else dump(event)
         yield Failure(exc.message, origin, cut(raw))
