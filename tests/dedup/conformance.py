@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from kubetrail.dedup.base import Claim
-from kubetrail.dedup.window import MAX_TIME, MIN_TIME
+from kubetrail.dedup.window import MAX_DISTINCT, MAX_TIME, MIN_TIME, Window, distinct_hash
 
 T0 = datetime(2026, 11, 27, 12, 0, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)
@@ -233,6 +233,17 @@ class DedupConformance:
         store.confirm(retry)
         assert not store.claim(key, T0 + timedelta(minutes=3), HOUR, severity=HIGH).owner
 
+    def test_late_confirm_of_a_dropped_escalation_counts_as_published(self) -> None:
+        clock = Clock()
+        store, key = self.make_store(clock), self.key()
+        store.confirm(store.claim(key, T0, HOUR, severity=INFO))
+        dead = store.claim(key, T0 + timedelta(minutes=1), HOUR, severity=HIGH)
+        clock.now = T0 + LEASE + timedelta(seconds=1)
+        assert not store.claim(key, T0 + timedelta(minutes=2), HOUR, severity=INFO).owner
+        store.confirm(dead)  # it did publish, only late: HIGH is what subscribers have seen
+        assert not store.claim(key, T0 + timedelta(minutes=3), HOUR, severity=MEDIUM).owner
+        assert store.claim(key, T0 + timedelta(minutes=3), HOUR, severity=CRITICAL).escalation
+
     def test_no_escalation_before_the_threshold_is_reached(self) -> None:
         store, key = self.make_store(Clock()), self.key()
         claims = [store.claim(key, T0, HOUR, 3, severity=s) for s in (INFO, CRITICAL, LOW)]
@@ -270,6 +281,19 @@ class DedupConformance:
         odd = ["", "a,b", "\x00\n", "ü" * 2000]
         assert [store.claim(key, T0, HOUR, 4, distinct=v).owner for v in odd] == [
             False, False, False, True]
+
+    def test_a_window_at_the_distinct_cap_fits_the_store(self) -> None:
+        """The largest window a distinct rule can make (MAX_DISTINCT hashes) is accepted by the
+        store's item size limits and read back whole; one more value is not stored."""
+        store, key = self.make_store(Clock()), self.key()
+        full = Window(key=key, start=T0, end=T0 + HOUR, count=MAX_DISTINCT, last_seen=T0,
+                      state="published", token="t", lease_until=T0, expires=T0 + 2 * HOUR,
+                      severity=INFO, published=INFO, op="o",
+                      distinct=tuple(distinct_hash(f"secret-{i}") for i in range(MAX_DISTINCT)))
+        assert store._put(key, full, None)
+        claim = store.claim(key, T0, HOUR, MAX_DISTINCT, distinct="one more")
+        assert (claim.owner, claim.distinct, claim.count) == (False, MAX_DISTINCT,
+                                                              MAX_DISTINCT + 1)
 
     def test_eight_racing_workers_reach_a_distinct_count_once(self) -> None:
         key = self.key()

@@ -99,3 +99,20 @@ def test_unreachable_dynamodb_is_a_publish_error_and_recovers(
         store.claim("k", T0, HOUR)
     proxy.restore()
     assert store.claim("k", T0, HOUR).owner  # same cached client, service back
+
+
+def test_an_item_of_the_earlier_layout_is_replaced_by_a_new_window(aws_env: Moto) -> None:
+    """Items written before severity/version existed: no crash, one new window, then dedup."""
+    table, key = aws_env.dedup_table(), "Kubernetes.DaemonSet.Created:old\x1fdefault"
+    us = int(T0.timestamp()) * 10**6
+    aws_env.client("dynamodb").put_item(TableName=table, Item={
+        **DynamoDBDedupStore.item_key(key), "dedup_key": {"S": key},
+        "window_start": {"N": str(us)}, "window_end": {"N": str(us + 3600 * 10**6)},
+        "count": {"N": "3"}, "last_seen": {"N": str(us)}, "state": {"S": "published"},
+        "token": {"S": "old"}, "lease_until": {"N": str(us)},
+        "expires_at": {"N": str(int(T0.timestamp()) + 7200)}})
+    store = DynamoDBDedupStore(table, client=aws_env.client("dynamodb"), clock=Clock())
+    first = store.claim(key, T0 + timedelta(minutes=1), HOUR)
+    assert (first.owner, first.count) == (True, 1)
+    store.confirm(first)
+    assert not store.claim(key, T0 + timedelta(minutes=2), HOUR).owner

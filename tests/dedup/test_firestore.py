@@ -94,3 +94,16 @@ def test_unreachable_firestore_raises_publish_error_then_recovers(
         assert (second.owner, second.count) == (False, 2)
     finally:
         proxy.close()
+
+
+def test_a_document_of_the_earlier_layout_is_replaced_by_a_new_window(
+        gcloud_emulators: GcloudEmulators) -> None:
+    """Documents written before severity existed (times as Timestamps): one new window."""
+    store, key = _store(gcloud_emulators, clock=Clock(T0)), "rule:old"
+    store.collection.document(document_id(key)).create({
+        "key": key, "window_start": T0, "window_end": T0 + HOUR, "count": 3, "last_seen": T0,
+        "state": "published", "token": "old", "lease_until": T0, "expires_at": T0 + 2 * HOUR})
+    first = store.claim(key, T0 + timedelta(minutes=1), HOUR)
+    assert (first.owner, first.count) == (True, 1)
+    store.confirm(first)
+    assert not store.claim(key, T0 + timedelta(minutes=2), HOUR).owner

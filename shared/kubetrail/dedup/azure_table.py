@@ -103,8 +103,9 @@ class AzureTableDedupStore(CasDedupStore):
         except self._errors.AzureError as exc:
             raise self._translate(exc) from exc
         fields = {k: _plain(v) for k, v in entity.items()}
-        expires = later(EPOCH, timedelta(seconds=float(fields["expires_at"])))
-        return from_fields(key, fields, expires), entity.metadata["etag"]
+        window = from_fields(key, fields,
+                             lambda v: later(EPOCH, timedelta(seconds=float(str(v)))))
+        return window, entity.metadata["etag"]
 
     def _put(self, key: str, window: Window, version: Any) -> bool:
         fields: dict[str, Any] = dict(to_fields(window))

@@ -29,6 +29,15 @@ from kubetrail.sdk.aws import LazyClient, error_code, translate
 _CONFLICT = "ConditionalCheckFailedException"
 
 
+def _at_version(version: int) -> dict[str, Any]:
+    """The condition that the item is still at `version` (0: an item without one)."""
+    if version == 0:
+        return {"ConditionExpression": "attribute_exists(pk) AND attribute_not_exists(#v)",
+                "ExpressionAttributeNames": {"#v": "version"}}
+    return {"ConditionExpression": "#v = :v", "ExpressionAttributeNames": {"#v": "version"},
+            "ExpressionAttributeValues": {":v": {"N": str(version)}}}
+
+
 class DynamoDBDedupStore(CasDedupStore):
     """Dedup windows in a DynamoDB table whose partition key is the string attribute `pk`."""
 
@@ -71,8 +80,8 @@ class DynamoDBDedupStore(CasDedupStore):
         fields = {name: next(iter(value.values())) for name, value in item.items()}
         if fields.get("dedup_key") != key:
             raise ConfigError(f"{self.what}: item {fields.get('pk')} holds another key")
-        expires = later(EPOCH, timedelta(seconds=int(fields["expires_at"])))
-        return from_fields(key, fields, expires), int(fields["version"])
+        window = from_fields(key, fields, lambda v: later(EPOCH, timedelta(seconds=int(str(v)))))
+        return window, int(fields.get("version", 0))  # 0: an item of an earlier layout
 
     def _put(self, key: str, window: Window, version: Any) -> bool:
         fields = to_fields(window)
@@ -84,15 +93,11 @@ class DynamoDBDedupStore(CasDedupStore):
         if version is None:
             return self._call("claim", "put_item", Item=item,
                               ConditionExpression="attribute_not_exists(pk)") is not None
-        return self._call("claim", "put_item", Item=item, ConditionExpression="#v = :v",
-                          ExpressionAttributeNames={"#v": "version"},
-                          ExpressionAttributeValues={":v": {"N": str(version)}}) is not None
+        return self._call("claim", "put_item", Item=item, **_at_version(version)) is not None
 
     def _delete(self, key: str, version: Any) -> bool:
         return self._call("release", "delete_item", Key=self.item_key(key),
-                          ConditionExpression="#v = :v",
-                          ExpressionAttributeNames={"#v": "version"},
-                          ExpressionAttributeValues={":v": {"N": str(version)}}) is not None
+                          **_at_version(version)) is not None
 
     def _call(self, what: str, operation: str, **kwargs: Any) -> dict[str, Any] | None:
         """Run one call: its response, None when its condition failed; SDK errors become

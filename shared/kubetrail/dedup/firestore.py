@@ -41,7 +41,7 @@ def document_id(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def _utc(value: datetime) -> datetime:
+def _utc(value: Any) -> datetime:
     """Firestore returns DatetimeWithNanoseconds; claims carry plain, aware UTC datetimes."""
     return from_us(to_us(value))  # exact, and never out of range near year 9999
 
@@ -52,6 +52,8 @@ class FirestoreDedupStore(CasDedupStore):
     `client` is a `google.cloud.firestore.Client`; by default one is built for `project` and
     `database` (the `(default)` database when None). `timeout` bounds each call, retries included.
     """
+
+    TTL_FIELD = "expires_at"  # a Timestamp; the Terraform TTL policy names this field
 
     def __init__(
         self,
@@ -107,11 +109,13 @@ class FirestoreDedupStore(CasDedupStore):
         data = snap.to_dict()
         if data.get("key") != key:
             raise ConfigError(f"dedup: document {ref.id} holds another key (hash collision?)")
-        return from_fields(key, data, _utc(data["expires_at"])), snap.update_time
+        return from_fields(key, data, _utc), snap.update_time
 
     def _put(self, key: str, window: Window, version: Any) -> bool:
         ref = self.collection.document(document_id(key))
-        doc = {"key": key, **to_fields(window)}
+        fields = to_fields(window)
+        del fields["expires_at"]
+        doc = {"key": key, **fields, self.TTL_FIELD: window.expires}
         try:
             if version is None:
                 self._call("dedup claim: create", ref.create, doc)

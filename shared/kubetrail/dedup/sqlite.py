@@ -93,7 +93,7 @@ class SqliteDedupStore(CasDedupStore):
             return None, None
         fields = dict(zip(_COLUMNS, row[1:], strict=True))
         fields["distinct"] = fields.pop("distinct_values")
-        return from_fields(key, fields, from_us(int(fields["expires_at"]))), row[0]
+        return from_fields(key, fields, lambda v: from_us(int(str(v)))), row[0]
 
     def _put(self, key: str, window: Window, version: Any) -> bool:
         fields = to_fields(window)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Literal
@@ -155,7 +156,8 @@ def confirm_step(current: Window | None, claim: Claim) -> Window | None:
         return replace(current, state="published", published=max(current.published,
                                                                   claim.severity))
     if claim.severity > current.published:
-        return replace(current, published=claim.severity)
+        return replace(current, published=claim.severity,
+                       severity=max(current.severity, claim.severity))
     return None
 
 
@@ -182,9 +184,19 @@ def to_fields(w: Window) -> dict[str, int | str | datetime]:
             "op": w.op}
 
 
-def from_fields(key: str, f: dict[str, object], expires: datetime) -> Window:
+def from_fields(key: str, f: dict[str, object], expires: Callable[[object], datetime]
+                ) -> Window | None:
     """The window a store read back (`f` as `to_fields` wrote it, numbers possibly as strings or
-    Decimals); `expires` already converted by the store."""
+    Decimals); `expires` converts the store's `expires_at`. None for a window in another layout
+    (written by an earlier kubetrail): it is replaced by a new window, conditionally like any
+    other write."""
+    try:
+        return _parse(key, f, expires)
+    except (KeyError, ValueError, TypeError):
+        return None
+
+
+def _parse(key: str, f: dict[str, object], expires: Callable[[object], datetime]) -> Window:
     def num(name: str) -> int:
         return int(str(f[name]))
 
@@ -195,6 +207,7 @@ def from_fields(key: str, f: dict[str, object], expires: datetime) -> Window:
     return Window(
         key=key, start=from_us(num("window_start")), end=from_us(num("window_end")),
         count=num("count"), last_seen=from_us(num("last_seen")), state=state,  # type: ignore[arg-type]
-        token=str(f["token"]), lease_until=from_us(num("lease_until")), expires=expires,
+        token=str(f["token"]), lease_until=from_us(num("lease_until")),
+        expires=expires(f["expires_at"]),
         severity=num("severity"), published=num("published"),
         distinct=tuple(distinct.split(",")) if distinct else (), op=str(f.get("op") or ""))
