@@ -133,6 +133,23 @@ class DedupConformance:
         assert sum(c.owner for c in results) == 1
         assert sorted(c.count for c in results) == list(range(1, 9))
 
+    def test_eight_racing_workers_count_every_match_exactly_once(self) -> None:
+        """In-order and late matches racing (stores may count them by different paths): every
+        claim sees its own count, none is lost."""
+        store, key = self.make_store(Clock()), self.key()
+        store.confirm(store.claim(key, T0 + timedelta(minutes=30), HOUR))
+
+        def work(s: Any, i: int) -> Claim:
+            claims = [s.claim(key, T0 + timedelta(minutes=30 + (j if i % 2 else -j)), HOUR)
+                      for j in range(1, 6)]
+            assert not any(c.owner for c in claims)
+            counts.extend(c.count for c in claims)
+            return claims[-1]
+
+        counts: list[int] = []
+        self.race(Clock(), work)
+        assert sorted(counts) == list(range(2, 42))
+
     def test_eight_racing_workers_reach_a_threshold_once(self) -> None:
         key = self.key()
         results = self.race(Clock(), lambda s, i: s.claim(key, T0, HOUR, 5))

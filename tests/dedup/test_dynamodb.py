@@ -116,3 +116,27 @@ def test_an_item_of_the_earlier_layout_is_replaced_by_a_new_window(aws_env: Moto
     assert (first.owner, first.count) == (True, 1)
     store.confirm(first)
     assert not store.claim(key, T0 + timedelta(minutes=2), HOUR).owner
+
+
+def test_a_match_that_only_counts_is_one_conditional_update(aws_env: Moto) -> None:
+    """The commonest claim costs one write and no read; anything that may change ownership
+    (escalation, threshold, late event, expiry renewal) reads and swaps."""
+    calls: list[str] = []
+    client = aws_env.client("dynamodb")
+    client.meta.events.register("before-call.dynamodb.*",
+                                lambda model, **_: calls.append(model.name))
+    store = DynamoDBDedupStore(aws_env.dedup_table(), client=client, clock=Clock())
+    store.confirm(store.claim("k", T0, HOUR, severity=1))
+    calls.clear()
+    counted = [store.claim("k", T0 + timedelta(minutes=m), HOUR, severity=s)
+               for m, s in ((1, 1), (2, 0), (3, 1))]
+    assert calls == ["UpdateItem"] * 3
+    assert [(c.owner, c.count) for c in counted] == [(False, 2), (False, 3), (False, 4)]
+    calls.clear()
+    high = store.claim("k", T0 + timedelta(minutes=4), HOUR, severity=3)
+    assert high.owner and high.escalation and calls == ["UpdateItem", "GetItem", "PutItem"]
+    calls.clear()
+    late = store.claim("k", T0 + timedelta(minutes=1), HOUR, severity=0)  # out of order
+    assert (late.owner, late.count) == (False, 6) and "GetItem" in calls
+    threshold = [store.claim("t", T0, HOUR, 3).owner for _ in range(4)]
+    assert threshold == [False, False, True, False]

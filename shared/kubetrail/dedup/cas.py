@@ -7,6 +7,9 @@ race read again. A store supplies three primitives over its own item, entity, do
 * `_put(key, window, version)` → False when the version no longer matches (version None: create,
   False when it already exists);
 * `_delete(key, version)` → False when the version no longer matches.
+
+A store may also offer `_count_only(request, now)`: the commonest claim (a match that only
+counts) in one conditional write without a read, None when the condition does not hold.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from kubetrail.dedup.window import (
     ClaimRequest,
     Window,
     confirm_step,
+    counted,
     open_or_count,
     release_step,
 )
@@ -57,16 +61,24 @@ class CasDedupStore(ABC):
         """Open or count in the key's window (see kubetrail.dedup.base)."""
         req = ClaimRequest(key, event_time, period, threshold, severity, distinct,
                            uuid.uuid4().hex)
+        fast = self._count_only(req, self.clock())
+        if fast is not None:
+            return fast
         mine: Claim | None = None
         for attempt in range(MAX_ATTEMPTS):
             current, version = self._read(key)
-            if mine is not None and current is not None and current.op == req.op:
-                return mine  # our write landed, only its reply was lost (the SDK retried it)
+            if current is not None and current.op == req.op:
+                # our write landed, only its reply was lost (the SDK retried it)
+                return mine if mine is not None else counted(current, req)
             window, mine = open_or_count(current, req, self.clock(), self.lease)
             if self._put(key, window, version):
                 return mine
             _backoff(attempt)
         raise PublishError(f"{self.what}: claim lost {MAX_ATTEMPTS} races in a row; retry")
+
+    def _count_only(self, req: ClaimRequest, now: datetime) -> Claim | None:
+        """Count without reading, when the store can express the condition; None: no."""
+        return None
 
     def confirm(self, claim: Claim) -> None:
         """Record that an owned claim's finding was published."""

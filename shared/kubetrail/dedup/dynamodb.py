@@ -20,13 +20,28 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from kubetrail.dedup.base import DEFAULT_LEASE
+from kubetrail.dedup.base import DEFAULT_LEASE, Claim
 from kubetrail.dedup.cas import CasDedupStore
-from kubetrail.dedup.window import EPOCH, Window, from_fields, later, to_fields, to_us
+from kubetrail.dedup.window import (
+    EPOCH,
+    ClaimRequest,
+    Window,
+    counted,
+    from_fields,
+    later,
+    to_fields,
+    to_us,
+)
 from kubetrail.errors import ConfigError
 from kubetrail.sdk.aws import LazyClient, error_code, translate
 
 _CONFLICT = "ConditionalCheckFailedException"
+_NAMES = {"#ver": "version", "#we": "window_end", "#ls": "last_seen", "#ex": "expires_at",
+          "#op": "op", "#st": "state", "#sev": "severity", "#lu": "lease_until", "#c": "count"}
+
+
+def _n(value: int) -> dict[str, str]:
+    return {"N": str(value)}
 
 
 def _at_version(version: int) -> dict[str, Any]:
@@ -72,11 +87,42 @@ class DynamoDBDedupStore(CasDedupStore):
         """The table key of a dedup key."""
         return {"pk": {"S": hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()}}
 
+    def _count_only(self, req: ClaimRequest, now: datetime) -> Claim | None:
+        """ONE conditional UpdateItem, no read, for the commonest claim: a match inside an open
+        window that only counts. The condition spells out when `open_or_count` would change
+        nothing but count, last_seen and op: in the window and in order, no expiry renewal due,
+        and the window published or publishing with a live lease at a severity no lower than
+        this match (or counting, below the threshold, for a rule without Distinct). Anything
+        else fails the condition and takes the read-and-swap path."""
+        counting = "" if req.distinct is not None else " OR (#st = :counting AND #c < :below)"
+        condition = (
+            "attribute_exists(#ver) AND #we > :ev AND #ls <= :ev AND #ex >= :nowp AND #op <> :op"
+            " AND ((#st = :published AND #sev >= :sev)"
+            " OR (#st = :pending AND #lu >= :now AND #sev >= :sev)" + counting + ")")
+        values = {":ev": _n(to_us(req.event_time)), ":op": {"S": req.op}, ":one": _n(1),
+                  ":nowp": _n(math.ceil(to_us(later(now, req.period)) / 1_000_000)),
+                  ":published": {"S": "published"}, ":pending": {"S": "pending"},
+                  ":now": _n(to_us(now)), ":sev": _n(req.severity)}
+        if req.distinct is None:
+            values.update({":counting": {"S": "counting"}, ":below": _n(req.threshold - 1)})
+        new = self._call("claim", "update_item", Key=self.item_key(req.key),
+                         UpdateExpression="SET #c = #c + :one, #ls = :ev, #op = :op,"
+                                          " #ver = #ver + :one",
+                         ConditionExpression=condition, ExpressionAttributeNames=_NAMES,
+                         ExpressionAttributeValues=values, ReturnValues="ALL_NEW")
+        if new is None:
+            return None
+        window, _ = self._parse(req.key, new["Attributes"])
+        return None if window is None else counted(window, req)
+
     def _read(self, key: str) -> tuple[Window | None, Any]:
         got = self._call("claim", "get_item", Key=self.item_key(key), ConsistentRead=True)
         item = (got or {}).get("Item")
         if not item:
             return None, None
+        return self._parse(key, item)
+
+    def _parse(self, key: str, item: dict[str, Any]) -> tuple[Window | None, int]:
         fields = {name: next(iter(value.values())) for name, value in item.items()}
         if fields.get("dedup_key") != key:
             raise ConfigError(f"{self.what}: item {fields.get('pk')} holds another key")

@@ -136,6 +136,11 @@ def _own(w: Window, req: ClaimRequest, now: datetime, lease: timedelta, *, escal
     return w, _claim(w, req, owner=True, escalation=escalation)
 
 
+def counted(w: Window, req: ClaimRequest) -> Claim:
+    """The claim of a match that only counted in `w` (what `w` is after the count)."""
+    return _claim(w, req, owner=False, escalation=False)
+
+
 def _claim(w: Window, req: ClaimRequest, *, owner: bool, escalation: bool) -> Claim:
     return Claim(w.key, w.start, w.end, w.count, owner, w.token, severity=req.severity,
                  escalation=escalation, distinct=len(w.distinct))
