@@ -69,7 +69,20 @@ class DedupConformance:
         first = store.claim(key, T0, HOUR)
         store.release(first)
         retry = store.claim(key, T0, HOUR)
-        assert (retry.owner, retry.count) == (True, 1)
+        assert (retry.owner, retry.escalation, retry.window_start) == (True, False, T0)
+        assert retry.count == 2  # the window and its count stay
+        store.confirm(retry)
+        assert not store.claim(key, T0, HOUR).owner
+
+    def test_a_failed_threshold_publish_is_retried_by_the_next_match(self) -> None:
+        """The threshold was reached over earlier batches: the retry of the last batch alone
+        must still publish."""
+        store, key = self.make_store(Clock()), self.key()
+        claims = [store.claim(key, T0 + timedelta(minutes=i), HOUR, 3) for i in range(3)]
+        assert [c.owner for c in claims] == [False, False, True]
+        store.release(claims[2])
+        retry = store.claim(key, T0 + timedelta(minutes=2), HOUR, 3)
+        assert (retry.owner, retry.escalation, retry.count) == (True, False, 4)
 
     def test_release_with_a_stale_token_changes_nothing(self) -> None:
         store, key = self.make_store(Clock()), self.key()
@@ -227,14 +240,16 @@ class DedupConformance:
         assert not store.claim(key, T0 + timedelta(minutes=2), HOUR, severity=INFO).owner
         assert store.claim(key, T0 + timedelta(minutes=2), HOUR, severity=HIGH).escalation
 
-    def test_both_failing_reopens_the_window(self) -> None:
+    def test_both_failing_lets_the_retries_publish_finding_then_escalation(self) -> None:
         store, key = self.make_store(Clock()), self.key()
         first = store.claim(key, T0, HOUR, severity=INFO)
         high = store.claim(key, T0 + timedelta(minutes=1), HOUR, severity=HIGH)
         store.release(first)
         store.release(high)
         retry = store.claim(key, T0, HOUR, severity=INFO)
-        assert (retry.owner, retry.escalation, retry.count) == (True, False, 1)
+        assert (retry.owner, retry.escalation, retry.count) == (True, False, 3)
+        store.confirm(retry)
+        assert store.claim(key, T0 + timedelta(minutes=1), HOUR, severity=HIGH).escalation
 
     def test_dead_escalation_is_dropped_and_escalated_again_by_its_retry(self) -> None:
         clock = Clock()

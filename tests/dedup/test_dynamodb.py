@@ -48,10 +48,12 @@ class TestDynamoDBDedupStore(DedupConformance):
         # TTL in epoch seconds: window end + period, so the item outlives its window by a period.
         assert int(item["expires_at"]["N"]) == int((T0 + 2 * HOUR).timestamp())
 
-    def test_release_deletes_the_pending_window(self) -> None:
+    def test_release_puts_the_window_back_to_counting(self) -> None:
         store, key = self.make_store(Clock()), self.key()
         store.release(store.claim(key, T0, HOUR))
-        assert self.item(key) == {}
+        item = self.item(key)
+        assert (item["state"]["S"], item["count"]["N"], item["severity"]["N"]) == (
+            "counting", "1", "-1")
 
 
 def _race(endpoint: str, table: str, key: str, i: int, barrier: Any, out: Any) -> None:

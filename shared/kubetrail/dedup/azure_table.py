@@ -9,7 +9,7 @@ made printable for people reading the table. Concurrency is optimistic, as the s
 
 * the opener creates the entity (insert = create-if-absent; `409 EntityAlreadyExists` → re-read);
 * every other change (count, renewal of an expired window, escalation, lease takeover, confirm,
-  release) is a replace or delete conditional on the ETag read just before (`412` → re-read and
+  release) is a replace conditional on the ETag read just before (`412` → re-read and
   re-decide, kubetrail.dedup.cas).
 
 So 8 racing workers serialize on the entity and exactly one of them owns each publication. Table
@@ -129,9 +129,6 @@ class AzureTableDedupStore(CasDedupStore):
             return False  # deleted since we read it: re-read
         except self._errors.AzureError as exc:
             raise self._translate(exc) from exc
-
-    def _delete(self, key: str, version: Any) -> bool:
-        return self._delete_entity(row_id(key), version)
 
     def _delete_entity(self, pk: str, etag: str) -> bool:
         try:

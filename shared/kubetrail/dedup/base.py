@@ -18,8 +18,9 @@ tests/dedup/conformance.py against each store):
   - or it finds the window `pending` with an expired lease: the previous owner died between
     claim and publish. A dead first finding is taken over by this match; a dead escalation is
     dropped and this match escalates only if it is higher than what was published.
-* After publishing, the owner calls `confirm`; if publishing failed it calls `release`: a first
-  finding's window is deleted, so a retry of the batch opens it again and publishes; a failed
+* After publishing, the owner calls `confirm`; if publishing failed it calls `release`, which
+  keeps the window and its count: a failed first finding puts it back to counting, already at
+  its threshold, so the next match in it (the batch's retry) owns and publishes; a failed
   escalation restores the highest severity published before, so its retry escalates again.
 * Windows carry an expiry for the backend's TTL: `expires_at = max(window end, wall clock now)
   + period`, renewed by every match. Anchoring it on the wall clock too matters for replays and

@@ -1,12 +1,11 @@
 """The claim/confirm/release loop every store shares: read the key's window, apply the pure
 transition (kubetrail.dedup.window), write it back only if nobody wrote in between; on a lost
-race read again. A store supplies three primitives over its own item, entity, document or row:
+race read again. A store supplies two primitives over its own item, entity, document or row:
 
 * `_read(key)` → (Window or None, version): the version is whatever the store conditions its
   next write on (an ETag, an update time, a version number);
 * `_put(key, window, version)` → False when the version no longer matches (version None: create,
-  False when it already exists);
-* `_delete(key, version)` → False when the version no longer matches.
+  False when it already exists).
 
 A store may also offer `_count_only(request, now)`: the commonest claim (a match that only
 counts) in one conditional write without a read, None when the condition does not hold.
@@ -41,7 +40,7 @@ def _now() -> datetime:
 
 
 class CasDedupStore(ABC):
-    """A DedupStore made of `_read`, `_put` and `_delete` (see the module docstring)."""
+    """A DedupStore made of `_read` and `_put` (see the module docstring)."""
 
     what = "dedup store"
     lease: timedelta = DEFAULT_LEASE
@@ -52,9 +51,6 @@ class CasDedupStore(ABC):
 
     @abstractmethod
     def _put(self, key: str, window: Window, version: Any) -> bool: ...
-
-    @abstractmethod
-    def _delete(self, key: str, version: Any) -> bool: ...
 
     def claim(self, key: str, event_time: datetime, period: timedelta, threshold: int = 1, *,
               severity: int = 0, distinct: str | None = None) -> Claim:
@@ -95,11 +91,7 @@ class CasDedupStore(ABC):
                       else release_step(current, claim))
             if change is None:
                 return
-            if isinstance(change, Window):
-                done = self._put(claim.key, change, version)
-            else:  # DELETE
-                done = self._delete(claim.key, version)
-            if done:
+            if self._put(claim.key, change, version):
                 return
             _backoff(attempt)
         raise PublishError(f"{self.what}: {what} lost {MAX_ATTEMPTS} races in a row; retry")

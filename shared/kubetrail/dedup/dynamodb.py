@@ -7,9 +7,9 @@ in epoch microseconds, `distinct` hashes), a `version` number, and `expires_at` 
 
 A claim reads the item (strongly consistent), applies the shared transition and writes it back
 with PutItem conditioned on `attribute_not_exists(pk)` (open the first window) or on the version
-read (`version = :v`); DeleteItem on a release is conditioned the same way. A racing writer makes
-the condition fail (`ConditionalCheckFailedException`) and the claim reads again, so 8 concurrent
-invocations serialize on the item and exactly one of them owns each publication.
+read (`version = :v`; confirm and release too). A racing writer makes the condition fail
+(`ConditionalCheckFailedException`) and the claim reads again, so 8 concurrent invocations
+serialize on the item and exactly one of them owns each publication.
 """
 
 from __future__ import annotations
@@ -140,10 +140,6 @@ class DynamoDBDedupStore(CasDedupStore):
             return self._call("claim", "put_item", Item=item,
                               ConditionExpression="attribute_not_exists(pk)") is not None
         return self._call("claim", "put_item", Item=item, **_at_version(version)) is not None
-
-    def _delete(self, key: str, version: Any) -> bool:
-        return self._call("release", "delete_item", Key=self.item_key(key),
-                          **_at_version(version)) is not None
 
     def _call(self, what: str, operation: str, **kwargs: Any) -> dict[str, Any] | None:
         """Run one call: its response, None when its condition failed; SDK errors become

@@ -125,12 +125,3 @@ class FirestoreDedupStore(CasDedupStore):
         except self._lost:
             return False  # another writer won: read again
         return True
-
-    def _delete(self, key: str, version: Any) -> bool:
-        ref = self.collection.document(document_id(key))
-        try:
-            self._call("dedup release", ref.delete,
-                       option=self.client.write_option(last_update_time=version))
-        except self._lost:
-            return False
-        return True

@@ -1,7 +1,7 @@
 """SQLite DedupStore: the local default (`kubetrail scan --dedup-db`).
 
 One row per dedup key. Writes are compare-and-swap on a `version` column (an INSERT that fails on
-an existing key, an UPDATE or DELETE `WHERE version = ?`), so claims are atomic across threads
+an existing key, an UPDATE `WHERE version = ?`), so claims are atomic across threads
 and across processes sharing the file, with the same transitions as every cloud store
 (kubetrail.dedup.window)."""
 
@@ -30,7 +30,6 @@ _INSERT = "INSERT INTO dedup_windows_v2 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
 _UPDATE = ("UPDATE dedup_windows_v2 SET version = ?, window_start = ?, window_end = ?, count = ?,"
            " last_seen = ?, state = ?, token = ?, lease_until = ?, expires_at = ?, severity = ?,"
            " published = ?, distinct_values = ?, op = ? WHERE key = ? AND version = ?")
-_DELETE = "DELETE FROM dedup_windows_v2 WHERE key = ? AND version = ?"
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS dedup_windows_v2 (
     key TEXT PRIMARY KEY,
@@ -106,8 +105,4 @@ class SqliteDedupStore(CasDedupStore):
                 return False  # another writer created it first
             return True
         cur = self._run(_UPDATE, (version + 1, *values, key, version))
-        return cur.rowcount == 1
-
-    def _delete(self, key: str, version: Any) -> bool:
-        cur = self._run(_DELETE, (key, version))
         return cur.rowcount == 1

@@ -146,9 +146,6 @@ def _claim(w: Window, req: ClaimRequest, *, owner: bool, escalation: bool) -> Cl
                  escalation=escalation, distinct=len(w.distinct))
 
 
-DELETE = "delete"
-
-
 def confirm_step(current: Window | None, claim: Claim) -> Window | None:
     """The window after `claim`'s finding was published; None when nothing changes.
 
@@ -166,15 +163,19 @@ def confirm_step(current: Window | None, claim: Claim) -> Window | None:
     return None
 
 
-def release_step(current: Window | None, claim: Claim) -> Window | str | None:
-    """The window after `claim`'s publish failed: DELETE (nothing was published in the window:
-    a retry reopens it and publishes), the window with the last published severity restored (a
-    failed escalation), or None when the claim no longer owns the window."""
+def release_step(current: Window | None, claim: Claim) -> Window | None:
+    """The window after `claim`'s publish failed; None when the claim no longer owns it.
+
+    The window stays, with its count and distinct values. A failed first finding puts it back
+    to counting, already at its threshold, so the next match in it (the batch's retry, usually)
+    publishes: a threshold reached over earlier batches is not lost, and a late match of an older
+    window that this one replaced cannot reopen that one. A failed escalation restores the
+    highest severity whose publication was confirmed, so its retry escalates again."""
     if current is None or current.start != claim.window_start or current.token != claim.token \
             or current.state != "pending":
         return None
     if current.published == NONE:
-        return DELETE
+        return replace(current, state="counting", severity=NONE)
     return replace(current, state="published", severity=current.published)
 
 
