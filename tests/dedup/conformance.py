@@ -276,6 +276,18 @@ class DedupConformance:
         assert not store.claim(key, T0 + timedelta(minutes=3), HOUR, severity=MEDIUM).owner
         assert store.claim(key, T0 + timedelta(minutes=3), HOUR, severity=CRITICAL).escalation
 
+    def test_late_confirm_of_a_first_finding_whose_takeover_failed(self) -> None:
+        clock = Clock()
+        store, key = self.make_store(clock), self.key()
+        slow = store.claim(key, T0, HOUR, severity=LOW)
+        clock.now = T0 + LEASE + timedelta(seconds=1)
+        taken = store.claim(key, T0 + timedelta(minutes=1), HOUR, severity=LOW)
+        assert taken.owner and not taken.escalation
+        store.release(taken)  # the taker's publish fails ...
+        store.confirm(slow)  # ... while the slow first owner's went out after all
+        assert not store.claim(key, T0 + timedelta(minutes=2), HOUR, severity=LOW).owner
+        assert store.claim(key, T0 + timedelta(minutes=2), HOUR, severity=HIGH).escalation
+
     def test_no_escalation_before_the_threshold_is_reached(self) -> None:
         store, key = self.make_store(Clock()), self.key()
         claims = [store.claim(key, T0, HOUR, 3, severity=s) for s in (INFO, CRITICAL, LOW)]

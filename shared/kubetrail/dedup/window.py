@@ -157,8 +157,9 @@ def confirm_step(current: Window | None, claim: Claim) -> Window | None:
     if current.token == claim.token and current.state == "pending":
         return replace(current, state="published", published=max(current.published,
                                                                   claim.severity))
-    if claim.severity > current.published:
-        return replace(current, published=claim.severity,
+    if claim.severity > current.published:  # a late confirm: its finding did go out
+        state = "published" if current.state == "counting" else current.state
+        return replace(current, state=state, published=claim.severity,
                        severity=max(current.severity, claim.severity))
     return None
 
