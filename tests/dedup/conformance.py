@@ -311,14 +311,14 @@ class DedupConformance:
         values = ["db-creds", "db-creds", "tls", "db-creds", "tls", "api-token", "ssh", "ssh"]
         claims = [store.claim(key, T0, HOUR, 3, distinct=v) for v in values]
         assert [c.owner for c in claims] == [False] * 5 + [True, False, False]
-        assert [c.distinct for c in claims] == [1, 1, 2, 2, 2, 3, 3, 3]
+        assert [c.distinct_count for c in claims] == [1, 1, 2, 2, 2, 3, 3, 3]
         assert claims[5].count == 6
 
     def test_distinct_storage_is_capped_at_the_threshold(self) -> None:
         store, key = self.make_store(Clock()), self.key()
         claims = [store.claim(key, T0, HOUR, 4, distinct=f"secret-{i}") for i in range(40)]
         assert sum(c.owner for c in claims) == 1
-        assert max(c.distinct for c in claims) == 4 and claims[-1].count == 40
+        assert max(c.distinct_count for c in claims) == 4 and claims[-1].count == 40
 
     def test_distinct_values_are_any_strings(self) -> None:
         store, key = self.make_store(Clock()), self.key()
@@ -336,14 +336,14 @@ class DedupConformance:
                       distinct=tuple(distinct_hash(f"secret-{i}") for i in range(MAX_DISTINCT)))
         assert store._put(key, full, None)
         claim = store.claim(key, T0, HOUR, MAX_DISTINCT, distinct="one more")
-        assert (claim.owner, claim.distinct, claim.count) == (False, MAX_DISTINCT,
+        assert (claim.owner, claim.distinct_count, claim.count) == (False, MAX_DISTINCT,
                                                               MAX_DISTINCT + 1)
 
     def test_eight_racing_workers_reach_a_distinct_count_once(self) -> None:
         key = self.key()
         results = self.race(Clock(), lambda s, i: s.claim(key, T0, HOUR, 5, distinct=f"s{i}"))
         owners = [c for c in results if c.owner]
-        assert len(owners) == 1 and owners[0].distinct == 5
+        assert len(owners) == 1 and owners[0].distinct_count == 5
         assert sorted(c.count for c in results) == list(range(1, 9))
 
     # -- extreme times -----------------------------------------------------------------------------

@@ -54,7 +54,7 @@ def test_distinct_windows_publish_at_the_threshold_and_store_no_more(
         values = seen.setdefault(claim.window_start, set())
         new = value not in values
         values.add(value)
-        assert claim.distinct == min(len(values), threshold)
+        assert claim.distinct_count == min(len(values), threshold)
         assert claim.owner == (new and len(values) == threshold)
         if claim.owner:
             store.confirm(claim)

@@ -40,8 +40,9 @@ DEFAULT_LEASE = timedelta(minutes=5)
 @dataclass(frozen=True, slots=True)
 class Claim:
     """What `claim` found or made. `token` identifies the owner's claim for confirm/release;
-    `severity` is the rank the claim was made with; `distinct` the number of distinct values the
-    window holds (0 for counting rules)."""
+    `severity` is the rank the claim was made with; `escalation` says the owner publishes an
+    escalation; `distinct_count` is the number of distinct values the window holds (0 for rules
+    without Distinct)."""
 
     key: str
     window_start: datetime
@@ -51,7 +52,7 @@ class Claim:
     token: str
     severity: int = 0
     escalation: bool = False
-    distinct: int = 0
+    distinct_count: int = 0
 
     @property
     def first_seen(self) -> datetime:

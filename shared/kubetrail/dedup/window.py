@@ -143,7 +143,7 @@ def counted(w: Window, req: ClaimRequest) -> Claim:
 
 def _claim(w: Window, req: ClaimRequest, *, owner: bool, escalation: bool) -> Claim:
     return Claim(w.key, w.start, w.end, w.count, owner, w.token, severity=req.severity,
-                 escalation=escalation, distinct=len(w.distinct))
+                 escalation=escalation, distinct_count=len(w.distinct))
 
 
 def confirm_step(current: Window | None, claim: Claim) -> Window | None:
