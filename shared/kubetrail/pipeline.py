@@ -11,6 +11,7 @@ that raises (instead of yielding a Failure) costs the record it was on, never th
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -18,10 +19,17 @@ import orjson
 
 from kubetrail.dedup.base import Claim, DedupStore
 from kubetrail.errors import ConfigError, KubetrailError, Origin, PublishError
-from kubetrail.findings import Finding, build_finding, build_rule_error_finding, rule_error_key
+from kubetrail.findings import (
+    Finding,
+    as_escalation,
+    build_finding,
+    build_rule_error_finding,
+    rule_error_key,
+)
 from kubetrail.publish.base import Publisher
 from kubetrail.report import BatchReport
 from kubetrail.rules.engine import Match, RuleError, RuleSet, describe_error
+from kubetrail.rules.loader import distinct_value, severity_rank
 from kubetrail.sources.base import Decoded, Failure, Outcome, Prefiltered, Skip
 
 __all__ = ["BatchReport", "Pipeline"]
@@ -188,14 +196,20 @@ class Pipeline:
         return shown, window_time(shown, period), period
 
     def _claim(self, match: Match, report: BatchReport, pending: Pending) -> None:
-        event_time, anchor, period = self._window(match.event.time,
-                                                  match.rule.dedup_period_minutes)
-        claim = self._store(self.dedup.claim, match.dedup_key, anchor, period,
-                            match.rule.threshold)
+        rule = match.rule
+        event_time, anchor, period = self._window(match.event.time, rule.dedup_period_minutes)
+        distinct = None if rule.distinct is None else distinct_value(match.event, rule.distinct)
+        claim = self._store(functools.partial(self.dedup.claim, severity=severity_rank(
+            match.severity), distinct=distinct), match.dedup_key, anchor, period, rule.threshold)
         if not claim.owner:
             report.deduplicated += 1
             return
-        self._build(claim, pending, lambda: build_finding(match, claim, event_time))
+
+        def build() -> Finding:
+            finding = build_finding(match, claim, event_time)
+            return as_escalation(finding) if claim.escalation else finding
+
+        self._build(claim, pending, build)
 
     def _rule_error(self, error: RuleError, outcome: Decoded, report: BatchReport,
                     pending: Pending) -> None:
