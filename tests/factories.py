@@ -4,6 +4,7 @@ delivery formats; here the input of a rule *is* an AuditEvent)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from kubetrail.events import CLOUD_BY_LOG_TYPE, AuditEvent
@@ -32,3 +33,9 @@ def make_event(**overrides: Any) -> AuditEvent:
     }
     fields.update(overrides)
     return AuditEvent(**fields)
+
+
+# The seed rule alone: tests of the decoders, prefilter mechanics, findings and publishers use it
+# so that their expectations do not move when the bundled pack grows.
+SEED_RULE = (Path(__file__).resolve().parents[1] / "shared" / "kubetrail" / "packs" / "kubernetes"
+             / "k8s_daemonset_created.yml")

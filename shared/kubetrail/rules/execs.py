@@ -7,7 +7,8 @@ over-approximates rather than under: repeated, oddly encoded or oddly separated 
 (`&` and `;`) are all taken; shell quoting, `$IFS` and `${IFS}` are undone before words are
 split; paths are normalized (`//var/run/./secrets/../secrets/...`) and `/var/run` is folded into
 `/run` before comparison; globs (`/var/run/secrets/kube*/serviceaccount/t*`) are matched against
-the token paths. Sizes are bounded so a huge URI costs little.
+the token paths. Sizes are bounded above what the API server accepts, so padding cannot push
+the real command out of sight and a forged huge URI still costs little.
 
 What cannot be seen from the audit log (a command that builds the path at run time, a script
 already in the image) is out of reach of any audit-log rule: see docs/rules.md.
@@ -23,8 +24,9 @@ from urllib.parse import unquote_plus
 
 from kubetrail.events import AuditEvent
 
-MAX_QUERY_CHARS = 64 * 1024
-MAX_ARGS = 1000
+# Go's HTTP server refuses request lines over 1 MiB, so nothing the API server ran is cut.
+MAX_QUERY_CHARS = 2 * 1024 * 1024
+MAX_ARGS = 200_000
 # Projected service-account token files (and the directories holding them), /var/run as /run.
 TOKEN_FILES = (
     "/run/secrets/kubernetes.io/serviceaccount/token",
