@@ -4,6 +4,7 @@ overrides, and allowlists whose exact semantics a crafted request cannot widen."
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,13 @@ import yaml
 from kubetrail.cli import main
 from kubetrail.errors import ConfigError
 from kubetrail.rules import RuleSet, load_rules
-from kubetrail.rules.config import configured_rules, load_config, parse_config
+from kubetrail.rules.config import (
+    ENV_VAR,
+    configured_rules,
+    load_config,
+    parse_config,
+    rules_for_function,
+)
 from tests.factories import ds_manifest, make_event
 
 ALL = load_rules(include_disabled=True)
@@ -186,3 +193,26 @@ def test_scan_applies_the_config(tmp_path: Path) -> None:
     assert main(["scan", "--config", str(config), str(events)], out=out, err=io.StringIO()) == 0
     out.flush()
     assert out.buffer.getvalue() == b""  # type: ignore[attr-defined]
+
+
+def test_functions_read_the_packaged_file_kubetrail_config_names(tmp_path: Path) -> None:
+    (tmp_path / "kubetrail-config.yml").write_text(f"rules: {{{DS}: {{enabled: false}}}}\n")
+    bundled = {r.rule_id for r in rules_for_function({}, tmp_path)}
+    assert bundled == {r.rule_id for r in ALL if r.enabled}
+    assert {r.rule_id for r in rules_for_function({ENV_VAR: " "}, tmp_path)} == bundled
+    configured_ids = {r.rule_id for r in rules_for_function(
+        {ENV_VAR: "kubetrail-config.yml"}, tmp_path)}
+    assert configured_ids == bundled - {DS}
+    for bad in ("/etc/passwd", "../kubetrail-config.yml", "missing.yml"):
+        with pytest.raises(ConfigError):
+            rules_for_function({ENV_VAR: bad}, tmp_path)
+
+
+@pytest.mark.parametrize("cloud", ["aws", "azure", "gcp"])
+def test_each_cloud_passes_the_terraform_variable_to_its_function(cloud: str) -> None:
+    root = Path(__file__).resolve().parents[2]
+    settings = (root / "functions" / cloud / f"{cloud}_settings.py").read_text()
+    assert "rules_for_function(os.environ, FUNCTION_DIR)" in settings
+    tf = "".join(p.read_text() for p in (root / "infra" / cloud).glob("*.tf"))
+    assert re.search(r'KUBETRAIL_CONFIG\s*=\s*var\.rules_config', tf)
+    assert 'variable "rules_config"' in tf

@@ -38,7 +38,7 @@ import yaml
 
 from kubetrail.errors import ConfigError, Origin
 from kubetrail.events import AuditEvent
-from kubetrail.rules.loader import SEVERITIES, Rule
+from kubetrail.rules.loader import SEVERITIES, Rule, load_rules
 from kubetrail.rules.podspec import containers, pod_spec
 
 ENV_VAR = "KUBETRAIL_CONFIG"
@@ -252,3 +252,17 @@ def configured_rules(rules: Sequence[Rule], config: Path | str | None) -> list[R
     if config is None:
         return [r for r in rules if r.enabled]
     return [r for r in load_config(config).apply(rules) if r.enabled]
+
+
+def rules_for_function(env: Mapping[str, str], function_dir: Path) -> list[Rule]:
+    """The bundled rules a cloud function runs: after the file `KUBETRAIL_CONFIG` names, a path
+    relative to the function's directory (the file is packaged with the function). Unset or
+    empty: the rules as bundled. A missing or invalid file is a ConfigError at cold start."""
+    name = (env.get(ENV_VAR) or "").strip()
+    rules = load_rules(include_disabled=True)
+    if not name:
+        return [r for r in rules if r.enabled]
+    path = Path(name)
+    if path.is_absolute() or ".." in path.parts:
+        raise ConfigError(f"{ENV_VAR} must be a path inside the function package, got {name!r}")
+    return configured_rules(rules, function_dir / path)
