@@ -203,7 +203,11 @@ def test_functions_read_the_packaged_file_kubetrail_config_names(tmp_path: Path)
     configured_ids = {r.rule_id for r in rules_for_function(
         {ENV_VAR: "kubetrail-config.yml"}, tmp_path)}
     assert configured_ids == bundled - {DS}
-    for bad in ("/etc/passwd", "../kubetrail-config.yml", "missing.yml"):
+    absolute = {r.rule_id for r in rules_for_function(
+        {ENV_VAR: str(tmp_path / "kubetrail-config.yml")}, tmp_path / "elsewhere")}
+    assert absolute == configured_ids
+    (tmp_path / "bad.yml").write_text("rules: {Kubernetes.Pod.Exec: {severity: loud}}\n")
+    for bad in ("/etc/passwd", "missing.yml", "bad.yml"):
         with pytest.raises(ConfigError):
             rules_for_function({ENV_VAR: bad}, tmp_path)
 

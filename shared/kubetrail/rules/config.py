@@ -256,13 +256,11 @@ def configured_rules(rules: Sequence[Rule], config: Path | str | None) -> list[R
 
 def rules_for_function(env: Mapping[str, str], function_dir: Path) -> list[Rule]:
     """The bundled rules a cloud function runs: after the file `KUBETRAIL_CONFIG` names, a path
-    relative to the function's directory (the file is packaged with the function). Unset or
-    empty: the rules as bundled. A missing or invalid file is a ConfigError at cold start."""
+    relative to the function's directory (the file is packaged with the function) or absolute
+    (e.g. a Lambda layer under /opt). Unset or empty: the rules as bundled. A missing or invalid
+    file is a ConfigError at cold start, never another rule set."""
     name = (env.get(ENV_VAR) or "").strip()
     rules = load_rules(include_disabled=True)
     if not name:
         return [r for r in rules if r.enabled]
-    path = Path(name)
-    if path.is_absolute() or ".." in path.parts:
-        raise ConfigError(f"{ENV_VAR} must be a path inside the function package, got {name!r}")
-    return configured_rules(rules, function_dir / path)
+    return configured_rules(rules, function_dir / name)  # an absolute name stays as it is
