@@ -118,7 +118,12 @@ def test_padding_does_not_hide_the_token_and_sizes_stay_bounded() -> None:
     # `cat a a a ... token`: the API server accepts request lines up to 1 MiB
     query = "container=app&" + "command=a&" * 90_000 + "command=" + TOKEN
     assert match("Kubernetes.Pod.StealServiceAccountToken", exec_event(query))
-    assert len(exec_command(exec_event("command=a&" * 300_000))) == 200_000
+    huge = exec_event("command=" + "x" * 5000 + "&" + "command=a&" * 300_000)
+    assert len(exec_command(huge)) == 200_000
+    m = match("Kubernetes.Pod.Exec", huge)
+    assert m is not None and len(m.alert_context["command"]) == 65
+    assert len(m.alert_context["command"][0]) == 513
+    assert m.alert_context["command"][-1] == "… 199936 more arguments"
     assert token_reads(("x" * 10_000_000 + TOKEN,)) == []  # beyond any real request
 
 

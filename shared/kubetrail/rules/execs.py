@@ -65,6 +65,15 @@ def exec_command(event: AuditEvent) -> tuple[str, ...]:
     return tuple(args[:MAX_ARGS])
 
 
+def shown_command(args: tuple[str, ...], max_args: int = 64, max_chars: int = 512) -> list[str]:
+    """The command for a finding's context: the first arguments, each cut, with a marker when
+    something was left out (the whole command can be 1 MiB of attacker text)."""
+    shown = [a if len(a) <= max_chars else a[:max_chars] + "…" for a in args[:max_args]]
+    if len(args) > max_args:
+        shown.append(f"… {len(args) - max_args} more arguments")
+    return shown
+
+
 def command_words(args: tuple[str, ...]) -> list[str]:
     """The words a shell would see, over-approximated: quotes and escapes dropped, $IFS as a
     space, split on whitespace and shell punctuation."""

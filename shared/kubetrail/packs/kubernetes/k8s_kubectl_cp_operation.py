@@ -4,7 +4,7 @@ pod (tar create) or into one (tar extract), or tar run by exec directly."""
 from typing import Any
 
 from kubetrail.events import AuditEvent
-from kubetrail.rules.execs import exec_command, tar_direction
+from kubetrail.rules.execs import exec_command, shown_command, tar_direction
 from kubetrail.rules.principals import system_in_system_namespace
 from kubetrail.rules.requests import streamed
 
@@ -29,4 +29,5 @@ def dedup(event: AuditEvent) -> str:
 
 def alert_context(event: AuditEvent) -> dict[str, Any]:
     command = exec_command(event)
-    return {"pod": event.name, "direction": tar_direction(command), "command": list(command)}
+    return {"pod": event.name, "direction": tar_direction(command),
+            "command": shown_command(command)}

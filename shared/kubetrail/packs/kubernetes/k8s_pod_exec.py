@@ -4,7 +4,7 @@
 from typing import Any
 
 from kubetrail.events import AuditEvent
-from kubetrail.rules.execs import exec_command
+from kubetrail.rules.execs import exec_command, shown_command
 from kubetrail.rules.principals import is_system_namespace, system_in_system_namespace
 from kubetrail.rules.requests import streamed
 
@@ -31,4 +31,4 @@ def dedup(event: AuditEvent) -> str:
 
 def alert_context(event: AuditEvent) -> dict[str, Any]:
     return {"subresource": event.subresource, "pod": event.name,
-            "command": list(exec_command(event))}
+            "command": shown_command(exec_command(event))}

@@ -7,7 +7,7 @@ No exclusion for system principals: none of them reads tokens through exec."""
 from typing import Any
 
 from kubetrail.events import AuditEvent
-from kubetrail.rules.execs import exec_command, token_reads
+from kubetrail.rules.execs import exec_command, shown_command, token_reads
 from kubetrail.rules.requests import streamed
 
 EXEC = frozenset({"exec"})
@@ -28,4 +28,5 @@ def dedup(event: AuditEvent) -> str:
 
 def alert_context(event: AuditEvent) -> dict[str, Any]:
     command = exec_command(event)
-    return {"pod": event.name, "token_paths": token_reads(command), "command": list(command)}
+    return {"pod": event.name, "token_paths": shown_command(tuple(token_reads(command)), 16),
+            "command": shown_command(command)}
