@@ -9,6 +9,7 @@ import pytest
 
 from kubetrail.rules.loader import Rule
 from kubetrail.rules.podspec import WORKLOAD_KINDS, host_path_severity, pod_spec
+from kubetrail.rules.principals import SYSTEM_NAMESPACES
 from tests.factories import make_event
 from tests.rules.pack import (
     BY_ID,
@@ -169,6 +170,10 @@ def test_system_namespace_rule(namespace: str) -> None:
     assert not match(rid, workload_event("pods", {}, namespace=f"{namespace}-x"))
     risky = match(rid, workload_event("pods", {"hostPID": True}, namespace=namespace))
     assert risky is not None and risky.severity == "HIGH"
+
+
+def test_system_namespace_requires_are_the_shared_system_namespaces() -> None:
+    assert BY_ID["Kubernetes.Pod.SystemNamespace"].requires["namespace"] == SYSTEM_NAMESPACES
 
 
 def test_titles_name_the_action_kind_and_object() -> None:

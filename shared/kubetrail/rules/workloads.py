@@ -44,7 +44,25 @@ class WorkloadWrite:
 
 def workload_write(event: AuditEvent) -> WorkloadWrite | None:
     """The pod spec write this request made, or None (not a workload, failed, dry run, not
-    completed, or a system principal in a system namespace)."""
+    completed, or a system principal in a system namespace).
+
+    Seven rules ask this of the same event in a row: the last answer is kept, keyed by the
+    event's identity (the engine holds the event while it evaluates it, so the identity cannot
+    be reused for another event while it is kept here; one tuple swap keeps it safe across
+    threads)."""
+    last_event, last_write = _LAST[0]
+    if last_event is event:
+        return last_write
+    write = _workload_write(event)
+    _LAST[0] = (event, write)
+    return write
+
+
+# The last event asked about and its answer (the reference keeps that event's identity unique).
+_LAST: list[tuple[AuditEvent | None, WorkloadWrite | None]] = [(None, None)]
+
+
+def _workload_write(event: AuditEvent) -> WorkloadWrite | None:
     resource = event.resource
     if resource not in WORKLOAD_RESOURCES or system_in_system_namespace(event):
         return None
