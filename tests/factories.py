@@ -7,8 +7,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from kubetrail.events import CLOUD_BY_LOG_TYPE, AuditEvent
+from kubetrail.rules.loader import BUNDLED_PACKS
 
 T0 = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+# The seed rule alone: tests of the prefilter's and decoders' mechanics assert on its
+# selectivity, which must not move as the bundled pack grows.
+SEED_RULE = BUNDLED_PACKS / "kubernetes" / "k8s_daemonset_created.yml"
 
 
 def ds_manifest(**pod_spec: Any) -> dict[str, Any]:

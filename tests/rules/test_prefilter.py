@@ -13,6 +13,7 @@ import pytest
 
 from kubetrail.cli import main
 from kubetrail.rules import RuleSet, load_rules
+from tests.factories import SEED_RULE
 from tests.synthetic import write_jsonl
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"
@@ -40,7 +41,7 @@ def assert_equivalent(files: list[Path], *extra: str) -> list[dict[str, object]]
 
 
 def test_bundled_prefilter_is_derived_from_requires() -> None:
-    pf = RuleSet(load_rules()).prefilter
+    pf = RuleSet(load_rules([SEED_RULE])).prefilter
     assert pf is not None
     assert pf.requirements == ({"verb": {"create"}, "resource": {"daemonsets"}},)
     assert pf.alternatives == (((b"daemonsets",), (b"create",)),)
@@ -74,7 +75,7 @@ def test_bundled_prefilter_is_derived_from_requires() -> None:
      b'"resource":"daemonsets"}}}}', False),  # nested look-alikes are not the request
 ])
 def test_event_prefilter_reads_fields_like_the_decoder(text: bytes, may: bool) -> None:
-    pf = RuleSet(load_rules()).prefilter
+    pf = RuleSet(load_rules([SEED_RULE])).prefilter
     assert pf is not None and pf.may_match_event(text) is may
 
 

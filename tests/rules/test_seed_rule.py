@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from kubetrail.rules import RuleSet, load_rules
-from tests.factories import ds_manifest, make_event
+from tests.factories import SEED_RULE, ds_manifest, make_event
 
-RULES = RuleSet(load_rules())
+RULES = RuleSet(load_rules([SEED_RULE]))
 
 
 def matches(**overrides: object) -> bool:

@@ -11,7 +11,9 @@ A forged header can add a public address in front of it, never replace it.
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Iterable
+from typing import Any
 
 from kubetrail.events import AuditEvent
 
@@ -22,8 +24,8 @@ MAX_SOURCE_IPS = 32  # more entries than any real proxy chain: look at the last 
 
 def parse_ip(text: object) -> IPAddress | None:
     """The address `text` spells (IPv4-mapped IPv6 as IPv4), or None if it spells none."""
-    if not isinstance(text, str) or not text or len(text) > MAX_IP_CHARS:
-        return None
+    if not isinstance(text, str) or not text or len(text) > MAX_IP_CHARS or "%" in text:
+        return None  # a zone (`fe80::1%eth0`) names a local link, never an internet address
     try:
         ip = ipaddress.ip_address(text)
     except ValueError:
@@ -52,3 +54,34 @@ def last_public_ip(addresses: Iterable[str]) -> str | None:
 def public_source_ip(event: AuditEvent) -> str | None:
     """The request's public source address (see the module doc), None if it has none."""
     return last_public_ip(event.source_ips)
+
+
+# Every text parse_ip accepts is made of these characters only (no zone: see parse_ip).
+IP_CHARS = "0123456789abcdefABCDEF:."
+_IP_RUN = re.compile(rb"(?<![0-9A-Fa-f:.])[0-9A-Fa-f:.]*[.:][0-9A-Fa-f:.]*(?![0-9A-Fa-f:.])")
+
+
+def text_has_public_ip(text: bytes) -> bool:
+    """Some maximal run of address characters in `text` is a public address. A JSON string that
+    holds one is delimited by quotes (or escaped quotes), so its address is such a run, unless a
+    \\u escape spells one of its characters (the caller checks escapes)."""
+    return any(len(run) <= MAX_IP_CHARS and is_public_ip(run.decode("ascii"))
+               for run in _IP_RUN.findall(text))
+
+
+class PublicSourceIPs:
+    """The value of `Requires: {source_ips: [public]}`: membership means "these sourceIPs have a
+    public address" (public_source_ip), for the engine (an AuditEvent's tuple) and the prefilter
+    (a light event's list or None) alike."""
+
+    def __contains__(self, addresses: Any) -> bool:
+        return isinstance(addresses, list | tuple) and last_public_ip(addresses) is not None
+
+    def isdisjoint(self, values: Iterable[Any]) -> bool:
+        return not any(map(self.__contains__, values))
+
+    def __repr__(self) -> str:
+        return "PublicSourceIPs()"
+
+
+PUBLIC_SOURCE_IPS = PublicSourceIPs()

@@ -4,7 +4,8 @@ Health and version probes (/healthz, /livez, /readyz, /version and their sub-pat
 design and are not findings. The path is compared segment by segment after splitting off the
 query: `/healthz/../api/v1/secrets`, `/healthzx`, `/%68ealthz` or `/healthz//x` are not probes.
 Server-side dry runs count: a dry run that the API server authorized shows what the anonymous
-user may do, which is the finding.
+user may do, which is the finding. The YAML's Requires (username system:anonymous, the identity
+the API server gives every request without credentials) keeps the prefilter selective.
 """
 
 import re
