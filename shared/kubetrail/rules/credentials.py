@@ -28,7 +28,7 @@ MAX_REPORTED = 20
 # of its hints, so the common value costs a few substring searches.
 VALUE_PATTERNS: tuple[tuple[str, tuple[str, ...], re.Pattern[str]], ...] = (
     ("aws-access-key-id", ("akia", "asia", "agpa", "aida", "aroa"), re.compile(
-        r"(?<![A-Z0-9])(?:AKIA|ASIA|AGPA|AIDA|AROA)[A-Z0-9]{16}(?![A-Z0-9])")),
+        r"(?<![A-Za-z0-9])(?:AKIA|ASIA|AGPA|AIDA|AROA)[A-Z0-9]{16}(?![A-Za-z0-9])")),
     ("private-key", ("private key-----",), re.compile(
         r"-----BEGIN (?:[A-Z0-9]{1,12} ){0,2}PRIVATE KEY-----")),
     ("github-token", ("gh", "github_pat_"), re.compile(

@@ -29,6 +29,8 @@ def is_probe(event: AuditEvent) -> bool:
     if len(segments) < 2 or segments[0] != "" or segments[1] not in PROBE_ROOTS:
         return False
     rest = segments[2:]
+    if rest and rest[-1] == "":
+        rest = rest[:-1]  # one trailing slash: `/version/`
     return all(_SEGMENT.fullmatch(s) and s not in (".", "..") for s in rest)
 
 
