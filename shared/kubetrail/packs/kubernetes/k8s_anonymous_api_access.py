@@ -47,7 +47,10 @@ def title(event: AuditEvent) -> str:
 
 
 def dedup(event: AuditEvent) -> str:
-    return f"{', '.join(event.source_ips)}\x1f{event.verb or ''}\x1f{event.resource or ''}"
+    # The public source (or the connection's own address): forged X-Forwarded-For values in
+    # front of it must not split one caller into many findings.
+    source = public_source_ip(event) or (event.source_ips[-1] if event.source_ips else "")
+    return f"{source}\x1f{event.verb or ''}\x1f{event.resource or ''}"
 
 
 def severity(event: AuditEvent) -> str:
