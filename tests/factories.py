@@ -4,15 +4,12 @@ delivery formats; here the input of a rule *is* an AuditEvent)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from kubetrail.events import CLOUD_BY_LOG_TYPE, AuditEvent
-from kubetrail.rules.loader import BUNDLED_PACKS
 
 T0 = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
-# The seed rule alone: tests of the prefilter's and decoders' mechanics assert on its
-# selectivity, which must not move as the bundled pack grows.
-SEED_RULE = BUNDLED_PACKS / "kubernetes" / "k8s_daemonset_created.yml"
 
 
 def ds_manifest(**pod_spec: Any) -> dict[str, Any]:
@@ -36,3 +33,9 @@ def make_event(**overrides: Any) -> AuditEvent:
     }
     fields.update(overrides)
     return AuditEvent(**fields)
+
+
+# The seed rule alone: tests of the decoders, prefilter mechanics, findings and publishers use it
+# so that their expectations do not move when the bundled pack grows.
+SEED_RULE = (Path(__file__).resolve().parents[1] / "shared" / "kubetrail" / "packs" / "kubernetes"
+             / "k8s_daemonset_created.yml")

@@ -131,7 +131,7 @@ def test_bad_records_in_an_eventhub_body() -> None:
 def test_the_prefilter_keeps_the_fate_of_damaged_records(tmp_path: Path) -> None:
     from kubetrail.sources import decode_pubsub_message
     from kubetrail.sources.cloudwatch import encode_awslogs
-    from tests.sources.helpers import SEED_RULES as RULES
+    from tests.sources.helpers import RULES
 
     cut_text = GOOD[:-30]
     assert not RULES.prefilter.may_match(cut_text)  # type: ignore[union-attr]
@@ -152,7 +152,7 @@ def test_mangled_text_that_still_ends_like_an_object_is_reported(tmp_path: Path)
     """Damage in the middle of a record (a lost comma, a control byte in a string) keeps its
     closing brace: the prefilter still checks the JSON is well formed before dropping it."""
     from kubetrail.sources import decode_pubsub_message
-    from tests.sources.helpers import SEED_RULES as RULES
+    from tests.sources.helpers import RULES
 
     entry = orjson.dumps(corpus_doc("gke/otel-contrib_gke-k8s-activity-logentry.json"))
     assert entry.endswith(b"}") and not RULES.prefilter.may_match(entry)  # type: ignore[union-attr]

@@ -7,7 +7,7 @@ import io
 import orjson
 
 from kubetrail.sources.blocks import BLOCK_BYTES, Scanned, scan_blocks
-from tests.sources.helpers import SEED_RULES as RULES  # block mechanics, fixed selectivity
+from tests.sources.helpers import RULES
 from tests.synthetic import events
 
 LINES = [orjson.dumps(e) + b"\n" for e in events(2000, seed=5, daemonset_every=300)]

@@ -19,7 +19,6 @@ from tests.sources.helpers import (
     EKS_STREAM,
     ORIGIN,
     RULES,
-    SEED_RULES,
     cloudevent,
     corpus_doc,
     corpus_lines,
@@ -192,25 +191,24 @@ def test_fast_path_skips_parsing_plain_records() -> None:
     origin = Origin("f", "1")
     get = orjson.dumps({**DS_CREATE, "verb": "get"})
     assert get.startswith(AUDIT_PREFIX)
-    assert decode_line(get, origin, SEED_RULES.prefilter) == [Prefiltered(origin)]
+    assert decode_line(get, origin, RULES.prefilter) == [Prefiltered(origin)]
     # a record's fate is kept for truncation and broken encoding ...
     for damaged in (get[:-5], get[:40] + b"garbage", get.replace(b'"get"', b'"g\xffet"')):
-        assert isinstance(decode_line(damaged, origin, SEED_RULES.prefilter)[0], Failure)
+        assert isinstance(decode_line(damaged, origin, RULES.prefilter)[0], Failure)
     # ... and, the light decode being typed, for a wrong type in a field rules read
     mistyped = orjson.dumps({**DS_CREATE, "verb": 5})
-    assert isinstance(decode_line(mistyped, origin, SEED_RULES.prefilter)[0], Failure)
+    assert isinstance(decode_line(mistyped, origin, RULES.prefilter)[0], Failure)
     assert isinstance(decode_line(mistyped, origin)[0], Failure)
     # ... not for one in a field no rule reads
     odd_user = orjson.dumps({**DS_CREATE, "verb": "get", "user": None})
-    assert decode_line(odd_user, origin, SEED_RULES.prefilter) == [Prefiltered(origin)]
+    assert decode_line(odd_user, origin, RULES.prefilter) == [Prefiltered(origin)]
     assert isinstance(decode_line(odd_user, origin)[0], Failure)
     # envelopes are decoded so every record inside keeps its own outcome
     data_message = orjson.dumps(build_data_message(EKS_GROUP, EKS_STREAM, [get.decode()] * 3))
-    assert kinds(decode_line(data_message, origin, SEED_RULES.prefilter)) == ["Prefiltered"] * 3
+    assert kinds(decode_line(data_message, origin, RULES.prefilter)) == ["Prefiltered"] * 3
     # a duplicated kind counts with its last value, on both paths: not an audit Event
     hidden = tricky_lines()[-1]
-    for prefilter in (SEED_RULES.prefilter, None):
+    for prefilter in (RULES.prefilter, None):
         assert failure(decode_line(hidden, origin, prefilter)).reason == \
             "not an audit Event: kind 'Other', apiVersion 'audit.k8s.io/v1'"
-    ds_create = orjson.dumps(DS_CREATE)
-    assert isinstance(decode_line(ds_create, origin, SEED_RULES.prefilter)[0], Decoded)
+    assert isinstance(decode_line(orjson.dumps(DS_CREATE), origin, RULES.prefilter)[0], Decoded)

@@ -13,7 +13,7 @@ import pytest
 from kubetrail.sources import read_paths
 from kubetrail.sources.base import Failure, Outcome, Prefiltered, Skip
 from kubetrail.sources.blocks import BLOCK_BYTES
-from tests.sources.helpers import RULES, SEED_RULES, awslogs, findings
+from tests.sources.helpers import RULES, awslogs, findings
 from tests.synthetic import events
 
 
@@ -122,7 +122,7 @@ def test_a_damaged_line_costs_only_itself(tmp_path: Path, packed: bool) -> None:
     path = tmp_path / ("audit.jsonl.gz" if packed else "audit.jsonl")
     data = b"\n".join(lines) + b"\n"
     path.write_bytes(gzip.compress(data) if packed else data)
-    outcomes = list(read_paths([path], SEED_RULES.prefilter))
+    outcomes = list(read_paths([path], RULES.prefilter))
     # nothing fully decoded, and the other lines of its block or batch stay in runs
     assert {type(o).__name__ for o in outcomes} == {"Prefiltered", "Failure"}
     assert len(outcomes) <= 12
