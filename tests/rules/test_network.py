@@ -47,6 +47,7 @@ def test_public_source_requirement_reads_event_tuples_and_light_lists() -> None:
     assert "8.8.8.8" not in PUBLIC_SOURCE_IPS  # a string is not a list of addresses
     assert PUBLIC_SOURCE_IPS.isdisjoint([None, ["10.0.0.1"]])
     assert not PUBLIC_SOURCE_IPS.isdisjoint([None, ["8.8.8.8"]])
+    assert sorted(PUBLIC_SOURCE_IPS) == ["public"]  # listed as the YAML spells it
 
 
 @pytest.mark.parametrize(("text", "found"), [

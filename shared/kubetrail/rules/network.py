@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from kubetrail.events import AuditEvent
@@ -79,6 +79,9 @@ class PublicSourceIPs:
 
     def isdisjoint(self, values: Iterable[Any]) -> bool:
         return not any(map(self.__contains__, values))
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(("public",))  # as the YAML spells it (listings, JSON)
 
     def __repr__(self) -> str:
         return "PublicSourceIPs()"
