@@ -10,6 +10,7 @@ A forged header can add a public address in front of it, never replace it.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from collections.abc import Iterable, Iterator
@@ -18,6 +19,12 @@ from typing import Any
 from kubetrail.events import AuditEvent
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+# Well-formed IPv4 addresses of 10/8, 172.16/12, 192.168/16 and 127/8 (octets as ipaddress
+# accepts them: no leading zeros): never public, answered without parsing.
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_PRIVATE_V4 = re.compile(
+    rf"(?:10|127)\.{_OCTET}\.{_OCTET}\.{_OCTET}|192\.168\.{_OCTET}\.{_OCTET}"
+    rf"|172\.(?:1[6-9]|2[0-9]|3[01])\.{_OCTET}\.{_OCTET}")
 MAX_IP_CHARS = 64  # the longest IPv6 text form is 45 characters
 MAX_SOURCE_IPS = 32  # more entries than any real proxy chain: look at the last ones only
 
@@ -38,6 +45,13 @@ def parse_ip(text: object) -> IPAddress | None:
 def is_public_ip(text: object) -> bool:
     """`text` is an address routable on the internet (not private, loopback, link-local,
     shared CGNAT, documentation, reserved or multicast)."""
+    if not isinstance(text, str) or _PRIVATE_V4.fullmatch(text):
+        return False  # the fast answer for the addresses nearly every request comes from
+    return _is_public(text)
+
+
+@functools.lru_cache(maxsize=4096)
+def _is_public(text: str) -> bool:
     ip = parse_ip(text)
     return ip is not None and ip.is_global and not ip.is_multicast
 
