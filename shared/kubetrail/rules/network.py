@@ -19,14 +19,13 @@ from typing import Any
 from kubetrail.events import AuditEvent
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-# Well-formed IPv4 addresses of 10/8, 172.16/12, 192.168/16 and 127/8 (octets as ipaddress
-# accepts them: no leading zeros): never public, answered without parsing.
-_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
-_PRIVATE_V4 = re.compile(
-    rf"(?:10|127)\.{_OCTET}\.{_OCTET}\.{_OCTET}|192\.168\.{_OCTET}\.{_OCTET}"
-    rf"|172\.(?:1[6-9]|2[0-9]|3[01])\.{_OCTET}\.{_OCTET}")
 MAX_IP_CHARS = 64  # the longest IPv6 text form is 45 characters
 MAX_SOURCE_IPS = 32  # more entries than any real proxy chain: look at the last ones only
+# Texts that are never a public address, whatever follows: a well-formed IPv4 address in 10/8,
+# 127/8, 0/8, 169.254/16, 192.168/16, 172.16/12 or 100.64/10, or no address at all (an IPv6
+# text cannot start with `<digits>.`). One C-level startswith answers nearly every request.
+_NEVER_PUBLIC = ("10.", "127.", "0.", "169.254.", "192.168.",
+                 *(f"172.{i}." for i in range(16, 32)), *(f"100.{i}." for i in range(64, 128)))
 
 
 def parse_ip(text: object) -> IPAddress | None:
@@ -45,7 +44,7 @@ def parse_ip(text: object) -> IPAddress | None:
 def is_public_ip(text: object) -> bool:
     """`text` is an address routable on the internet (not private, loopback, link-local,
     shared CGNAT, documentation, reserved or multicast)."""
-    if not isinstance(text, str) or _PRIVATE_V4.fullmatch(text):
+    if not isinstance(text, str) or text.startswith(_NEVER_PUBLIC):
         return False  # the fast answer for the addresses nearly every request comes from
     return _is_public(text)
 
@@ -59,7 +58,8 @@ def _is_public(text: str) -> bool:
 def last_public_ip(addresses: Iterable[str]) -> str | None:
     """The last public address of a sourceIPs list, in its canonical text form."""
     found: str | None = None
-    for text in list(addresses)[-MAX_SOURCE_IPS:]:
+    addresses = addresses if isinstance(addresses, list | tuple) else list(addresses)
+    for text in addresses[-MAX_SOURCE_IPS:]:
         if is_public_ip(text):
             found = str(parse_ip(text))
     return found
@@ -89,7 +89,11 @@ class PublicSourceIPs:
     (a light event's list or None) alike."""
 
     def __contains__(self, addresses: Any) -> bool:
-        return isinstance(addresses, list | tuple) and last_public_ip(addresses) is not None
+        if not isinstance(addresses, list | tuple):
+            return False
+        if len(addresses) == 1:  # the usual case: no proxy in front of the API server
+            return is_public_ip(addresses[0])
+        return last_public_ip(addresses) is not None
 
     def isdisjoint(self, values: Iterable[Any]) -> bool:
         return not any(map(self.__contains__, values))
