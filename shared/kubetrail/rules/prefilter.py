@@ -88,8 +88,11 @@ class Prefilter:
         object.__setattr__(self, "_escapes",
                            _escape_pattern(needles, IP_CHARS if any(public) else ""))
         object.__setattr__(self, "light", LightDecoder(f for req in self.requirements for f in req))
+        # One getter object per field, shared by the rules: candidates() reads each field's
+        # column of a batch once, however many rules start with it.
+        getters = {f: attrgetter(PATHS[f]) for f in _SELECTIVITY}
         object.__setattr__(self, "_getters", tuple(
-            tuple((attrgetter(PATHS[f]), req[f]) for f in _SELECTIVITY if f in req)
+            tuple((getters[f], req[f]) for f in _SELECTIVITY if f in req)
             for req in self.requirements))
 
     @classmethod
@@ -128,11 +131,15 @@ class Prefilter:
 
     def candidates(self, events: list[Any]) -> list[int]:
         """Indexes of the audit Events (kind Event, no p_log_type: the caller checks) that some
-        rule may match. Per rule, one C-level pass reads its most selective field over the whole
-        batch; only the events whose value is allowed are looked at in Python."""
+        rule may match. One C-level pass reads each rule's most selective field over the whole
+        batch (once per field, shared by the rules starting with it); only the events whose value
+        is allowed are looked at in Python."""
         found: set[int] = set()
+        columns: dict[Callable[[Any], Any], list[Any]] = {}
         for (first, allowed), *rest in self._getters:
-            values = list(map(first, events))
+            values = columns.get(first)
+            if values is None:
+                values = columns[first] = list(map(first, events))
             if allowed.isdisjoint(values):
                 continue  # the usual case: one pass, no per-event Python
             for i in compress(count(), map(allowed.__contains__, values)):
