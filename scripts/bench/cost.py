@@ -132,18 +132,18 @@ def components(row: dict[str, Any], p: Platform) -> dict[str, float]:
 def print_report(rows: list[dict[str, Any]]) -> None:
     """The cost table for the in-memory rows (the compute a function does, without emulator
     latency; cloud store latency is not modelled)."""
-    measured = [r for r in rows if r["mode"] == "in-memory"]
+    measured = [r for r in rows if r["mode"] == "in-memory" and r.get("mix") != "creates"]
     if not measured:
         print("cost model: no in-memory rows measured")
         return
     print("== cost per GB of audit records (USD; list prices of scripts/bench/cost.py, free "
           "grants ignored)")
-    print(f"{'cloud':<6}{'delivery':<22}{'invocations':>12}{'compute':>9}{'dedup':>8}"
+    print(f"{'cloud':<6}{'delivery':<30}{'invocations':>12}{'compute':>9}{'dedup':>8}"
           f"{'publish':>9}{'delivery':>9}{'total':>9}  platform")
     for row in measured:
         for platform in PLATFORMS[row["cloud"]]:
             parts = components(row, platform)
-            print(f"{row['cloud']:<6}{row['label']:<22}{parts['invocations']:>12.4f}"
+            print(f"{row['cloud']:<6}{row['label']:<30}{parts['invocations']:>12.4f}"
                   f"{parts['compute']:>9.4f}{parts['dedup']:>8.4f}{parts['publish']:>9.4f}"
                   f"{parts['delivery']:>9.4f}{sum(parts.values()):>9.4f}  {platform.name}")
 

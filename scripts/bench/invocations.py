@@ -39,26 +39,34 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from scripts.bench import deliveries, harness  # noqa: E402
+from tests.synthetic import events  # noqa: E402
 
 CLOUDS = ("aws", "azure", "gcp")
 SKIP = 1000  # measured deliveries start this far into the stream; warm-ups use its head
 # (size, deliveries per pass): CloudWatch MB inflated, Event Hub bodies, Pub/Sub messages
-FULL = {"memory": {"aws": [(0.1, 20), (1.0, 5), (5.0, 1)], "azure": [(10, 10), (100, 2),
+FULL = {"memory": {"aws": [(0.1, 20), (1.0, 5), (5.0, 2)], "azure": [(10, 10), (100, 2),
                                                                      (500, 1)],
                    "gcp": [(1, 300)]},
         "emulators": {"aws": [(0.1, 10), (1.0, 3), (5.0, 1)], "azure": [(10, 5), (100, 1),
                                                                         (500, 1)],
                       "gcp": [(1, 100)]}}
 QUICK = {"aws": [(0.1, 2)], "azure": [(10, 1)], "gcp": [(1, 5)]}
+# A full run adds one row per cloud of deliveries that are all DaemonSet creates: what findings
+# cost (dedup claims and publishes, on the emulators over loopback HTTP).
+CREATES = {"aws": (0.1, 1, True), "azure": (1, 1, True), "gcp": (1, 20, True)}
 LABELS = {"aws": "CloudWatch {:g} MB", "azure": "Event Hub {:g} bodies", "gcp": "Pub/Sub {:g} msg"}
 
 
-def build(cloud: str, size: float, count: int, skip: int = SKIP) -> list[deliveries.Delivery]:
+def build(cloud: str, size: float, count: int, creates: bool = False
+          ) -> list[deliveries.Delivery]:
+    """The deliveries of one row: the realistic mix, or only DaemonSet creates (by several
+    people in several namespaces: every event a match, some deduplicated, the rest published)."""
+    source = events(10**9, seed=5, daemonset_every=1) if creates else None
     if cloud == "aws":
-        return deliveries.cloudwatch(size, count, skip)
+        return deliveries.cloudwatch(size, count, SKIP, source)
     if cloud == "azure":
-        return deliveries.eventhub(int(size), count, skip)
-    return deliveries.pubsub(count, skip)
+        return deliveries.eventhub(int(size), count, SKIP, source=source)
+    return deliveries.pubsub(count, SKIP, source)
 
 
 def warmup(cloud: str) -> deliveries.Delivery:
@@ -105,13 +113,17 @@ def decode_all(cloud: str, batch: list[deliveries.Delivery]) -> None:
         deliveries.decode_only(cloud, delivery.payload)
 
 
-def measure(cloud: str, mode: str, plan: list[tuple[float, int]], runs: int,
+Plan = list[tuple[float, int] | tuple[float, int, bool]]
+
+
+def measure(cloud: str, mode: str, plan: Plan, runs: int,
             prepare: Callable[[Any, Counter[str]], None]) -> list[dict[str, Any]]:
     """Rows for one cloud and mode; `prepare(module, counts)` gives the module fresh stores."""
     module, entry = harness.load_entry(cloud)
     warm, rows = warmup(cloud), []
-    for size, count in plan:
-        batch = build(cloud, size, count)
+    for size, count, *flags in plan:
+        creates = bool(flags and flags[0])
+        batch = build(cloud, size, count, creates)
         best, kept = float("inf"), Counter[str]()
         for _ in range(runs):
             counts: Counter[str] = Counter()
@@ -125,7 +137,9 @@ def measure(cloud: str, mode: str, plan: list[tuple[float, int]], runs: int,
         base = best_pass(functools.partial(decode_all, cloud, batch), runs)
         events = sum(d.events for d in batch)
         rows.append({
-            "cloud": cloud, "mode": mode, "size": size, "label": LABELS[cloud].format(size),
+            "cloud": cloud, "mode": mode, "size": size,
+            "mix": "creates" if creates else "realistic",
+            "label": LABELS[cloud].format(size) + (" creates" if creates else ""),
             "deliveries": count, "events": events / count,
             "audit_bytes": sum(d.audit_bytes for d in batch) / count,
             "wire_bytes": sum(d.wire_bytes for d in batch) / count,
@@ -138,7 +152,7 @@ def measure(cloud: str, mode: str, plan: list[tuple[float, int]], runs: int,
     return rows
 
 
-def memory_rows(cloud: str, plan: list[tuple[float, int]], runs: int) -> list[dict[str, Any]]:
+def memory_rows(cloud: str, plan: Plan, runs: int) -> list[dict[str, Any]]:
     from kubetrail.rules import RuleSet, load_rules
 
     rules = RuleSet(load_rules())
@@ -146,7 +160,7 @@ def memory_rows(cloud: str, plan: list[tuple[float, int]], runs: int) -> list[di
                    lambda module, counts: harness.in_memory(module, rules, counts))
 
 
-def emulator_rows(cloud: str, plan: list[tuple[float, int]], runs: int) -> list[dict[str, Any]]:
+def emulator_rows(cloud: str, plan: Plan, runs: int) -> list[dict[str, Any]]:
     from scripts.bench import emulated
 
     with tempfile.TemporaryDirectory(prefix=f"kubetrail-bench-{cloud}-") as tmp, \
@@ -157,32 +171,34 @@ def emulator_rows(cloud: str, plan: list[tuple[float, int]], runs: int) -> list[
         return measure(cloud, "emulators", plan, runs, prepare)
 
 
-HEADER = (f"{'cloud':<6}{'stores':<11}{'delivery':<22}{'events':>7}{'audit KB':>9}"
+HEADER = (f"{'cloud':<6}{'stores':<11}{'delivery':<30}{'events':>7}{'audit KB':>9}"
           f"{'ms/deliv':>10}{'events/s':>10}{'orjson ms':>10}{'x orjson':>9}{'findings':>9}")
 
 
 def print_rows(rows: list[dict[str, Any]]) -> None:
     for r in rows:
         flag = "" if r["exact"] else "  CHECK: records or failures do not add up"
-        print(f"{r['cloud']:<6}{r['mode']:<11}{r['label']:<22}{r['events']:>7.0f}"
+        print(f"{r['cloud']:<6}{r['mode']:<11}{r['label']:<30}{r['events']:>7.0f}"
               f"{r['audit_bytes'] / 1000:>9.0f}{r['ms']:>10.2f}{r['events_per_s']:>10,.0f}"
               f"{r['orjson_ms']:>10.2f}{r['ms'] / r['orjson_ms']:>8.1f}x"
-              f"{r['findings']:>9.2f}{flag}", flush=True)
+              f"{r['dedup_claim']:>7.1f}{r['findings']:>9.1f}{flag}", flush=True)
 
 
 def run(clouds: list[str], modes: list[str], quick: bool,
-        plans: dict[str, list[tuple[float, int]]] | None = None) -> list[dict[str, Any]]:
+        plans: dict[str, Plan] | None = None) -> list[dict[str, Any]]:
     """Measure and print; the rows. `plans` replaces the sizes (the smoke test's tiny ones)."""
     from kubetrail.rules import load_rules
 
-    runs = 1 if quick else 3
+    runs = 1 if quick else 5
     print(f"== per-invocation throughput: the real entrypoints, {len(load_rules())} bundled "
           f"rule(s), best of {runs}; baseline: unwrap + orjson.loads every JSON document")
     print(HEADER)
     rows: list[dict[str, Any]] = []
     for mode in modes:
         for cloud in clouds:
-            plan = (plans or (QUICK if quick else FULL[mode]))[cloud]
+            plan: Plan = list((plans or (QUICK if quick else FULL[mode]))[cloud])
+            if not (plans or quick):
+                plan.append(CREATES[cloud])
             if mode == "memory":
                 got = memory_rows(cloud, plan, runs)
             else:
@@ -193,7 +209,7 @@ def run(clouds: list[str], modes: list[str], quick: bool,
                     print(f"{cloud:<6}emulators  skipped: {why}")
                     continue
                 try:
-                    got = emulator_rows(cloud, plan, 1 if quick else 2)
+                    got = emulator_rows(cloud, plan, 1 if quick else 3)
                 except (KeyboardInterrupt, SystemExit):
                     raise
                 except BaseException as exc:  # e.g. an emulator that cannot start here (the
