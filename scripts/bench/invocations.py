@@ -172,7 +172,8 @@ def emulator_rows(cloud: str, plan: Plan, runs: int) -> list[dict[str, Any]]:
 
 
 HEADER = (f"{'cloud':<6}{'stores':<11}{'delivery':<30}{'events':>7}{'audit KB':>9}"
-          f"{'ms/deliv':>10}{'events/s':>10}{'orjson ms':>10}{'x orjson':>9}{'findings':>9}")
+          f"{'ms/deliv':>10}{'events/s':>10}{'orjson ms':>10}{'x orjson':>9}{'claims':>7}"
+          f"{'findings':>9}")
 
 
 def print_rows(rows: list[dict[str, Any]]) -> None:
