@@ -146,5 +146,6 @@ def from_settings(module: ModuleType, counts: Counter[str]) -> None:
     """Fresh Components from the module's own settings and `build` (what its `components()`
     does once per instance), with its pipeline observed."""
     real = module.build(module.Settings.from_env())
+    real.pipeline.dedup = CountingStore(real.pipeline.dedup, counts)
     parts = dataclasses.replace(real, pipeline=ObservedPipeline(real.pipeline, counts))
     module.components = lambda: parts
