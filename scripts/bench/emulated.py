@@ -35,6 +35,7 @@ def environ(values: Mapping[str, str]) -> Iterator[None]:
 
 
 def missing(cloud: str) -> str | None:
+    """Why this cloud's emulators cannot run here, or None."""
     if cloud == "azure" and not AZURITE_BIN.exists():
         return f"{AZURITE_BIN} is missing (make test-deps-azure)"
     if cloud == "gcp" and not (shutil.which("gcloud") and shutil.which("java")):

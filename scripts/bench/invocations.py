@@ -95,17 +95,20 @@ def quiet() -> Iterator[None]:
 
 
 def timed(run: Callable[[], None], clock: Callable[[], float]) -> float:
+    """Seconds `run()` took on `clock`."""
     start = clock()
     run()
     return clock() - start
 
 
 def invoke_all(entry: harness.Entry, batch: list[deliveries.Delivery]) -> None:
+    """Each delivery to the entrypoint, in order (one invocation each)."""
     for delivery in batch:
         entry(delivery.payload)
 
 
 def decode_all(cloud: str, batch: list[deliveries.Delivery]) -> None:
+    """The baseline's work on each delivery."""
     for delivery in batch:
         deliveries.decode_only(cloud, delivery.payload)
 
@@ -154,6 +157,7 @@ def measure(cloud: str, mode: str, plan: Plan, runs: int,
 
 
 def memory_rows(cloud: str, plan: Plan, runs: int) -> list[dict[str, Any]]:
+    """Rows with in-memory stores (the rules loaded once, as an instance keeps them)."""
     from kubetrail.rules import RuleSet, load_rules
 
     rules = RuleSet(load_rules())
@@ -162,6 +166,7 @@ def memory_rows(cloud: str, plan: Plan, runs: int) -> list[dict[str, Any]]:
 
 
 def emulator_rows(cloud: str, plan: Plan, runs: int) -> list[dict[str, Any]]:
+    """Rows against the cloud's emulators, started here and stopped after."""
     from scripts.bench import emulated
 
     with tempfile.TemporaryDirectory(prefix=f"kubetrail-bench-{cloud}-") as tmp, \
@@ -178,6 +183,7 @@ HEADER = (f"{'cloud':<6}{'stores':<11}{'delivery':<30}{'events':>7}{'audit KB':>
 
 
 def print_rows(rows: list[dict[str, Any]]) -> None:
+    """One line per row under HEADER; a row whose records do not add up says so."""
     for r in rows:
         flag = "" if r["exact"] else "  CHECK: records or failures do not add up"
         print(f"{r['cloud']:<6}{r['mode']:<11}{r['label']:<30}{r['events']:>7.0f}"
