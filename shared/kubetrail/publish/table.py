@@ -18,7 +18,7 @@ from kubetrail.textsafe import terminal_safe
 
 SEVERITY_STYLES = {"CRITICAL": "bold white on red", "HIGH": "bold red", "MEDIUM": "yellow",
                    "LOW": "cyan", "INFO": "dim"}
-COLUMNS = (("SEVERITY", 8), ("EVENT TIME", 20), ("CLUSTER", 18), ("RULE", 42), ("TITLE", None))
+COLUMNS = (("SEVERITY", 9), ("EVENT TIME", 20), ("CLUSTER", 18), ("RULE", 42), ("TITLE", None))
 
 
 class TablePublisher:
