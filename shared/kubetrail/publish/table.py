@@ -37,8 +37,12 @@ class TablePublisher:
 
         table = Table(show_header=False, box=None, pad_edge=False, padding=(0, 1),
                       expand=False)
-        for _, width in COLUMNS:
-            table.add_column(width=width, no_wrap=True, overflow="ellipsis")
+        fixed = sum(w for _, w in COLUMNS if w) + len(COLUMNS) - 1  # widths + padding
+        title = max(20, self.console.width - fixed)
+        for _, width in COLUMNS:  # fixed widths, so that rows printed one by one line up
+            w = width or title
+            table.add_column(width=w, min_width=w, max_width=w, no_wrap=True,
+                             overflow="ellipsis")
         table.add_row(*cells)
         self.console.print(table)
 
@@ -62,7 +66,7 @@ class TablePublisher:
             severity = finding.severity.upper()
             self._row([
                 Text(severity, style=SEVERITY_STYLES.get(severity, "")),
-                Text(terminal_safe(str(doc.get("event_time") or ""))[:20]),
+                Text(terminal_safe(str(doc.get("event_time") or ""))[:19].replace("T", " ")),
                 Text(terminal_safe(finding.cluster or "-")),
                 Text(terminal_safe(finding.rule_id)),
                 Text(title),
