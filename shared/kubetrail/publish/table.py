@@ -19,6 +19,10 @@ from kubetrail.textsafe import terminal_safe
 SEVERITY_STYLES = {"CRITICAL": "bold white on red", "HIGH": "bold red", "MEDIUM": "yellow",
                    "LOW": "cyan", "INFO": "dim"}
 COLUMNS = (("SEVERITY", 9), ("EVENT TIME", 20), ("CLUSTER", 18), ("RULE", 42), ("TITLE", None))
+# On terminals narrower than WIDE the pack's common "Kubernetes." prefix is left out of rule ids
+# and the cluster column narrows; below NARROW the event time goes too, so titles stay readable.
+WIDE, NARROW = 130, 100
+RULE_PREFIX = "Kubernetes."
 
 
 class TablePublisher:
@@ -31,16 +35,23 @@ class TablePublisher:
         self.console = Console(file=stream, force_terminal=color, no_color=not color,
                                width=width, highlight=False, soft_wrap=False)
         self._header_done = False
+        width_now = self.console.width
+        self.compact = width_now < WIDE
+        sizes = dict(COLUMNS)
+        if self.compact:
+            sizes.update({"CLUSTER": 14, "RULE": 42 - len(RULE_PREFIX)})
+        if width_now < NARROW:
+            del sizes["EVENT TIME"]
+        fixed = sum(w for w in sizes.values() if w) + len(sizes) - 1  # widths + padding
+        sizes["TITLE"] = max(20, width_now - fixed)
+        self.columns = sizes
 
     def _row(self, cells: Sequence[Any]) -> None:
         from rich.table import Table
 
         table = Table(show_header=False, box=None, pad_edge=False, padding=(0, 1),
                       expand=False)
-        fixed = sum(w for _, w in COLUMNS if w) + len(COLUMNS) - 1  # widths + padding
-        title = max(20, self.console.width - fixed)
-        for _, width in COLUMNS:  # fixed widths, so that rows printed one by one line up
-            w = width or title
+        for w in self.columns.values():  # fixed widths, so that rows printed one by one line up
             table.add_column(width=w, min_width=w, max_width=w, no_wrap=True,
                              overflow="ellipsis")
         table.add_row(*cells)
@@ -49,7 +60,7 @@ class TablePublisher:
     def _header(self) -> None:
         from rich.text import Text
 
-        self._row([Text(name, style="bold underline") for name, _ in COLUMNS])
+        self._row([Text(name, style="bold underline") for name in self.columns])
         self._header_done = True
 
     def publish(self, findings: Sequence[Finding]) -> Sequence[PublishResult]:
@@ -64,11 +75,16 @@ class TablePublisher:
             if kind != "finding":
                 title = f"[{kind}] {title}"
             severity = finding.severity.upper()
-            self._row([
-                Text(severity, style=SEVERITY_STYLES.get(severity, "")),
-                Text(terminal_safe(str(doc.get("event_time") or ""))[:19].replace("T", " ")),
-                Text(terminal_safe(finding.cluster or "-")),
-                Text(terminal_safe(finding.rule_id)),
-                Text(title),
-            ])
+            rule_id = finding.rule_id
+            if self.compact:
+                rule_id = rule_id.removeprefix(RULE_PREFIX)
+            cells = {
+                "SEVERITY": Text(severity, style=SEVERITY_STYLES.get(severity, "")),
+                "EVENT TIME": Text(terminal_safe(str(doc.get("event_time") or ""))[:19]
+                                   .replace("T", " ")),
+                "CLUSTER": Text(terminal_safe(finding.cluster or "-")),
+                "RULE": Text(terminal_safe(rule_id)),
+                "TITLE": Text(title),
+            }
+            self._row([cells[name] for name in self.columns])
         return [PublishResult(f.id) for f in findings]

@@ -1,0 +1,41 @@
+"""The document a finding is published as: kubetrail's own (findings.py) or an OCSF Detection
+Finding (ocsf.py). A format wraps any Publisher, so SNS, Event Grid, Pub/Sub and stdout carry
+either without knowing which."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+from kubetrail.errors import ConfigError
+from kubetrail.findings import Finding, cap_document
+from kubetrail.ocsf import ocsf_document
+from kubetrail.publish.base import Publisher, PublishResult
+
+FORMATS = ("kubetrail", "ocsf")
+
+
+class OcsfPublisher:
+    """Publishes each finding's OCSF rendering through `inner` (ids, severities and routing
+    attributes unchanged; the body kept under the same size limit)."""
+
+    def __init__(self, inner: Publisher) -> None:
+        self.inner = inner
+
+    def publish(self, findings: Sequence[Finding]) -> Sequence[PublishResult]:
+        return self.inner.publish([as_ocsf(f) for f in findings])
+
+
+def as_ocsf(finding: Finding) -> Finding:
+    """The same finding with its OCSF document."""
+    return replace(finding, document=cap_document(ocsf_document(finding.document, finding.event)))
+
+
+def with_format(publisher: Publisher, finding_format: str) -> Publisher:
+    """`publisher` publishing `finding_format` documents (KUBETRAIL_FINDING_FORMAT)."""
+    fmt = (finding_format or "kubetrail").strip().lower()
+    if fmt == "kubetrail":
+        return publisher
+    if fmt == "ocsf":
+        return OcsfPublisher(publisher)
+    raise ConfigError(f"finding format must be one of {', '.join(FORMATS)}, got {fmt!r}")
