@@ -4,7 +4,7 @@ either without knowing which."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from kubetrail.errors import ConfigError
@@ -31,11 +31,15 @@ def as_ocsf(finding: Finding) -> Finding:
     return replace(finding, document=cap_document(ocsf_document(finding.document, finding.event)))
 
 
-def with_format(publisher: Publisher, finding_format: str) -> Publisher:
-    """`publisher` publishing `finding_format` documents (KUBETRAIL_FINDING_FORMAT)."""
-    fmt = (finding_format or "kubetrail").strip().lower()
-    if fmt == "kubetrail":
-        return publisher
-    if fmt == "ocsf":
-        return OcsfPublisher(publisher)
-    raise ConfigError(f"finding format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+def finding_format(env: Mapping[str, str]) -> str:
+    """KUBETRAIL_FINDING_FORMAT of a cloud function: `kubetrail` (default) or `ocsf`."""
+    fmt = (env.get("KUBETRAIL_FINDING_FORMAT") or "kubetrail").strip().lower()
+    if fmt not in FORMATS:
+        raise ConfigError(f"KUBETRAIL_FINDING_FORMAT must be one of {', '.join(FORMATS)}, "
+                          f"got {fmt[:40]!r}")
+    return fmt
+
+
+def with_format(publisher: Publisher, fmt: str) -> Publisher:
+    """`publisher` publishing `fmt` documents (see `finding_format`)."""
+    return OcsfPublisher(publisher) if fmt == "ocsf" else publisher
