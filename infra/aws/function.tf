@@ -99,6 +99,7 @@ resource "aws_lambda_function" "this" {
       KUBETRAIL_TRACING            = local.tracing ? "true" : "false"
       KUBETRAIL_CONFIG             = var.rules_config
       KUBETRAIL_FINDING_FORMAT     = var.finding_format
+      KUBETRAIL_MAX_INFLATE        = tostring(var.max_inflate_bytes)
       POWERTOOLS_SERVICE_NAME      = var.name
       POWERTOOLS_METRICS_NAMESPACE = "kubetrail"
       POWERTOOLS_LOG_LEVEL         = var.log_level

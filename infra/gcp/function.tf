@@ -68,6 +68,7 @@ resource "google_cloudfunctions2_function" "kubetrail" {
       # Rules configuration packaged with the function (empty: the bundled rules as shipped).
       KUBETRAIL_CONFIG         = var.rules_config
       KUBETRAIL_FINDING_FORMAT = var.finding_format
+      KUBETRAIL_MAX_INFLATE    = tostring(var.max_inflate_bytes)
     }
   }
 

@@ -127,3 +127,14 @@ variable "finding_format" {
     error_message = "finding_format: kubetrail or ocsf."
   }
 }
+
+variable "max_inflate_bytes" {
+  description = "Largest size one gzip-compressed delivery (or message) may inflate to, in bytes (KUBETRAIL_MAX_INFLATE): a larger one is dead-lettered as a decompression bomb. Keep it well under the function's memory."
+  type        = number
+  default     = 67108864
+
+  validation {
+    condition     = var.max_inflate_bytes >= 1048576 && var.max_inflate_bytes == floor(var.max_inflate_bytes)
+    error_message = "max_inflate_bytes: a whole number of bytes, at least 1 MiB."
+  }
+}
