@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
@@ -32,14 +33,25 @@ def _report_failures(outcomes: Iterable[Outcome], err: TextIO) -> Iterator[Outco
         yield outcome
 
 
+def _panther_root(args: argparse.Namespace) -> object:
+    """--panther-root, else KUBETRAIL_PANTHER_ROOT, as a PantherRoot (or None)."""
+    from kubetrail.panther.helpers import panther_root
+
+    return panther_root(args.panther_root or os.environ.get("KUBETRAIL_PANTHER_ROOT") or None)
+
+
 def cmd_scan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from kubetrail.dedup.sqlite import SqliteDedupStore
     from kubetrail.pipeline import Pipeline
     from kubetrail.publish.stdout import StdoutPublisher
-    from kubetrail.rules import RuleSet, load_rules
+    from kubetrail.rules import RuleSet
+    from kubetrail.rules.loader import load_rule_set
     from kubetrail.sources import read_paths
 
-    rules = RuleSet(load_rules(args.rules or None))
+    # --no-prefilter is the reference run: Panther rules lose the side file's Requires too.
+    rules = RuleSet(load_rule_set(args.rules, bundled=not args.no_bundled_rules,
+                                  panther_root=_panther_root(args),  # type: ignore[arg-type]
+                                  panther_requires=not args.no_prefilter, err=err))
     prefilter = None if args.no_prefilter else rules.prefilter
     store = SqliteDedupStore(args.dedup_db)
     pipeline = Pipeline(rules, store, StdoutPublisher(out.buffer))
@@ -60,9 +72,13 @@ def cmd_test(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from kubetrail.rules.testing import run_rule_tests
 
     passed = failed = 0
-    for r in run_rule_tests(load_rules(args.paths or None, include_disabled=True)):
+    rules = load_rules(args.paths or None, include_disabled=True,
+                       panther_root=_panther_root(args))  # type: ignore[arg-type]
+    for r in run_rule_tests(rules):
         status = "PASS" if r.passed else "FAIL"
-        out.write(f"{status} {r.rule_id}: {r.name}" + (f" — {r.detail}" if r.detail else "") + "\n")
+        out.write(f"{status} {safe(r.rule_id)}: {safe(r.name)}\n")
+        if r.detail:
+            out.write("".join(f"    {safe(line)}\n" for line in r.detail.splitlines()))
         passed += r.passed
         failed += not r.passed
     out.write(f"{passed} passed, {failed} failed\n")
@@ -85,7 +101,13 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--dedup-db", default=":memory:", metavar="PATH",
                       help="SQLite file keeping dedup windows across scans (default: in memory)")
     scan.add_argument("--rules", action="append", type=Path, metavar="PATH",
-                      help="rule file or directory (repeatable; default: the bundled packs)")
+                      help="rule file or directory, added to the bundled packs (repeatable); a "
+                           "rule with a bundled rule's RuleID replaces it")
+    scan.add_argument("--no-bundled-rules", action="store_true",
+                      help="load only the --rules, not the bundled packs")
+    scan.add_argument("--panther-root", type=Path, metavar="DIR",
+                      help="panther-analysis checkout for Panther rules' helpers and data models "
+                           "(default: $KUBETRAIL_PANTHER_ROOT)")
     scan.add_argument("--max-inflate", type=int, default=64 * 1024 * 1024, metavar="BYTES",
                       help="largest decompressed size of one gzip payload (default 64 MiB)")
     scan.add_argument("--no-prefilter", action="store_true",
@@ -93,7 +115,11 @@ def build_parser() -> argparse.ArgumentParser:
     scan.set_defaults(func=cmd_scan)
 
     test = sub.add_parser("test", help="run every rule's Tests")
-    test.add_argument("paths", nargs="*", type=Path, metavar="PATH")
+    test.add_argument("paths", nargs="*", type=Path, metavar="PATH",
+                      help="rule files or directories (default: the bundled packs)")
+    test.add_argument("--panther-root", type=Path, metavar="DIR",
+                      help="panther-analysis checkout for Panther rules' helpers and data models "
+                           "(default: $KUBETRAIL_PANTHER_ROOT)")
     test.set_defaults(func=cmd_test)
 
     local = sub.add_parser("local", help="run a cloud function locally against emulators")
