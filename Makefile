@@ -9,6 +9,11 @@ STATE := .kubetrail
 # pip's failure still fails the recipe (pipefail); only the mirror's "ignored" lines are dropped.
 .SHELLFLAGS := -o pipefail -c
 PIP_FILTER := { grep -v "is ignored: it is neither a file nor a directory" || true; }
+# Extra rule files/directories and a panther-analysis root packaged with the functions:
+#   make package-aws RULES="my-rules ../panther-analysis/rules/kubernetes_rules" PANTHER_ROOT=../panther-analysis
+RULES ?=
+PANTHER_ROOT ?=
+EXTRAS_ARGS = $(foreach r,$(RULES),--rules $(r)) $(if $(PANTHER_ROOT),--panther-root $(PANTHER_ROOT))
 # Re-install when the dependency list changes.
 VENV_STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
@@ -25,7 +30,7 @@ help:
 $(VENV_STAMP):
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip 2>&1 | $(PIP_FILTER)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev,aws,azure,gcp]' \
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev,aws,azure,gcp,panther]' \
 		2>&1 | $(PIP_FILTER)
 	@rm -f $(VENV)/.installed-* && touch $@
 

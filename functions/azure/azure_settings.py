@@ -6,13 +6,18 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 from kubetrail.deadletter.storage_queue import StorageQueueDeadLetterSink
 from kubetrail.dedup.azure_table import AzureTableDedupStore
 from kubetrail.errors import ConfigError
 from kubetrail.pipeline import Pipeline
 from kubetrail.publish.eventgrid import EventGridPublisher
-from kubetrail.rules import RuleSet, load_rules
+from kubetrail.rules import RuleSet
+from kubetrail.rules.deployed import deployed_rules
+
+# The function's package directory: packaged rules and Panther root are found from here.
+PACKAGE_DIR = Path(__file__).resolve().parent
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,4 +87,5 @@ def build(settings: Settings) -> Components:
     deadletter = StorageQueueDeadLetterSink(
         settings.deadletter_queue, endpoint=settings.queue_endpoint,
         connection_string=settings.storage_connection_string, credential=credential)
-    return Components(Pipeline(RuleSet(load_rules()), dedup, publisher), dedup, deadletter)
+    return Components(Pipeline(RuleSet(deployed_rules(PACKAGE_DIR)), dedup, publisher), dedup,
+                      deadletter)

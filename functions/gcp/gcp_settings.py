@@ -9,13 +9,18 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 from kubetrail.deadletter.pubsub import PubSubDeadLetterSink
 from kubetrail.dedup.firestore import FirestoreDedupStore
 from kubetrail.errors import ConfigError
 from kubetrail.pipeline import Pipeline
 from kubetrail.publish.pubsub import PubSubPublisher
-from kubetrail.rules import RuleSet, load_rules
+from kubetrail.rules import RuleSet
+from kubetrail.rules.deployed import deployed_rules
+
+# The function's package directory: packaged rules and Panther root are found from here.
+PACKAGE_DIR = Path(__file__).resolve().parent
 
 REQUIRED = ("GOOGLE_CLOUD_PROJECT", "KUBETRAIL_DEDUP_COLLECTION", "KUBETRAIL_FINDINGS_TOPIC",
             "KUBETRAIL_DEADLETTER_TOPIC")
@@ -70,4 +75,4 @@ def build(settings: Settings) -> Components:
                                 timeout=timeout)
     deadletter = PubSubDeadLetterSink(settings.deadletter_topic, project=settings.project,
                                       timeout=timeout)
-    return Components(Pipeline(RuleSet(load_rules()), dedup, publisher), deadletter)
+    return Components(Pipeline(RuleSet(deployed_rules(PACKAGE_DIR)), dedup, publisher), deadletter)

@@ -1,6 +1,7 @@
 """Build the Lambda deployment zip that infra/aws consumes (`make package-aws`).
 
     python scripts/aws/package.py [--out .build/aws/kubetrail-aws.zip] [--sources-only]
+                                  [--rules PATH]... [--panther-root DIR]
 
 The zip holds, at its root: the handler (`handler.lambda_handler`) and its settings module, the
 kubetrail package (rule packs included), and the wheels of functions/aws/requirements.txt built
@@ -8,11 +9,14 @@ for the Lambda runtime (python3.12, arm64: `pip install --platform manylinux2014
 --only-binary=:all: --no-deps`). boto3 comes with the runtime. Entries are sorted and dated
 1980-01-01, so the same sources give the same zip and Terraform's source_code_hash only moves
 when the code does. Modules are byte-compiled for python3.12 when that interpreter is installed
-(see compile_for_lambda). `--sources-only` skips the wheels (a quick build for tests)."""
+(see compile_for_lambda). `--sources-only` skips the wheels (a quick build for tests).
+`--rules` / `--panther-root` add rule directories and a panther-analysis root (its helpers and
+data models) to the package (scripts/panther/stage.py); the function loads them at cold start."""
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -29,12 +33,24 @@ PLATFORM = "manylinux2014_aarch64"
 SKIP = {"__pycache__", ".mypy_cache", ".pytest_cache"}
 
 
-def stage(target: Path, sources_only: bool) -> None:
+def stage_extras(target: Path, rules: list[Path], panther_root: Path | None) -> None:
+    """Extra rules and a Panther root (scripts/panther/stage.py)."""
+    spec = importlib.util.spec_from_file_location(
+        "kubetrail_stage", ROOT / "scripts" / "panther" / "stage.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.stage(target, rules, panther_root)
+
+
+def stage(target: Path, sources_only: bool, rules: list[Path] | None = None,
+          panther_root: Path | None = None) -> None:
     """Copy the function and the package into `target`, then install the bundled wheels."""
     for name in ("handler.py", "aws_settings.py"):
         shutil.copy2(FUNCTION / name, target / name)
     shutil.copytree(PACKAGE, target / "kubetrail",
                     ignore=lambda _d, names: [n for n in names if n in SKIP or n.endswith(".pyc")])
+    stage_extras(target, rules or [], panther_root)
     if not sources_only:
         install_wheels(target)
     compile_for_lambda(target)
@@ -97,11 +113,12 @@ def write_zip(source: Path, out: Path) -> int:
     return len(files)
 
 
-def build(out: Path, sources_only: bool = False) -> int:
+def build(out: Path, sources_only: bool = False, rules: list[Path] | None = None,
+          panther_root: Path | None = None) -> int:
     """Stage and zip; returns the number of files in the zip."""
     with tempfile.TemporaryDirectory(prefix="kubetrail-aws-") as tmp:
         staged = Path(tmp)
-        stage(staged, sources_only)
+        stage(staged, sources_only, rules, panther_root)
         return write_zip(staged, out)
 
 
@@ -109,8 +126,10 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=ROOT / ".build" / "aws" / "kubetrail-aws.zip")
     parser.add_argument("--sources-only", action="store_true")
+    parser.add_argument("--rules", action="append", type=Path, default=[])
+    parser.add_argument("--panther-root", type=Path)
     args = parser.parse_args(argv)
-    count = build(args.out, args.sources_only)
+    count = build(args.out, args.sources_only, args.rules, args.panther_root)
     print(f"{args.out}: {count} files, {args.out.stat().st_size / 2**20:.1f} MiB")
 
 

@@ -1,11 +1,15 @@
 """Build the Cloud Function source zip (`make package-gcp`): main.py, gcp_settings.py and
-requirements.txt at the root, the kubetrail package vendored beside them. Entries are sorted and
+requirements.txt at the root, the kubetrail package vendored beside them, and the extra rules and
+Panther root given with --rules / --panther-root (scripts/panther/stage.py). Entries are sorted and
 time-stamped 1980-01-01, so the same sources give the same bytes (and Terraform's object name,
 derived from the zip's MD5, only changes when the code does)."""
 
 from __future__ import annotations
 
+import argparse
+import importlib.util
 import sys
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -14,18 +18,36 @@ FUNCTION = ROOT / "functions" / "gcp"
 PACKAGE = ROOT / "shared" / "kubetrail"
 
 
-def entries() -> list[tuple[str, Path]]:
+def entries(extras: Path | None = None) -> list[tuple[str, Path]]:
     files = [(p.name, p) for p in (FUNCTION / n for n in ("main.py", "gcp_settings.py",
                                                              "requirements.txt"))]
     for path in sorted(PACKAGE.rglob("*")):
         if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
             files.append((f"kubetrail/{path.relative_to(PACKAGE).as_posix()}", path))
+    if extras is not None:
+        files.extend((p.relative_to(extras).as_posix(), p)
+                     for p in sorted(extras.rglob("*")) if p.is_file())
     return files
 
 
-def build(out: Path) -> int:
+def stage_extras(target: Path, rules: list[Path], panther_root: Path | None) -> None:
+    spec = importlib.util.spec_from_file_location(
+        "kubetrail_stage", ROOT / "scripts" / "panther" / "stage.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.stage(target, rules, panther_root)
+
+
+def build(out: Path, rules: list[Path] | None = None, panther_root: Path | None = None) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
-    items = entries()
+    with tempfile.TemporaryDirectory(prefix="kubetrail-gcp-") as tmp:
+        extras = Path(tmp)
+        stage_extras(extras, rules or [], panther_root)
+        return _write(out, entries(extras))
+
+
+def _write(out: Path, items: list[tuple[str, Path]]) -> int:
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
         for name, path in items:
             info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
@@ -36,5 +58,9 @@ def build(out: Path) -> int:
 
 
 if __name__ == "__main__":
-    target = Path(sys.argv[1] if len(sys.argv) > 1 else ROOT / ".build" / "kubetrail-gcp.zip")
-    print(f"gcp: {target} ({build(target)} files)")
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("out", type=Path, nargs="?", default=ROOT / ".build" / "kubetrail-gcp.zip")
+    parser.add_argument("--rules", action="append", type=Path, default=[])
+    parser.add_argument("--panther-root", type=Path)
+    args = parser.parse_args(sys.argv[1:])
+    print(f"gcp: {args.out} ({build(args.out, args.rules, args.panther_root)} files)")
