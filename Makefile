@@ -17,7 +17,7 @@ EXTRAS_ARGS = $(foreach r,$(RULES),--rules $(r)) $(if $(PANTHER_ROOT),--panther-
 # Re-install when the dependency list changes.
 VENV_STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: help venv run test lint bench clean emulators emulators-stop demo
+.PHONY: help venv run test lint bench bench-panther clean emulators emulators-stop demo
 
 help:
 	@echo "make run        scan the bundled samples (embedded defaults, no cloud)"
@@ -50,6 +50,10 @@ lint: venv
 
 bench: venv
 	$(PY) scripts/bench/run.py
+
+# The same figures with panther-analysis's Kubernetes rules loaded (docs/panther.md).
+bench-panther: venv
+	$(PY) scripts/bench/panther.py $(PANTHER_ROOT)
 
 clean:
 	rm -rf $(VENV) $(TOOLS) $(STATE) .build node_modules .pytest_cache .mypy_cache .ruff_cache

@@ -27,14 +27,16 @@ def test_eks_event_from_cloudwatch() -> None:
     raw = json.loads(line)
     raw.pop("p_log_type", None)
     raw["p_source_label"] = "forged"  # a record cannot bring Panther's own fields
+    raw["P_Enrichment"] = {"tor_exit_nodes": ["203.0.113.7"]}
     (event,) = events(encode_awslogs("/aws/eks/prod/cluster", "s", [json.dumps(raw)]))
     record = panther_record(event, NOW)
     assert record["p_log_type"] == "Amazon.EKS.Audit" and record["p_source_label"] == "prod"
     assert record["p_parse_time"] == "2026-11-29 08:00:00.000000"
     assert record["p_event_time"] == event.time.strftime("%Y-%m-%d %H:%M:%S.%f")  # type: ignore[union-attr]
     assert record["p_any_ip_addresses"] == list(event.source_ips)
+    assert not any(k.lower() == "p_enrichment" for k in record)
     assert {k: v for k, v in record.items() if not k.startswith("p_")} == {
-        k: v for k, v in raw.items() if not k.startswith("p_")}
+        k: v for k, v in raw.items() if not k.lower().startswith("p_")}
 
 
 def test_aks_record_keeps_properties_log_as_its_json_string() -> None:

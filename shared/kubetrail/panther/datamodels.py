@@ -45,12 +45,28 @@ def compile_path(path: str, origin: Origin) -> Getter:
                      else key if key is not None else quoted if quoted is not None else dquoted)
         pos = m.end()
     wildcard = _WILD in steps
+    if all(isinstance(step, str) for step in steps):
+        return _dotted(tuple(steps))
 
     def get(event: PantherEvent) -> Any:
         values = _select([event], steps)
         if wildcard:
             return values or None
         return values[0] if values else None
+
+    return get
+
+
+def _dotted(keys: tuple[str, ...]) -> Getter:
+    """The common case, `$.a.b`: nested objects only."""
+
+    def get(event: PantherEvent) -> Any:
+        value: Any = event
+        for key in keys:
+            if not isinstance(value, Mapping):
+                return None
+            value = value.get(key)
+        return value
 
     return get
 

@@ -18,8 +18,18 @@ _MISSING: Any = object()
 Model = Mapping[str, Callable[["PantherEvent"], Any]]
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 def freeze(value: Any) -> Any:
     """Read-only views of JSON containers; scalars as they are."""
+    kind = type(value)
+    if kind in _SCALARS:
+        return value
+    if kind is dict:
+        return FrozenMapping(value)
+    if kind is list:
+        return FrozenList(value)
     if isinstance(value, FrozenMapping | FrozenList):
         return value
     if isinstance(value, Mapping):
@@ -137,21 +147,28 @@ class FrozenMapping(Mapping[str, Any]):
 class PantherEvent(FrozenMapping):
     """The record a Panther rule receives, with its log type's data model for `udm`."""
 
-    __slots__ = ("_model",)
+    __slots__ = ("_model", "_udm")
 
     def __init__(self, record: Mapping[str, Any], model: Model | None = None) -> None:
         super().__init__(record)
         self._model = model or {}
+        # Data model values, computed once per field: the record never changes, and rules ask for
+        # the same fields again and again (AKS's methods parse properties.log on every call).
+        self._udm: dict[str, Any] = {}
 
     def udm(self, *keys: str, default: Any = None) -> Any:
         """A data model field (the first key) of this log type, then p_udm; the remaining keys
         descend into the value. `default` when absent or null."""
         if not keys:
             return default
-        getter = self._model.get(keys[0])
-        if getter is None:
-            return self.deep_get("p_udm", *keys, default=default)
-        value = freeze(getter(self))
+        field = keys[0]
+        if field in self._udm:
+            value = self._udm[field]
+        else:
+            getter = self._model.get(field)
+            if getter is None:
+                return self.deep_get("p_udm", *keys, default=default)
+            value = self._udm[field] = freeze(getter(self))
         if len(keys) > 1:
             value = FrozenMapping({"v": value}).deep_get("v", *keys[1:])
         return default if value is None else value

@@ -8,7 +8,8 @@ p_log_type, p_source_label (the cluster), p_event_time (the event's time), p_par
 p_any_ip_addresses (the event's valid source IPs), times as Panther writes them
 (`2006-01-02 15:04:05.000000`, UTC).
 
-A delivered record cannot bring its own `p_` fields (they are Panther's, never the source's) and,
+A delivered record cannot bring its own `p_` fields, in any case (they are Panther's, never the
+source's) and,
 in an audit Event, a key that only differs in case from one of the Event's fields the normalizer
 reads (e.g. `ObjectRef` beside or instead of `objectRef`) is dropped: kubetrail reads the API
 server's spelling, and so must the case-insensitive view, or the two could disagree on what a
@@ -21,6 +22,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from kubetrail.events import AuditEvent
@@ -34,6 +36,9 @@ _EVENT_KEYS = frozenset({
 _OBJECT_REF_KEYS = frozenset({"resource", "namespace", "name", "uid", "apiGroup", "apiVersion",
                               "resourceVersion", "subresource"})
 _FOLDED_EVENT = {k.casefold(): k for k in _EVENT_KEYS}
+# Keys a record may hold without any look-alike check (the usual case: a set comparison).
+_EVENT_KEYS_P = _EVENT_KEYS | {"p_log_type", "p_source_label", "p_event_time", "p_parse_time",
+                               "p_any_ip_addresses"}
 _FOLDED_REF = {k.casefold(): k for k in _OBJECT_REF_KEYS}
 
 
@@ -49,24 +54,34 @@ def _without_lookalikes(obj: Mapping[str, Any], folded: Mapping[str, str]) -> di
 
 def canonical_event(obj: Mapping[str, Any]) -> dict[str, Any]:
     """An audit Event without look-alikes of its fields (top level and objectRef)."""
-    out = _without_lookalikes(obj, _FOLDED_EVENT)
+    out = dict(obj) if obj.keys() <= _EVENT_KEYS_P else _without_lookalikes(obj, _FOLDED_EVENT)
     ref = out.get("objectRef")
-    if isinstance(ref, Mapping):
+    if isinstance(ref, Mapping) and not ref.keys() <= _OBJECT_REF_KEYS:
         out["objectRef"] = _without_lookalikes(ref, _FOLDED_REF)
     return out
+
+
+@lru_cache(maxsize=4096)
+def _ip(value: str) -> str | None:
+    try:
+        return str(ipaddress.ip_address(value.strip()))
+    except ValueError:
+        return None
 
 
 def ip_addresses(values: tuple[str, ...]) -> list[str]:
     """The valid IP addresses among `values`, each once, in order."""
     out: list[str] = []
     for value in values:
-        try:
-            ip = str(ipaddress.ip_address(value.strip()))
-        except ValueError:
-            continue
-        if ip not in out:
+        ip = _ip(value)
+        if ip is not None and ip not in out:
             out.append(ip)
     return out
+
+
+def _is_p_field(key: Any) -> bool:
+    """Panther's fields, in any case (the view would find `P_ENRICHMENT` for `p_enrichment`)."""
+    return isinstance(key, str) and key[:2].casefold() == "p_"
 
 
 def panther_record(event: AuditEvent, now: datetime | None = None) -> Mapping[str, Any]:
@@ -75,9 +90,12 @@ def panther_record(event: AuditEvent, now: datetime | None = None) -> Mapping[st
     eks = event.log_type == "Amazon.EKS.Audit"
     if "p_log_type" in raw:  # a Panther-shaped log (a rule test, an export): its own p_ fields
         return canonical_event(raw) if eks else raw
-    record = {k: v for k, v in raw.items() if not (isinstance(k, str) and k.startswith("p_"))}
     if eks:
-        record = canonical_event(record)
+        record = canonical_event(raw)
+        for key in [k for k in record if _is_p_field(k)]:
+            del record[key]
+    else:
+        record = {k: v for k, v in raw.items() if not _is_p_field(k)}
     record["p_log_type"] = event.log_type
     if event.cluster is not None:
         record["p_source_label"] = event.cluster

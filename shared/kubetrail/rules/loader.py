@@ -205,6 +205,8 @@ def _panther_parts(yml: Path, spec: Mapping[str, Any], rule_id: str, summary: tu
     from kubetrail.panther.requires import side_requires
     from kubetrail.panther.rules import load_module, panther_functions
 
+    if spec.get("InlineFilters"):  # ignoring them would widen what the rule matches
+        raise ConfigError("InlineFilters are not supported (docs/panther.md)", origin)
     py = yml.parent / str(spec["Filename"])
     module = load_module(py, rule_id, root, origin)
     requires = side_requires(rule_id, yml, py) if with_requires else None
