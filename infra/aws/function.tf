@@ -92,15 +92,17 @@ resource "aws_lambda_function" "this" {
   kms_key_arn                    = aws_kms_key.this.arn
 
   environment {
-    variables = merge(local.rules_settings, {
+    variables = {
       KUBETRAIL_DEDUP_TABLE        = aws_dynamodb_table.dedup.name
+      KUBETRAIL_RULES              = join(":", var.rules_paths)
+      KUBETRAIL_PANTHER_ROOT       = var.panther_root_path
       KUBETRAIL_SNS_TOPIC_ARN      = aws_sns_topic.findings.arn
       KUBETRAIL_DLQ_URL            = aws_sqs_queue.dead_letter.url
       KUBETRAIL_TRACING            = local.tracing ? "true" : "false"
       POWERTOOLS_SERVICE_NAME      = var.name
       POWERTOOLS_METRICS_NAMESPACE = "kubetrail"
       POWERTOOLS_LOG_LEVEL         = var.log_level
-    })
+    }
   }
 
   tracing_config {
@@ -140,12 +142,4 @@ resource "aws_cloudwatch_log_subscription_filter" "audit" {
   filter_pattern  = var.subscription_filter_pattern
   destination_arn = aws_lambda_function.this.arn
   depends_on      = [aws_lambda_permission.logs]
-}
-
-# Extra rules and Panther root (docs/panther.md): set only when the variables are not null.
-locals {
-  rules_settings = merge(
-    var.rules_paths == null ? {} : { KUBETRAIL_RULES = join(":", var.rules_paths) },
-    var.panther_root_path == null ? {} : { KUBETRAIL_PANTHER_ROOT = var.panther_root_path },
-  )
 }

@@ -144,13 +144,13 @@ variable "tags" {
 }
 
 variable "rules_paths" {
-  description = "Rule files/directories (relative to the package) added to the bundled packs: KUBETRAIL_RULES. null: the package's kubetrail_rules/ when `make package-aws RULES=...` staged it; []: none."
+  description = "Rule files/directories (relative to the package) added to the bundled packs: KUBETRAIL_RULES. Empty: the package's kubetrail_rules/ when `make package-aws RULES=...` staged it."
   type        = list(string)
-  default     = null
+  default     = []
 }
 
 variable "panther_root_path" {
-  description = "panther-analysis helpers and data models for Panther rules (relative to the package): KUBETRAIL_PANTHER_ROOT. null: the package's kubetrail_panther/ when `make package-aws PANTHER_ROOT=...` staged it; \"\": none."
+  description = "panther-analysis helpers and data models for Panther rules (relative to the package): KUBETRAIL_PANTHER_ROOT. Empty: the package's kubetrail_panther/ when `make package-aws PANTHER_ROOT=...` staged it."
   type        = string
-  default     = null
+  default     = ""
 }

@@ -141,7 +141,7 @@ resource "azurerm_linux_function_app" "kubetrail" {
     }
   }
 
-  app_settings = merge(local.rules_settings, {
+  app_settings = {
     WEBSITE_RUN_FROM_PACKAGE       = "1"
     SCM_DO_BUILD_DURING_DEPLOYMENT = "false"
     # Event Hubs trigger: identity-based connection (no connection string).
@@ -154,7 +154,10 @@ resource "azurerm_linux_function_app" "kubetrail" {
     KUBETRAIL_QUEUE_ENDPOINT     = azurerm_storage_account.kubetrail.primary_queue_endpoint
     KUBETRAIL_DEADLETTER_QUEUE   = azurerm_storage_queue.deadletter.name
     KUBETRAIL_EVENTGRID_ENDPOINT = azurerm_eventgrid_topic.findings.endpoint
-  })
+    # Extra rules and Panther root (docs/panther.md); empty: what the package holds.
+    KUBETRAIL_RULES        = join(":", var.rules_paths)
+    KUBETRAIL_PANTHER_ROOT = var.panther_root_path
+  }
 }
 
 # --- least-privilege role assignments for the function's identity ---------------------------
@@ -190,12 +193,4 @@ resource "azurerm_role_assignment" "function" {
   role_definition_name = each.value.role
   principal_id         = azurerm_linux_function_app.kubetrail.identity[0].principal_id
   principal_type       = "ServicePrincipal"
-}
-
-# Extra rules and Panther root (docs/panther.md): set only when the variables are not null.
-locals {
-  rules_settings = merge(
-    var.rules_paths == null ? {} : { KUBETRAIL_RULES = join(":", var.rules_paths) },
-    var.panther_root_path == null ? {} : { KUBETRAIL_PANTHER_ROOT = var.panther_root_path },
-  )
 }

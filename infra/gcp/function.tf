@@ -56,7 +56,7 @@ resource "google_cloudfunctions2_function" "kubetrail" {
     ingress_settings                 = "ALLOW_INTERNAL_ONLY"
     all_traffic_on_latest_revision   = true
     service_account_email            = google_service_account.function.email
-    environment_variables = merge(local.rules_settings, {
+    environment_variables = {
       GOOGLE_CLOUD_PROJECT         = var.project_id
       KUBETRAIL_DEDUP_COLLECTION   = var.dedup_collection
       KUBETRAIL_FINDINGS_TOPIC     = google_pubsub_topic.findings.id
@@ -65,7 +65,10 @@ resource "google_cloudfunctions2_function" "kubetrail" {
       # Each Firestore / Pub/Sub call gives up well before the function times out, so a
       # failed batch releases its claims and raises (Pub/Sub redelivers) instead of being killed.
       KUBETRAIL_TIMEOUT_SECONDS = tostring(floor(var.function_timeout_seconds / 4))
-    })
+      # Extra rules and Panther root (docs/panther.md); empty: what the package holds.
+      KUBETRAIL_RULES        = join(":", var.rules_paths)
+      KUBETRAIL_PANTHER_ROOT = var.panther_root_path
+    }
   }
 
   event_trigger {
@@ -123,12 +126,4 @@ resource "google_logging_metric" "records" {
       scale              = 1
     }
   }
-}
-
-# Extra rules and Panther root (docs/panther.md): set only when the variables are not null.
-locals {
-  rules_settings = merge(
-    var.rules_paths == null ? {} : { KUBETRAIL_RULES = join(":", var.rules_paths) },
-    var.panther_root_path == null ? {} : { KUBETRAIL_PANTHER_ROOT = var.panther_root_path },
-  )
 }

@@ -3,9 +3,9 @@ root packaged with it (`make package-<cloud> RULES=... PANTHER_ROOT=...`).
 
 Settings (relative paths are relative to the function's package directory `base`):
   KUBETRAIL_RULES         rule files/directories added to the bundled packs, separated by ":"
-                          or ","; unset: `kubetrail_rules/` when the package has it; "": none
+                          or ","; unset or empty: `kubetrail_rules/` when the package has it
   KUBETRAIL_PANTHER_ROOT  the panther-analysis helpers and data models for Panther rules;
-                          unset: `kubetrail_panther/` when the package has it; "": none
+                          unset or empty: `kubetrail_panther/` when the package has it
 """
 
 from __future__ import annotations
@@ -29,10 +29,10 @@ def deployed_rules(base: Path, env: Mapping[str, str] = os.environ) -> list[Rule
     """Bundled packs + KUBETRAIL_RULES, Panther rules served by KUBETRAIL_PANTHER_ROOT."""
     from kubetrail.panther.helpers import panther_root
 
-    rules = env.get("KUBETRAIL_RULES")
-    extra = _paths(rules, base) if rules is not None else (
-        [base / PACKAGED_RULES] if (base / PACKAGED_RULES).is_dir() else [])
-    root = env.get("KUBETRAIL_PANTHER_ROOT")
-    if root is None and (base / PACKAGED_PANTHER_ROOT).is_dir():
+    extra = _paths(env.get("KUBETRAIL_RULES") or "", base)
+    if not extra and (base / PACKAGED_RULES).is_dir():
+        extra = [base / PACKAGED_RULES]
+    root = (env.get("KUBETRAIL_PANTHER_ROOT") or "").strip()
+    if not root and (base / PACKAGED_PANTHER_ROOT).is_dir():
         root = PACKAGED_PANTHER_ROOT
     return load_rule_set(extra, panther_root=panther_root(base / root if root else None))
