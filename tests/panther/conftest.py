@@ -16,10 +16,19 @@ def corpus_path() -> Path:
     return Path(env) if env else REPO.parent / "shared" / "panther-analysis"
 
 
+CORPUS = corpus_path()  # read once: the tests below run the CLI without the variable
+
+
+@pytest.fixture(autouse=True)
+def _no_root_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI reads KUBETRAIL_PANTHER_ROOT; tests name their root explicitly."""
+    monkeypatch.delenv("KUBETRAIL_PANTHER_ROOT", raising=False)
+
+
 @pytest.fixture(scope="session")
 def panther_analysis() -> Path:
     """The panther-analysis checkout, or a skip saying where it was looked for."""
-    path = corpus_path()
+    path = CORPUS
     if not (path / "global_helpers").is_dir() or not (path / "rules").is_dir():
         pytest.skip(f"panther-analysis not found at {path} (set KUBETRAIL_PANTHER_ROOT to a "
                     "checkout): Panther corpus tests skipped")
