@@ -37,8 +37,8 @@ _OBJECT_REF_KEYS = frozenset({"resource", "namespace", "name", "uid", "apiGroup"
                               "resourceVersion", "subresource"})
 _FOLDED_EVENT = {k.casefold(): k for k in _EVENT_KEYS}
 # Keys a record may hold without any look-alike check (the usual case: a set comparison).
-_EVENT_KEYS_P = _EVENT_KEYS | {"p_log_type", "p_source_label", "p_event_time", "p_parse_time",
-                               "p_any_ip_addresses"}
+_P_KEYS = ("p_log_type", "p_source_label", "p_event_time", "p_parse_time", "p_any_ip_addresses")
+_EVENT_KEYS_P = _EVENT_KEYS | set(_P_KEYS)
 _FOLDED_REF = {k.casefold(): k for k in _OBJECT_REF_KEYS}
 
 
@@ -92,8 +92,9 @@ def panther_record(event: AuditEvent, now: datetime | None = None) -> Mapping[st
         return canonical_event(raw) if eks else raw
     if eks:
         record = canonical_event(raw)
-        for key in [k for k in record if _is_p_field(k)]:
-            del record[key]
+        p_keys = _P_KEYS if raw.keys() <= _EVENT_KEYS_P else [k for k in record if _is_p_field(k)]
+        for key in p_keys:
+            record.pop(key, None)
     else:
         record = {k: v for k, v in raw.items() if not _is_p_field(k)}
     record["p_log_type"] = event.log_type
