@@ -26,6 +26,7 @@ help:
 	@echo "make bench      throughput and import-time figures next to their baselines"
 	@echo "make emulators / emulators-stop / demo   local clouds (moto, Azurite, gcloud)"
 	@echo "make package-aws / package-azure / package-gcp   deployable artefacts in .build/"
+	@echo "make infra-schema-check / terraform-schema   infra/ against its providers' schemas"
 
 $(VENV_STAMP):
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -74,4 +75,4 @@ test-deps: tools
 emulators:
 emulators-stop:
 demo:
-include mk/aws.mk mk/azure.mk mk/gcp.mk
+include mk/aws.mk mk/azure.mk mk/gcp.mk mk/terraform.mk

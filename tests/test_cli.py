@@ -118,3 +118,119 @@ def test_console_script_end_to_end(tmp_path: Path) -> None:
     (finding,) = [orjson.loads(x) for x in proc.stdout.splitlines()]
     assert finding["title"] == "[eve] created DaemonSet [default/x]"
     assert b"findings=1" in proc.stderr
+
+
+# -- reliability (issue 9) -----------------------------------------------------------------------
+
+PACK = ROOT / "shared/kubetrail/packs/kubernetes"
+
+
+def user_of(finding: dict[str, object]) -> object:
+    return finding["context"]["username"]  # type: ignore[index]
+
+
+def test_a_deeply_nested_record_costs_only_itself(tmp_path: Path) -> None:
+    depth = 5000  # deeper than the recursion limit: the fast decoder raised RecursionError
+    poison = tmp_path / "a.jsonl"  # JSON lines: a good line, then the poison
+    poison.write_bytes(DS_CREATE.replace(b"USER", b"first") + b"\n"
+                       + DS_CREATE.replace(b"USER", b"deep")[:-1] + b',"requestObject":'
+                       + b'{"a":' * depth + b"1" + b"}" * depth + b"}\n")
+    good = tmp_path / "b.jsonl"
+    good.write_bytes(DS_CREATE.replace(b"USER", b"good") + b"\n")
+    for flags in ([], ["--no-prefilter"]):
+        status, findings, err = run("scan", *flags, str(poison), str(good))
+        assert status == 0, err
+        assert [user_of(f) for f in findings] == ["first", "good"]
+        assert "PublishError" not in err and "a.jsonl" in err and "failed=1" in err
+
+
+def test_event_times_whose_dedup_window_leaves_the_calendar_are_still_published(
+        tmp_path: Path) -> None:
+    path = tmp_path / "edge.jsonl"
+    path.write_bytes(b"\n".join([
+        DS_CREATE.replace(b"USER", b"late").replace(b"2026-11-27T10:00:00.000000Z",
+                                                    b"9999-12-31T23:59:59.999999Z"),
+        DS_CREATE.replace(b"USER", b"good"),
+    ]) + b"\n")
+    status, findings, err = run("scan", str(path))
+    assert status == 0, err
+    assert [(user_of(f), f["event_time"]) for f in findings] == [
+        ("late", "9999-12-31T23:59:59.999999Z"), ("good", "2026-11-27T10:00:00Z")]
+
+
+def test_a_raising_rule_is_a_rule_error_finding_next_to_the_others(tmp_path: Path) -> None:
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "boom.yml").write_text(
+        "AnalysisType: rule\nRuleID: Test.Boom\nDisplayName: Boom\nEnabled: true\n"
+        "Filename: boom.py\nLogTypes: [Amazon.EKS.Audit]\nSeverity: Low\n"
+        "DedupPeriodMinutes: 60\n")
+    (rules / "boom.py").write_text(
+        "def rule(event):\n    return event.request_object['spec'] is not None\n")
+    path = tmp_path / "ds.jsonl"
+    path.write_bytes(b"".join(DS_CREATE.replace(b"USER", u) + b"\n" for u in (b"a", b"b")))
+    status, findings, err = run("scan", "--rules", str(PACK), "--rules", str(rules), str(path))
+    assert status == 0, err
+    assert [(f["kind"], f["rule_id"]) for f in findings] == [
+        ("rule_error", "Test.Boom"), ("finding", "Kubernetes.DaemonSet.Created"),
+        ("finding", "Kubernetes.DaemonSet.Created")]  # the second rule_error is deduplicated
+    error = findings[0]
+    assert (error["function"], error["error_type"], error["origin"]) == (
+        "rule", "TypeError", f"{path}:1")
+    assert "rule Test.Boom rule() raised TypeError" in err
+    assert "rule_errors=2 rule_error_findings=1" in err and "findings=3" in err
+
+
+HOSTILE = "a\u009b31m\u0085b\u202ec\u2066d\u2028e\u2029f\u200fg"
+
+
+def test_hostile_characters_reach_stdout_escaped_one_line_per_finding(tmp_path: Path) -> None:
+    escaped = HOSTILE.encode("ascii", "backslashreplace").replace(b"\\x", b"\\u00")
+    path = tmp_path / "hostile.jsonl"
+    path.write_bytes(DS_CREATE.replace(b"USER", escaped).replace(
+        b'"name":"x"', b'"name":"' + escaped + b'"').replace(
+        b'"verb"', b'"userAgent":"' + escaped + b'","verb"') + b"\n"
+        + DS_CREATE.replace(b"USER", b"next") + b"\n")
+    exe = Path(sys.executable).parent / "kubetrail"
+    proc = subprocess.run([str(exe), "scan", str(path)], capture_output=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    text = proc.stdout.decode("utf-8")
+    lines = text.splitlines()
+    assert len(lines) == 2 and text.count("\n") == 2
+    first = orjson.loads(lines[0])
+    ctx = first["context"]
+    assert ctx["username"] == ctx["userAgent"] == ctx["name"] == HOSTILE
+    for c in "\u009b\u0085\u202e\u2066\u2028\u2029\u200f":
+        assert c not in text
+        assert f"\\u{ord(c):04x}" in lines[0]
+
+
+def test_stderr_messages_neutralize_the_same_characters(tmp_path: Path) -> None:
+    path = tmp_path / f"x{HOSTILE}.jsonl"
+    path.write_bytes(b'{"kind":"Event","verb":\n')
+    status, _, err = run("scan", str(path))
+    assert status == 0 and len(err.splitlines()) == 2  # the failure, the summary
+    for c in "\u009b\u0085\u202e\u2066\u2028\u2029\u200f":
+        assert c not in err
+    assert "\\x9b" in err and "\\u202e" in err and "\\u2028" in err
+
+
+@pytest.mark.parametrize(("argv", "option"), [
+    (["--max-inflate", "0"], "--max-inflate"),
+    (["--max-inflate", "-1"], "--max-inflate"),
+    (["--max-inflate", "-5"], "--max-inflate"),
+    (["--max-inflate", "64MiB"], "--max-inflate"),
+    (["--max-inflate", "1.5"], "--max-inflate"),
+    (["--max-inflate", ""], "--max-inflate"),
+    (["--dedup-db", ""], "--dedup-db"),
+    (["--rules", ""], "--rules"),
+    ([""], "FILE"),
+])
+def test_nonsensical_option_values_are_usage_errors(argv: list[str], option: str,
+                                                    tmp_path: Path) -> None:
+    exe = Path(sys.executable).parent / "kubetrail"
+    sample = [] if argv == [""] else [str(SAMPLES[0])]
+    proc = subprocess.run([str(exe), "scan", *argv, *sample], capture_output=True, check=False,
+                          cwd=tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stdout == b"" and f"argument {option}".encode() in proc.stderr

@@ -12,7 +12,7 @@ from kubetrail.rules import RuleSet, load_rules
 from tests.factories import T0, ds_manifest, make_event
 
 RULES = RuleSet(load_rules())
-DOC_KEYS = {"id", "rule_id", "title", "severity", "description", "runbook", "reference",
+DOC_KEYS = {"id", "kind", "rule_id", "title", "severity", "description", "runbook", "reference",
             "dedup_key", "dedup_period_minutes", "cloud", "log_type", "cluster", "event_time",
             "first_seen", "count", "mitre", "tags", "context", "risk"}
 
@@ -26,7 +26,7 @@ def finding_for(**overrides: object):  # type: ignore[no-untyped-def]
 def test_document_has_exactly_the_design_fields() -> None:
     f = finding_for(request_object=ds_manifest(hostNetwork=True))
     doc = orjson.loads(f.to_json())
-    assert set(doc) == DOC_KEYS
+    assert set(doc) == DOC_KEYS and doc["kind"] == f.kind == "finding"
     assert tuple(doc["context"]) == CONTEXT_FIELDS
     assert doc["context"] == {
         "username": "alice@example.com", "sourceIPs": ["203.0.113.7"],
@@ -69,3 +69,62 @@ def test_hostile_strings_stay_inside_their_json_values() -> None:
     doc = orjson.loads(lines[0])
     assert doc["context"]["username"] == 'eve"}\n{"rule_id":"fake'
     assert doc["rule_id"] == "Kubernetes.DaemonSet.Created"
+
+
+RULE_ERROR_KEYS = {"id", "kind", "rule_id", "title", "severity", "function", "error_type",
+                   "error_message", "origin", "dedup_key", "dedup_period_minutes", "cloud",
+                   "log_type", "cluster", "event_time", "first_seen", "count", "context"}
+
+
+def test_rule_error_document_is_bounded_escaped_and_keyed_per_rule_function_and_type() -> None:
+    from kubetrail.errors import Origin
+    from kubetrail.findings import build_rule_error_finding, rule_error_key
+    from kubetrail.rules.engine import rule_error
+
+    class Hostile(Exception):
+        def __str__(self) -> str:
+            return "\x1b[2J\u202e\u2028" + "x" * 50_000
+
+    error = rule_error("R.Id", "title", Hostile(), Origin("file\x9b.jsonl", "7"))
+    event = make_event(username="mallory")
+    claim = SqliteDedupStore().claim(rule_error_key(error), T0, timedelta(minutes=30))
+    f = build_rule_error_finding(error, event, claim, T0, 30)
+    doc = orjson.loads(f.to_json())
+    assert set(doc) == RULE_ERROR_KEYS and doc["kind"] == f.kind == "rule_error"
+    assert (doc["rule_id"], doc["function"], doc["error_type"]) == ("R.Id", "title", "Hostile")
+    assert doc["severity"] == f.severity == "LOW"  # title() failed: the alert went out anyway
+    assert doc["error_message"].startswith("Hostile: \\u001b[2J\\u202e\\u2028xxx")
+    assert len(doc["error_message"]) < 1100 and doc["origin"] == "file\\u009b.jsonl:7"
+    assert doc["context"]["username"] == "mallory" and doc["dedup_period_minutes"] == 30
+    assert doc["dedup_key"] == "rule_error:R.Id:title:Hostile"
+    assert "\x1b" not in f.title and "\u202e" not in f.title
+
+
+def test_an_exception_that_cannot_be_printed_is_still_described() -> None:
+    from kubetrail.rules.engine import describe_error
+
+    class Broken(Exception):
+        def __str__(self) -> str:
+            raise RecursionError("str of str of ...")
+
+    assert describe_error(Broken()) == ("Broken", "Broken: <unprintable exception>")
+
+
+def test_any_alert_context_a_rule_returns_is_encodable() -> None:
+    from kubetrail.findings import cap_document
+
+    deep: object = "bottom"
+    for _ in range(5000):  # deeper than the recursion limit and than orjson's 254 levels
+        deep = {"a": [deep]}
+
+    class Opaque:
+        def __str__(self) -> str:
+            raise ValueError("no")
+
+    doc = cap_document({"risk": {"deep": deep, "huge": 10**5000, "big": 2**64, "set": {1},
+                                 "opaque": Opaque(), (1, 2): "tuple key"}})
+    body = orjson.dumps(doc)
+    assert len(body) < MAX_DOCUMENT_BYTES and b"levels of nesting beyond 32" in body
+    risk = orjson.loads(body)["risk"]
+    assert risk["big"] == str(2**64) and risk["huge"].startswith("<integer of")
+    assert risk["opaque"] == "<unprintable Opaque>" and risk["(1, 2)"] == "tuple key"

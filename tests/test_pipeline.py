@@ -4,8 +4,10 @@ fails so that the retry publishes each finding exactly once."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
+import orjson
 import pytest
 
 from kubetrail.dedup.sqlite import SqliteDedupStore
@@ -15,7 +17,9 @@ from kubetrail.pipeline import Pipeline
 from kubetrail.publish.base import PublishResult
 from kubetrail.rules import RuleSet, load_rules
 from kubetrail.sources.base import Decoded, Failure, Outcome, Prefiltered, Skip
+from kubetrail.sources.detect import decode_line
 from tests.factories import T0, make_event
+from tests.rules.test_loader_engine import write_rule
 
 RULES = RuleSet(load_rules())
 ORIGIN = Origin("test", "1")
@@ -103,3 +107,126 @@ def test_events_without_time_use_the_clock() -> None:
     Pipeline(RULES, SqliteDedupStore(), pub, clock=lambda: T0).process(
         [Decoded(make_event(time=None), ORIGIN)])
     assert pub.received[0].document["event_time"] == "2026-11-27T12:00:00Z"
+
+
+# -- fault isolation (issue 9) -------------------------------------------------------------------
+
+DS_LINE = (b'{"kind":"Event","apiVersion":"audit.k8s.io/v1","stage":"ResponseComplete",'
+           b'"verb":"create","user":{"username":"USER"},"objectRef":{"resource":"daemonsets",'
+           b'"namespace":"default","name":"x"},"responseStatus":{"code":201},'
+           b'"stageTimestamp":"2026-11-27T10:00:00.000000Z"')
+
+
+class PerLine:
+    """Decodes one JSON line per next() with the real line decoder, the way a record-at-a-time
+    source does: whatever decoding a line raises surfaces from next(), and the next call goes on
+    with the next line."""
+
+    def __init__(self, lines: list[bytes]) -> None:
+        self.lines = iter(enumerate(lines, 1))
+        self.ready: list[Outcome] = []
+
+    def __iter__(self) -> PerLine:
+        return self
+
+    def __next__(self) -> Outcome:
+        while not self.ready:
+            i, line = next(self.lines)
+            self.ready = list(decode_line(line, Origin("delivery", str(i)), RULES.prefilter))
+        return self.ready.pop(0)
+
+
+def test_a_deeply_nested_record_fails_alone_and_its_batch_mates_are_published() -> None:
+    depth = 5000  # deeper than the interpreter's recursion limit
+    poison = (DS_LINE.replace(b"USER", b"deep") + b',"requestObject":' + b'{"a":' * depth
+              + b"1" + b"}" * depth + b"}")
+    pub = Collector()
+    report = Pipeline(RULES, SqliteDedupStore(), pub).process(
+        PerLine([DS_LINE.replace(b"USER", b"first") + b"}", poison,
+                 DS_LINE.replace(b"USER", b"last") + b"}"]))
+    assert [f.document["context"]["username"] for f in pub.received] == ["first", "last"]
+    assert report.failed == 1 and report.records == 3 and report.decoded == 2
+    (failure,) = report.failures
+    # A decoder that raised is named as such, after the last record it yielded; one that
+    # reports the record itself says so at the record's own position.
+    assert failure.origin in {Origin("delivery", "after 1"), Origin("delivery", "2")}
+    assert "publish" not in failure.reason
+    assert "ecursion" in failure.reason or "depth" in failure.reason
+
+
+@pytest.mark.parametrize("when", [
+    datetime.max.replace(tzinfo=UTC),                       # window end past year 9999
+    datetime(9999, 12, 31, 23, 59, tzinfo=UTC),
+    datetime.min.replace(tzinfo=UTC),
+    datetime(1, 1, 1, 1, tzinfo=timezone(timedelta(hours=5))),  # before year 1 in UTC
+])
+def test_event_times_at_the_ends_of_the_calendar_are_detected_and_published(when: datetime
+                                                                            ) -> None:
+    pub = Collector()
+    report = Pipeline(RULES, SqliteDedupStore(), pub).process(
+        [Decoded(make_event(username="edge", time=when), ORIGIN), ds("good")])
+    assert [f.document["context"]["username"] for f in pub.received] == ["edge", "good"]
+    assert report.failed == 0 and report.findings == 2
+    assert pub.received[0].document["event_time"][:4] in {"0001", "9999"}
+
+
+def test_a_record_that_makes_a_rule_raise_a_base_exception_fails_alone(tmp_path: Path) -> None:
+    write_rule(tmp_path, "Exit", "def rule(e):\n    if e.username == 'poison':\n"
+                                 "        raise GeneratorExit('rules are not generators')\n"
+                                 "    return False\n")
+    rules = RuleSet([*load_rules(), *load_rules([tmp_path])])
+    pub = Collector()
+    report = Pipeline(rules, SqliteDedupStore(), pub).process([ds("poison"), ds("good")])
+    assert [f.document["context"]["username"] for f in pub.received] == ["good"]
+    assert report.failed == 1 and "GeneratorExit" in report.failures[0].reason
+    assert report.records == report.decoded + report.failed == 2
+    assert orjson.loads(report.failures[0].raw) == {}  # the record as delivered (factory: {})
+
+
+def test_a_raising_rule_publishes_one_rule_error_per_window_and_the_others_still_match(
+        tmp_path: Path) -> None:
+    write_rule(tmp_path, "Boom", "def rule(e):\n    return e.request_object['spec'] is None\n")
+    rules = RuleSet([*load_rules(), *load_rules([tmp_path])])
+    pub = Collector()
+    report = Pipeline(rules, SqliteDedupStore(), pub).process(
+        [ds("alice"), ds("bob", minutes=1), ds("carol", minutes=31)])
+    kinds = [(f.kind, f.document["kind"], f.rule_id) for f in pub.received]
+    assert kinds.count(("finding", "finding", "Kubernetes.DaemonSet.Created")) == 3
+    errors = [f.document for f in pub.received if f.kind == "rule_error"]
+    assert len(errors) == 2  # alice opens the 30-minute window, bob is in it, carol is after it
+    doc = errors[0]
+    assert (doc["rule_id"], doc["function"], doc["error_type"]) == ("Boom", "rule", "TypeError")
+    assert doc["error_message"].startswith("TypeError: 'NoneType' object is not subscriptable")
+    assert doc["severity"] == "HIGH" and doc["origin"] == "test:1"
+    assert doc["context"]["username"] == "alice" and doc["event_time"] == "2026-11-27T12:00:00Z"
+    assert report.rule_error_count == 3 and report.rule_error_findings == 2
+    assert report.findings == 5 and report.deduplicated == 1 and report.failed == 0
+
+
+def test_scan_style_report_keeps_counters_only() -> None:
+    seen: list[Failure] = []
+    report = Pipeline(RULES, SqliteDedupStore(), Collector(), keep_records=False,
+                      on_failure=seen.append).process(
+        [ds(), Failure("broken JSON", ORIGIN, b"{" * 1000)])
+    assert (report.findings, report.failed) == (1, 1)
+    assert report.published == [] and report.failures == [] and len(seen) == 1
+
+
+def test_a_store_error_is_still_the_batchs_retryable_error() -> None:
+    store = SqliteDedupStore()
+    store.close()
+    with pytest.raises(PublishError, match="dedup/publish failed"):
+        Pipeline(RULES, store, Collector()).process([ds()])
+
+
+def test_a_failing_optional_function_keeps_the_alert_and_adds_a_low_rule_error(tmp_path: Path
+                                                                               ) -> None:
+    write_rule(tmp_path, "T", "def rule(e):\n    return True\n"
+                              "def title(e):\n    return e.request_object['name']\n")
+    pub = Collector()
+    report = Pipeline(RuleSet(load_rules([tmp_path])), SqliteDedupStore(), pub).process([ds()])
+    alert, error = sorted(pub.received, key=lambda f: f.kind)
+    assert (alert.kind, alert.title, alert.rule_id) == ("finding", "T", "T")  # DisplayName
+    assert (error.kind, error.severity, error.document["function"]) == ("rule_error", "LOW",
+                                                                        "title")
+    assert report.findings == 2 and report.rule_error_findings == 1

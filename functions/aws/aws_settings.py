@@ -20,6 +20,7 @@ from kubetrail.pipeline import Pipeline
 from kubetrail.publish.sns import SnsPublisher
 from kubetrail.rules import RuleSet
 from kubetrail.rules.deployed import deployed_rules
+from kubetrail.sources.common import DEFAULT_MAX_INFLATE
 
 # The function's package directory: packaged rules and Panther root are found from here.
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -30,11 +31,13 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    """Table name, topic ARN and queue URL of the resources Terraform made."""
+    """Table name, topic ARN and queue URL of the resources Terraform made; the most one
+    delivery may inflate to (KUBETRAIL_MAX_INFLATE bytes, default 64 MiB)."""
 
     dedup_table: str
     topic_arn: str
     dlq_url: str
+    max_inflate: int = DEFAULT_MAX_INFLATE
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
@@ -50,7 +53,16 @@ class Settings:
         if not get("KUBETRAIL_DLQ_URL").startswith(("https://", "http://")):
             raise ConfigError("KUBETRAIL_DLQ_URL must be a queue URL (https://sqs...)")
         return cls(get("KUBETRAIL_DEDUP_TABLE"), get("KUBETRAIL_SNS_TOPIC_ARN"),
-                   get("KUBETRAIL_DLQ_URL"))
+                   get("KUBETRAIL_DLQ_URL"), max_inflate(get("KUBETRAIL_MAX_INFLATE")))
+
+
+def max_inflate(text: str) -> int:
+    """KUBETRAIL_MAX_INFLATE: a positive number of bytes; unset → the default."""
+    if not text:
+        return DEFAULT_MAX_INFLATE
+    if not (text.isascii() and text.isdigit()) or int(text) <= 0:
+        raise ConfigError("KUBETRAIL_MAX_INFLATE must be a positive number of bytes")
+    return int(text)
 
 
 def tracing_enabled(env: Mapping[str, str] = os.environ) -> bool:
@@ -74,6 +86,7 @@ class Components:
 
     pipeline: Pipeline
     deadletter: SqsDeadLetterSink
+    max_inflate: int = DEFAULT_MAX_INFLATE
 
 
 def build(settings: Settings) -> Components:
@@ -81,4 +94,4 @@ def build(settings: Settings) -> Components:
     pipeline = Pipeline(RuleSet(deployed_rules(PACKAGE_DIR)),
                         DynamoDBDedupStore(settings.dedup_table),
                         SnsPublisher(settings.topic_arn))
-    return Components(pipeline, SqsDeadLetterSink(settings.dlq_url))
+    return Components(pipeline, SqsDeadLetterSink(settings.dlq_url), settings.max_inflate)

@@ -4,46 +4,44 @@ queue. Wiring only; the work is in the kubetrail package. boto3 is imported on f
 
 from __future__ import annotations
 
+import functools
 import os
-import zlib
 from collections.abc import Iterator
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.data_classes import CloudWatchLogsEvent, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from aws_settings import Components, Settings, build, traced
 
 from kubetrail.errors import KubetrailError, Origin
 from kubetrail.sources.base import Outcome
-from kubetrail.sources.cloudwatch import decode_awslogs, decode_data_message
+from kubetrail.sources.cloudwatch import decode_awslogs, decode_data_message, open_awslogs
 
 SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME") or "kubetrail"
 logger = Logger(service=SERVICE)  # structured JSON; POWERTOOLS_LOG_LEVEL sets the level
 metrics = Metrics(namespace="kubetrail", service=SERVICE)  # EMF; POWERTOOLS_METRICS_NAMESPACE
-_components: Components | None = None
 
 
+@functools.cache
 def components() -> Components:
     """Settings read and clients built once per execution environment (the only globals)."""
-    global _components
-    if _components is None:
-        _components = build(Settings.from_env())
-    return _components
+    return build(Settings.from_env())
 
 
-def outcomes(event: CloudWatchLogsEvent, origin: Origin, parts: Components
-             ) -> Iterator[Outcome]:
-    """Open the delivery with powertools' data class; an envelope that does not open is one
-    Failure (kept whole for the dead-letter queue), from the kubetrail decoder."""
-    prefilter = parts.pipeline.rules.prefilter
+def outcomes(event: Any, origin: Origin, parts: Components) -> Iterator[Outcome]:
+    """Open the delivery with kubetrail's bounded, multi-member inflate (powertools' data class
+    inflates without a limit and reads one gzip member); one that does not open is the decoder's
+    one Failure, kept whole for the dead-letter queue."""
+    prefilter, limit = parts.pipeline.rules.prefilter, parts.max_inflate
     try:
-        payload = event.parse_logs_data().raw_event
-    except (ValueError, KeyError, TypeError, zlib.error):
-        return decode_awslogs(event.raw_event, origin, prefilter)
+        payload = open_awslogs(event, max_inflate=limit)
+    except Exception:  # decode_awslogs turns whatever it was into the delivery's Failure
+        return decode_awslogs(event, origin, prefilter, max_inflate=limit)
     if isinstance(payload, dict):
-        logger.append_keys(log_group=payload.get("logGroup"), log_stream=payload.get("logStream"))
+        logger.append_keys(**{key: value[:512] for key, value in (
+            ("log_group", payload.get("logGroup")), ("log_stream", payload.get("logStream")))
+            if type(value) is str})
     return decode_data_message(payload, origin, prefilter)
 
 
@@ -51,8 +49,7 @@ def outcomes(event: CloudWatchLogsEvent, origin: Origin, parts: Components
 @metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
 @traced
-@event_source(data_class=CloudWatchLogsEvent)
-def lambda_handler(event: CloudWatchLogsEvent, context: LambdaContext) -> dict[str, Any]:
+def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     """Decode, detect, dedup, publish; dead-letter what could not be decoded."""
     origin = Origin(f"lambda:{context.aws_request_id}")
     try:
@@ -63,10 +60,10 @@ def lambda_handler(event: CloudWatchLogsEvent, context: LambdaContext) -> dict[s
         metrics.add_metric(name=f"{type(exc).__name__}s", unit=MetricUnit.Count, value=1)
         logger.exception("batch handed back to Lambda for retry")
         raise
-    for name, value in (("RecordsIn", report.records), ("Findings", len(report.published)),
+    for name, value in (("RecordsIn", report.records), ("Findings", report.findings),
                         ("Deduplicated", report.deduplicated),
                         ("Skipped", sum(report.skipped.values())),
-                        ("Failed", len(report.failures)), ("RuleErrors", len(report.rule_errors))):
+                        ("Failed", report.failed), ("RuleErrors", report.rule_error_count)):
         metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
     for error in report.rule_errors:
         logger.warning("rule error", rule_id=error.rule_id, function=error.function,

@@ -54,9 +54,9 @@ def kubetrail_audit(events: list[func.EventHubEvent]) -> None:
                     error.origin, error.message)
     log.info("kubetrail batch %s", report.summary())
     log.info("kubetrail.metrics %s", json.dumps({  # customMetrics-style trace for KQL
-        "records": report.records, "findings": len(report.published),
-        "deduplicated": report.deduplicated, "failed": len(report.failures),
-        "rule_errors": len(report.rule_errors)}))
+        "records": report.records, "findings": report.findings,
+        "deduplicated": report.deduplicated, "failed": report.failed,
+        "rule_errors": report.rule_error_count}))
 
 
 @app.function_name("kubetrail_purge")

@@ -18,18 +18,20 @@ from kubetrail.pipeline import Pipeline
 from kubetrail.publish.pubsub import PubSubPublisher
 from kubetrail.rules import RuleSet
 from kubetrail.rules.deployed import deployed_rules
+from kubetrail.sources.common import DEFAULT_MAX_INFLATE
 
 # The function's package directory: packaged rules and Panther root are found from here.
 PACKAGE_DIR = Path(__file__).resolve().parent
 
 REQUIRED = ("GOOGLE_CLOUD_PROJECT", "KUBETRAIL_DEDUP_COLLECTION", "KUBETRAIL_FINDINGS_TOPIC",
             "KUBETRAIL_DEADLETTER_TOPIC")
-OPTIONAL = ("KUBETRAIL_FIRESTORE_DATABASE", "KUBETRAIL_TIMEOUT_SECONDS")
+OPTIONAL = ("KUBETRAIL_FIRESTORE_DATABASE", "KUBETRAIL_TIMEOUT_SECONDS", "KUBETRAIL_MAX_INFLATE")
 
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    """Topics are short names in `project` or full `projects/<p>/topics/<t>` paths."""
+    """Topics are short names in `project` or full `projects/<p>/topics/<t>` paths;
+    `max_inflate` bounds what a gzip-compressed message may inflate to (bytes)."""
 
     project: str
     dedup_collection: str
@@ -37,6 +39,7 @@ class Settings:
     deadletter_topic: str
     firestore_database: str | None = None
     timeout_seconds: float = 30.0
+    max_inflate: int = DEFAULT_MAX_INFLATE
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
@@ -53,9 +56,12 @@ class Settings:
             raise ConfigError("KUBETRAIL_TIMEOUT_SECONDS must be a number of seconds") from None
         if not 0 < timeout <= 540:
             raise ConfigError("KUBETRAIL_TIMEOUT_SECONDS must be in (0, 540]")
+        inflate = get("KUBETRAIL_MAX_INFLATE") or str(DEFAULT_MAX_INFLATE)
+        if not (inflate.isascii() and inflate.isdigit()) or int(inflate) <= 0:
+            raise ConfigError("KUBETRAIL_MAX_INFLATE must be a positive number of bytes")
         return cls(get("GOOGLE_CLOUD_PROJECT"), get("KUBETRAIL_DEDUP_COLLECTION"),
                    get("KUBETRAIL_FINDINGS_TOPIC"), get("KUBETRAIL_DEADLETTER_TOPIC"),
-                   get("KUBETRAIL_FIRESTORE_DATABASE") or None, timeout)
+                   get("KUBETRAIL_FIRESTORE_DATABASE") or None, timeout, int(inflate))
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +70,7 @@ class Components:
 
     pipeline: Pipeline
     deadletter: PubSubDeadLetterSink
+    max_inflate: int = DEFAULT_MAX_INFLATE
 
 
 def build(settings: Settings) -> Components:
@@ -75,4 +82,5 @@ def build(settings: Settings) -> Components:
                                 timeout=timeout)
     deadletter = PubSubDeadLetterSink(settings.deadletter_topic, project=settings.project,
                                       timeout=timeout)
-    return Components(Pipeline(RuleSet(deployed_rules(PACKAGE_DIR)), dedup, publisher), deadletter)
+    return Components(Pipeline(RuleSet(deployed_rules(PACKAGE_DIR)), dedup, publisher),
+                      deadletter, settings.max_inflate)

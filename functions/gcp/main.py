@@ -36,13 +36,14 @@ def handle(event: CloudEvent) -> None:
     attributes = event.get_attributes()
     envelope = {**attributes, "data": event.get_data()}
     origin = Origin(str(attributes.get("source") or "eventarc"))
-    outcomes = decode_cloudevent(envelope, origin, parts.pipeline.rules.prefilter)
+    outcomes = decode_cloudevent(envelope, origin, parts.pipeline.rules.prefilter,
+                                 max_inflate=parts.max_inflate)
     report = parts.pipeline.process(outcomes)  # raises PublishError/ConfigError: redelivered
     parts.deadletter.send(report.failures)
     for error in report.rule_errors:
         log("WARNING", f"rule {error.rule_id}.{error.function} failed at {error.origin}: "
             f"{error.message}")
-    log("WARNING" if report.failures else "INFO", f"kubetrail batch {report.summary()}",
+    log("WARNING" if report.failed else "INFO", f"kubetrail batch {report.summary()}",
         kubetrail={"event_id": attributes.get("id"), "records": report.records,
-                   "findings": len(report.published), "deduplicated": report.deduplicated,
-                   "failed": len(report.failures), "rule_errors": len(report.rule_errors)})
+                   "findings": report.findings, "deduplicated": report.deduplicated,
+                   "failed": report.failed, "rule_errors": report.rule_error_count})

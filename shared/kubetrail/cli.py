@@ -6,31 +6,62 @@ import argparse
 import importlib
 import os
 import sys
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import replace
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from kubetrail.errors import ConfigError, KubetrailError
-from kubetrail.sources.base import Failure, Outcome
+
+if TYPE_CHECKING:
+    from kubetrail.rules.engine import RuleError
+    from kubetrail.sources.base import Failure
 
 CLOUDS = ("aws", "azure", "gcp")
 
 
 def safe(text: str, limit: int = 500) -> str:
-    """Attacker-controlled text for a terminal: control characters escaped, length bounded."""
+    """Attacker-controlled text for a terminal: every non-printable character (C0 and C1
+    controls, bidi overrides and isolates, U+2028/U+2029 and every other Unicode format or
+    separator character) shown as its escape (\\x9b, \\u202e), length bounded."""
     out = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text[:limit])
     return out + ("…" if len(text) > limit else "")
 
 
-def _report_failures(outcomes: Iterable[Outcome], err: TextIO) -> Iterator[Outcome]:
-    """Print each failed record as it passes; keep its reason and origin, drop its raw bytes (the
-    CLI prints, it does not dead-letter), so memory stays flat on files full of junk."""
-    for outcome in outcomes:
-        if isinstance(outcome, Failure):
-            err.write(f"kubetrail: {safe(str(outcome.origin))}: failed: {safe(outcome.reason)}\n")
-            outcome = replace(outcome, raw=b"")
-        yield outcome
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1 (a size or a count that zero or less would make absurd)."""
+    try:
+        value = int(text, 10)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def non_empty(text: str) -> str:
+    """argparse type: any text but the empty string (an empty path names nothing)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must not be empty")
+    return text
+
+
+def non_empty_path(text: str) -> Path:
+    """argparse type: a path that is not empty (Path("") would silently mean ".")."""
+    return Path(non_empty(text))
+
+
+def _print_failure(err: TextIO) -> Callable[[Failure], None]:
+    def show(failure: Failure) -> None:
+        err.write(f"kubetrail: {safe(str(failure.origin))}: failed: {safe(failure.reason)}\n")
+    return show
+
+
+def _print_rule_error(err: TextIO) -> Callable[[RuleError], None]:
+    def show(e: RuleError) -> None:
+        where = f"{safe(str(e.origin))}: " if e.origin else ""
+        err.write(f"kubetrail: {where}rule {safe(e.rule_id)} {safe(e.function)}() raised "
+                  f"{safe(e.message)}\n")
+    return show
 
 
 def _panther_root(args: argparse.Namespace) -> object:
@@ -54,15 +85,15 @@ def cmd_scan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                                   panther_requires=not args.no_prefilter, err=err))
     prefilter = None if args.no_prefilter else rules.prefilter
     store = SqliteDedupStore(args.dedup_db)
-    pipeline = Pipeline(rules, store, StdoutPublisher(out.buffer))
+    # Failures and rule errors are printed as they pass and findings written as they are
+    # published; the report keeps counters only, so memory does not grow with the input.
+    pipeline = Pipeline(rules, store, StdoutPublisher(out.buffer), keep_records=False,
+                        on_failure=_print_failure(err), on_rule_error=_print_rule_error(err))
     outcomes = read_paths(args.files, prefilter, max_inflate=args.max_inflate)
     try:
-        report = pipeline.process(_report_failures(outcomes, err))
+        report = pipeline.process(outcomes)
     finally:
         store.close()
-    for e in report.rule_errors:
-        where = f"{safe(str(e.origin))}: " if e.origin else ""
-        err.write(f"kubetrail: {where}rule {e.rule_id} {e.function}() raised {safe(e.message)}\n")
     err.write(f"kubetrail: {report.summary()}\n")
     return 0
 
@@ -96,28 +127,28 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     scan = sub.add_parser("scan", help="detect on audit log files; findings as JSON lines")
-    scan.add_argument("files", nargs="+", type=Path, metavar="FILE",
+    scan.add_argument("files", nargs="+", type=non_empty_path, metavar="FILE",
                       help="JSON lines, a JSON document or array, optionally gzip; - for stdin")
-    scan.add_argument("--dedup-db", default=":memory:", metavar="PATH",
+    scan.add_argument("--dedup-db", default=":memory:", type=non_empty, metavar="PATH",
                       help="SQLite file keeping dedup windows across scans (default: in memory)")
-    scan.add_argument("--rules", action="append", type=Path, metavar="PATH",
+    scan.add_argument("--rules", action="append", type=non_empty_path, metavar="PATH",
                       help="rule file or directory, added to the bundled packs (repeatable); a "
                            "rule with a bundled rule's RuleID replaces it")
     scan.add_argument("--no-bundled-rules", action="store_true",
                       help="load only the --rules, not the bundled packs")
-    scan.add_argument("--panther-root", type=Path, metavar="DIR",
+    scan.add_argument("--panther-root", type=non_empty_path, metavar="DIR",
                       help="panther-analysis checkout for Panther rules' helpers and data models "
                            "(default: $KUBETRAIL_PANTHER_ROOT)")
-    scan.add_argument("--max-inflate", type=int, default=64 * 1024 * 1024, metavar="BYTES",
+    scan.add_argument("--max-inflate", type=positive_int, default=64 * 1024 * 1024, metavar="BYTES",
                       help="largest decompressed size of one gzip payload (default 64 MiB)")
     scan.add_argument("--no-prefilter", action="store_true",
                       help="fully decode every record (slower; same findings)")
     scan.set_defaults(func=cmd_scan)
 
     test = sub.add_parser("test", help="run every rule's Tests")
-    test.add_argument("paths", nargs="*", type=Path, metavar="PATH",
+    test.add_argument("paths", nargs="*", type=non_empty_path, metavar="PATH",
                       help="rule files or directories (default: the bundled packs)")
-    test.add_argument("--panther-root", type=Path, metavar="DIR",
+    test.add_argument("--panther-root", type=non_empty_path, metavar="DIR",
                       help="panther-analysis checkout for Panther rules' helpers and data models "
                            "(default: $KUBETRAIL_PANTHER_ROOT)")
     test.set_defaults(func=cmd_test)
@@ -126,7 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
     local_sub = local.add_subparsers(dest="local_command", required=True)
     invoke = local_sub.add_parser("invoke", help="deliver FILE to the real function")
     invoke.add_argument("cloud", choices=CLOUDS)
-    invoke.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    invoke.add_argument("files", nargs="+", type=non_empty_path, metavar="FILE")
     invoke.set_defaults(func=cmd_local_invoke)
     return parser
 

@@ -63,15 +63,24 @@ class AuditEvent:
     @property
     def failed(self) -> bool:
         """The API server refused or failed the request (HTTP status >= 400)."""
-        return self.response_code is not None and self.response_code >= 400
+        code = self.response_code
+        return isinstance(code, int) and code >= 400
 
     @property
     def dry_run(self) -> bool:
         """The request was a server-side dry run (`?dryRun=All`): nothing was persisted.
 
-        Strict on purpose: the API server rejects any other dryRun value with 400, so a looser
-        test would only let a real, persisted request pass itself off as a dry run."""
-        if not self.request_uri or "dryRun" not in self.request_uri:
+        Strict on purpose, and never raises: every doubt answers False, so a persisted request
+        cannot pass itself off as a dry run (rules skip dry runs). The API server rejects any
+        other dryRun value with 400; a URI that `urlsplit` cannot parse (e.g. a malformed `[...]`
+        host) is not a dry run; the query is everything after the first `?`, fragment included,
+        as the API server reads a request URI, so `?dryRun=All#x` is not a dry run either."""
+        uri = self.request_uri
+        if not isinstance(uri, str) or "dryRun" not in uri:
             return False
-        query = parse_qs(urlsplit(self.request_uri).query, keep_blank_values=True)
-        return query.get("dryRun") == ["All"]
+        try:
+            urlsplit(uri)
+            _, sep, query = uri.partition("?")
+            return bool(sep) and parse_qs(query, keep_blank_values=True).get("dryRun") == ["All"]
+        except Exception:  # an unreadable URI is not a dry run
+            return False

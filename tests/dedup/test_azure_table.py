@@ -91,3 +91,18 @@ def test_a_replayed_old_window_expires_a_period_after_now(azurite: str) -> None:
     assert store.purge_expired(T0 + timedelta(days=3, minutes=59)) == 0
     assert not store.claim("late-key", T0 + timedelta(minutes=5), HOUR).owner
     assert store.purge_expired(T0 + timedelta(days=3, hours=1, seconds=1)) == 1
+
+
+def test_an_entity_of_the_earlier_layout_is_replaced_by_a_new_window(azurite: str) -> None:
+    """Entities written before severity existed (times as Double seconds): one new window."""
+    table, key = new_table(azurite), "Kubernetes.DaemonSet.Created:old\x1fdefault"
+    store = AzureTableDedupStore(table, connection_string=azurite, clock=Clock())
+    ts = T0.timestamp()
+    store.client.create_entity({
+        "PartitionKey": row_id(key), "RowKey": "", "dedup_key": "old", "window_start": ts,
+        "window_end": ts + 3600, "count": 3, "last_seen": ts, "state": "published",
+        "token": "old", "lease_until": ts, "expires_at": ts + 7200})
+    first = store.claim(key, T0 + timedelta(minutes=1), HOUR)
+    assert (first.owner, first.count) == (True, 1)
+    store.confirm(first)
+    assert not store.claim(key, T0 + timedelta(minutes=2), HOUR).owner

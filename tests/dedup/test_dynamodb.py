@@ -48,10 +48,12 @@ class TestDynamoDBDedupStore(DedupConformance):
         # TTL in epoch seconds: window end + period, so the item outlives its window by a period.
         assert int(item["expires_at"]["N"]) == int((T0 + 2 * HOUR).timestamp())
 
-    def test_release_deletes_the_pending_window(self) -> None:
+    def test_release_puts_the_window_back_to_counting(self) -> None:
         store, key = self.make_store(Clock()), self.key()
         store.release(store.claim(key, T0, HOUR))
-        assert self.item(key) == {}
+        item = self.item(key)
+        assert (item["state"]["S"], item["count"]["N"], item["severity"]["N"]) == (
+            "counting", "1", "-1")
 
 
 def _race(endpoint: str, table: str, key: str, i: int, barrier: Any, out: Any) -> None:
@@ -99,3 +101,44 @@ def test_unreachable_dynamodb_is_a_publish_error_and_recovers(
         store.claim("k", T0, HOUR)
     proxy.restore()
     assert store.claim("k", T0, HOUR).owner  # same cached client, service back
+
+
+def test_an_item_of_the_earlier_layout_is_replaced_by_a_new_window(aws_env: Moto) -> None:
+    """Items written before severity/version existed: no crash, one new window, then dedup."""
+    table, key = aws_env.dedup_table(), "Kubernetes.DaemonSet.Created:old\x1fdefault"
+    us = int(T0.timestamp()) * 10**6
+    aws_env.client("dynamodb").put_item(TableName=table, Item={
+        **DynamoDBDedupStore.item_key(key), "dedup_key": {"S": key},
+        "window_start": {"N": str(us)}, "window_end": {"N": str(us + 3600 * 10**6)},
+        "count": {"N": "3"}, "last_seen": {"N": str(us)}, "state": {"S": "published"},
+        "token": {"S": "old"}, "lease_until": {"N": str(us)},
+        "expires_at": {"N": str(int(T0.timestamp()) + 7200)}})
+    store = DynamoDBDedupStore(table, client=aws_env.client("dynamodb"), clock=Clock())
+    first = store.claim(key, T0 + timedelta(minutes=1), HOUR)
+    assert (first.owner, first.count) == (True, 1)
+    store.confirm(first)
+    assert not store.claim(key, T0 + timedelta(minutes=2), HOUR).owner
+
+
+def test_a_match_that_only_counts_is_one_conditional_update(aws_env: Moto) -> None:
+    """The commonest claim costs one write and no read; anything that may change ownership
+    (escalation, threshold, late event, expiry renewal) reads and swaps."""
+    calls: list[str] = []
+    client = aws_env.client("dynamodb")
+    client.meta.events.register("before-call.dynamodb.*",
+                                lambda model, **_: calls.append(model.name))
+    store = DynamoDBDedupStore(aws_env.dedup_table(), client=client, clock=Clock())
+    store.confirm(store.claim("k", T0, HOUR, severity=1))
+    calls.clear()
+    counted = [store.claim("k", T0 + timedelta(minutes=m), HOUR, severity=s)
+               for m, s in ((1, 1), (2, 0), (3, 1))]
+    assert calls == ["UpdateItem"] * 3
+    assert [(c.owner, c.count) for c in counted] == [(False, 2), (False, 3), (False, 4)]
+    calls.clear()
+    high = store.claim("k", T0 + timedelta(minutes=4), HOUR, severity=3)
+    assert high.owner and high.escalation and calls == ["UpdateItem", "GetItem", "PutItem"]
+    calls.clear()
+    late = store.claim("k", T0 + timedelta(minutes=1), HOUR, severity=0)  # out of order
+    assert (late.owner, late.count) == (False, 6) and "GetItem" in calls
+    threshold = [store.claim("t", T0, HOUR, 3).owner for _ in range(4)]
+    assert threshold == [False, False, True, False]

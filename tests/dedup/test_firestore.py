@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from kubetrail.dedup.firestore import FirestoreDedupStore, document_id
+from kubetrail.dedup.window import to_us
 from kubetrail.errors import ConfigError, PublishError
 from tests.dedup.conformance import HOUR, LEASE, T0, Clock, DedupConformance
 from tests.emulators.gcloud import GcloudEmulators
@@ -46,13 +47,13 @@ def test_window_document_carries_the_key_state_and_ttl_field(
     claim = store.claim(key, T0, HOUR)
     doc = store.collection.document(document_id(key)).get().to_dict()
     assert doc["key"] == key and doc["state"] == "pending" and doc["token"] == claim.token
-    assert doc["window_start"] == T0 and doc["window_end"] == T0 + HOUR
+    assert doc["window_start"] == to_us(T0) and doc["window_end"] == to_us(T0 + HOUR)
     assert doc["expires_at"] == T0 + 2 * HOUR  # a Timestamp, for the TTL policy
     store.confirm(claim)
     store.claim(key, T0 + timedelta(minutes=7), HOUR)
     doc = store.collection.document(document_id(key)).get().to_dict()
     assert (doc["state"], doc["count"], doc["last_seen"]) == (
-        "published", 2, T0 + timedelta(minutes=7))
+        "published", 2, to_us(T0 + timedelta(minutes=7)))
 
 
 def test_expiry_follows_the_wall_clock_for_old_events(gcloud_emulators: GcloudEmulators) -> None:
@@ -93,3 +94,16 @@ def test_unreachable_firestore_raises_publish_error_then_recovers(
         assert (second.owner, second.count) == (False, 2)
     finally:
         proxy.close()
+
+
+def test_a_document_of_the_earlier_layout_is_replaced_by_a_new_window(
+        gcloud_emulators: GcloudEmulators) -> None:
+    """Documents written before severity existed (times as Timestamps): one new window."""
+    store, key = _store(gcloud_emulators, clock=Clock(T0)), "rule:old"
+    store.collection.document(document_id(key)).create({
+        "key": key, "window_start": T0, "window_end": T0 + HOUR, "count": 3, "last_seen": T0,
+        "state": "published", "token": "old", "lease_until": T0, "expires_at": T0 + 2 * HOUR})
+    first = store.claim(key, T0 + timedelta(minutes=1), HOUR)
+    assert (first.owner, first.count) == (True, 1)
+    store.confirm(first)
+    assert not store.claim(key, T0 + timedelta(minutes=2), HOUR).owner

@@ -36,3 +36,15 @@ def test_old_windows_survive_reopening_the_database(tmp_path: Path) -> None:
     first.close()
     assert not SqliteDedupStore(path, clock=Clock(T0 + HOUR)).claim("k", old, HOUR).owner
     assert SqliteDedupStore(path, clock=Clock(T0 + 3 * HOUR)).claim("k", old, HOUR).owner
+
+
+def test_a_database_with_the_earlier_table_still_opens(tmp_path: Path) -> None:
+    import sqlite3
+
+    from tests.dedup.conformance import HOUR, T0
+
+    path = tmp_path / "old.sqlite"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE dedup_windows (key TEXT PRIMARY KEY, window_start REAL)")
+    store = SqliteDedupStore(path, clock=Clock())
+    assert store.claim("k", T0, HOUR).owner and not store.claim("k", T0, HOUR).owner

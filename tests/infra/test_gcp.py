@@ -114,8 +114,9 @@ def test_firestore_ttl_policy_is_on_the_field_the_store_writes() -> None:
     field = RES["google_firestore_field.dedup_ttl"]
     assert field["collection"] == "${var.dedup_collection}"
     assert field["ttl_config"] == [{}]
-    store = (ROOT / "shared" / "kubetrail" / "dedup" / "firestore.py").read_text()
-    assert f'"{field["field"]}": expires_at(' in store
+    from kubetrail.dedup.firestore import FirestoreDedupStore
+
+    assert field["field"] == FirestoreDedupStore.TTL_FIELD
     assert RES["google_firestore_database.kubetrail"]["type"] == "FIRESTORE_NATIVE"
 
 

@@ -47,6 +47,14 @@ def test_a_block_of_events_decodes_to_one_light_event_per_line() -> None:
     ("objectRef a list", b'{"kind":"Event","objectRef":[]}\n'),
     ("objectRef null", b'{"kind":"Event","objectRef":null}\n'),
     ("resource a number", b'{"kind":"Event","objectRef":{"resource":7}}\n'),
+    # A line split in two where a comma would join its halves, balanced by a line holding two
+    # Events: as many Events as lines, yet every line after the split would be shifted.
+    ("split and doubled", EVENT[:-2] + b',"x":[1\n2]}}\n' + EVENT + b"\n" + EVENT + b","
+     + EVENT + b"\n"),
+    ("split twice and tripled", EVENT[:-2] + b',"x":[[{}\n{}],\n[{}]]}}\n' + EVENT + b","
+     + EVENT + b"," + EVENT + b"\n"),
+    ("nested deeper than the parser recurses", EVENT[:-1] + b',"x":' + b"[" * 5000
+     + b"]" * 5000 + b"}\n"),
 ])
 def test_anything_but_well_typed_audit_events_is_refused(name: str, block: bytes) -> None:
     assert decode(EVENT + b"\n" + block) is None

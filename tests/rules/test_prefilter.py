@@ -147,3 +147,17 @@ def test_rules_requiring_other_fields_get_their_own_light_decode(tmp_path: Path)
     write_jsonl(str(stream), 6000, seed=3)
     fast = assert_equivalent([stream], "--rules", str(tmp_path))
     assert {f["rule_id"] for f in fast} == {"Test.token", "Test.lease"}  # type: ignore[misc]
+
+
+def test_escapes_that_build_escapes_one_level_down_may_match() -> None:
+    pf = RuleSet(load_rules()).prefilter
+    assert pf is not None
+    # "\\u005cu0064aemonsets" in a record's text is "\\u0064aemonsets" in an embedded JSON
+    # string, which that JSON reads as "daemonsets"; so are "u", the hex digits and the
+    # backslash spelled by escapes.
+    for hidden in (rb"\u005cu0064aemonsets", rb"\\\u0075" + b"0064aemonsets",
+                   rb"\\u\u0030064aemonsets", rb"\\u00\u0036" + b"4aemonsets"):
+        assert pf.may_match(b'{"log":"{\\"verb\\":\\"create\\",\\"resource\\":\\"' + hidden
+                            + b'\\"}"}'), hidden
+    # Go's \u0026 (&) in a query string spells nothing a rule reads
+    assert not pf.may_match(b'{"requestURI":"/api/v1/pods?a=1\\u0026b=2","verb":"get"}')

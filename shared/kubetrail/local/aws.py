@@ -27,7 +27,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+import orjson
+
 from kubetrail.errors import ConfigError, KubetrailError
+from kubetrail.textsafe import safe_json_text
 
 REPO = Path(__file__).resolve().parents[3]
 FUNCTION_DIR = REPO / "functions" / "aws"
@@ -81,23 +84,33 @@ def settings(environ: Mapping[str, str] = os.environ) -> dict[str, str]:
     return values
 
 
+def compact(value: Any, otherwise: str) -> str:
+    """`value` as compact JSON text; `otherwise` when no encoder writes it (deeper than 255
+    levels), so that it still travels and is dead-lettered."""
+    try:
+        return orjson.dumps(value).decode()
+    except orjson.JSONEncodeError:
+        return otherwise
+
+
 def deliveries(path: Path, cluster: str) -> Iterator[dict[str, Any]]:
     """The Lambda events for one file: itself if it is a subscription event, else its audit
     events wrapped by CloudWatch's rules (~1 MB of events per delivery)."""
     from kubetrail.sources.cloudwatch import encode_awslogs
 
     text = path.read_text(encoding="utf-8", errors="surrogateescape")
-    try:
-        doc: Any = json.loads(text)
-    except ValueError:
+    try:  # orjson: a document nested too deep is not JSON here, never a RecursionError
+        doc: Any = orjson.loads(text)
+    except orjson.JSONDecodeError:
         doc = None
     if isinstance(doc, dict) and "awslogs" in doc:
         yield doc
         return
     if isinstance(doc, list):
-        messages = [json.dumps(e, separators=(",", ":")) for e in doc]
+        messages = [compact(e, f"kubetrail local: element {i} nests too deep to re-encode")
+                    for i, e in enumerate(doc)]
     elif isinstance(doc, dict):
-        messages = [json.dumps(doc, separators=(",", ":"))]
+        messages = [compact(doc, text.strip())]
     else:  # JSON lines; a line that is not JSON still travels, and is dead-lettered
         messages = [line for line in text.splitlines() if line.strip()]
     group, stream = f"/aws/eks/{cluster}/cluster", "kube-apiserver-audit-local"
@@ -176,8 +189,8 @@ def invoke(files: list[Path], out: TextIO, err: TextIO) -> int:
                     status = 1
                     continue
                 docs = read_findings(values[QUEUE_SETTING], result["findings"])
-                for text in docs:
-                    print(text, file=out)
+                for text in docs:  # one escaped line each, as `kubetrail scan` prints them
+                    print(safe_json_text(json.loads(text)), file=out)
                 print(f"{path}: {result['summary']} dead_lettered={result['dead_lettered']} "
                       f"received={len(docs)}", file=err)
             return status

@@ -29,6 +29,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, TextIO
 
+import orjson
+
 from kubetrail.errors import KubetrailError
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -50,31 +52,39 @@ def read_env_file(path: Path) -> dict[str, str]:
     return values
 
 
+def parse(data: bytes) -> Any:
+    """The JSON value of `data`, or None (orjson: too deep is not JSON, never a RecursionError)."""
+    try:
+        return orjson.loads(data.removeprefix(b"\xef\xbb\xbf"))
+    except orjson.JSONDecodeError:
+        return None
+
+
+def wrap(records: Sequence[bytes]) -> bytes:
+    """`{"records": [...]}` around records' own JSON text (nothing is re-encoded)."""
+    return b'{"records":[' + b",".join(records) + b"]}"
+
+
 def bodies(path: Path) -> list[bytes]:
     """One Event Hub event body per element, as described in the module docstring."""
     data = path.read_bytes()
-    try:
-        whole = json.loads(data)
-    except ValueError:
-        whole = None
-    if isinstance(whole, dict | list):
-        return [json.dumps(whole if isinstance(whole, list) or "records" in whole
-                           else {"records": [whole]}).encode()]
+    whole = parse(data)
+    if isinstance(whole, list) or (isinstance(whole, dict) and "records" in whole):
+        return [data.strip()]
+    if isinstance(whole, dict):
+        return [wrap([data.strip()])]
     out: list[bytes] = []
-    loose: list[Any] = []
+    loose: list[bytes] = []
     for line in data.splitlines():
         if not line.strip():
             continue
-        try:
-            item = json.loads(line)
-        except ValueError:
-            item = None
+        item = parse(line)
         if isinstance(item, dict) and "records" not in item:
-            loose.append(item)
+            loose.append(line.strip())
         else:
             out.append(line)
     if loose:
-        out.append(json.dumps({"records": loose}).encode())
+        out.append(wrap(loose))
     return out
 
 

@@ -27,6 +27,7 @@ from typing import Any, TextIO
 import orjson
 
 from kubetrail.errors import ConfigError
+from kubetrail.textsafe import safe_json_text
 
 ENV_FILE = Path(".kubetrail") / "gcp.env"
 DEFAULTS = {
@@ -236,7 +237,7 @@ def _invoke(files: list[Path], env: dict[str, str], out: TextIO, err: TextIO) ->
         findings = sorted((orjson.loads(m.message.data) for m in emu.pull(findings_tap)),
                           key=lambda d: (str(d.get("event_time")), str(d.get("id"))))
         for doc in findings:
-            out.write(orjson.dumps(doc).decode() + "\n")
+            out.write(safe_json_text(doc) + "\n")  # one escaped line, as `scan` prints it
         dead = emu.pull(dead_tap)
         for m in dead:
             err.write(f"kubetrail: gcp: dead-lettered message "

@@ -83,8 +83,9 @@ def is_native_source(source: str) -> bool:
 
 
 def is_panther_rule(spec: Mapping[str, Any], py: Path) -> bool:
-    """A rule file is Panther's unless it carries kubetrail's Requires or imports kubetrail."""
-    if "Requires" in spec:
+    """A rule file is Panther's unless it carries kubetrail's keys (Requires, Distinct) or its
+    source is kubetrail's (is_native_source)."""
+    if "Requires" in spec or "Distinct" in spec:
         return False
     try:
         return not is_native_source(py.read_text(encoding="utf-8"))

@@ -8,11 +8,13 @@ from typing import BinaryIO
 
 from kubetrail.findings import Finding
 from kubetrail.publish.base import PublishResult
+from kubetrail.textsafe import safe_json_line
 
 
 class StdoutPublisher:
-    """Writes each finding as one compact JSON line (orjson escapes every control character, so
-    a hostile username cannot break the line framing) and flushes per batch."""
+    """Writes each finding as one compact JSON line and flushes per batch. Every control, bidi
+    and line-separator character inside its strings is written as \\uXXXX (kubetrail.textsafe),
+    so a hostile username can neither break the line framing nor drive the terminal."""
 
     def __init__(self, stream: BinaryIO | None = None) -> None:
         self.stream = stream if stream is not None else sys.stdout.buffer
@@ -21,7 +23,7 @@ class StdoutPublisher:
         results = []
         for finding in findings:
             try:
-                self.stream.write(finding.to_json() + b"\n")
+                self.stream.write(safe_json_line(finding.to_json()) + b"\n")
             except OSError as exc:  # e.g. a closed pipe: report it rather than lose silently
                 results.append(PublishResult(finding.id, f"write failed: {exc}"))
                 continue

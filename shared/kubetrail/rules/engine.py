@@ -32,12 +32,39 @@ class Match:
 
 @dataclass(frozen=True, slots=True)
 class RuleError:
-    """A rule function raised (or returned something unusable) on one event."""
+    """A rule function raised (or returned something unusable) on one event. `error_type` is the
+    exception's class name, `message` reads like a traceback's last line, `KeyError: 'spec'`
+    (bounded; see `describe_error`)."""
 
     rule_id: str
     function: str
     message: str
     origin: Origin | None = None
+    error_type: str = "Exception"
+
+
+MAX_ERROR_CHARS = 1000
+
+
+def describe_error(exc: BaseException) -> tuple[str, str]:
+    """(class name, `Class: text`) of an exception a rule raised, bounded; never raises itself,
+    even for an exception whose __str__ raises or recurses."""
+    error_type = type(exc).__name__[:200]
+    try:
+        text = str(exc)
+    except Exception:  # a rule's own exception class may be broken
+        text = "<unprintable exception>"
+    message = f"{error_type}: {text}" if text else error_type
+    if len(message) > MAX_ERROR_CHARS:
+        message = message[:MAX_ERROR_CHARS] + "…"
+    return error_type, message
+
+
+def rule_error(rule_id: str, function: str, exc: BaseException, origin: Origin | None
+               ) -> RuleError:
+    """The RuleError for `exc` raised by `rule_id`'s `function`."""
+    error_type, message = describe_error(exc)
+    return RuleError(rule_id, function, message, origin, error_type)
 
 
 def _printable(text: str, limit: int) -> str:
@@ -87,13 +114,23 @@ class RuleSet:
                 if not rule.rule(event):
                     continue
             except Exception as exc:
-                errors.append(RuleError(rule.rule_id, "rule", repr(exc), origin))
+                errors.append(rule_error(rule.rule_id, "rule", exc, origin))
                 continue
-            match, err = self._resolve(rule, event, origin)
+            try:
+                match, err = self._resolve(rule, event, origin)
+            except Exception as exc:  # e.g. a title whose __str__ raises: the alert stays
+                errors.append(rule_error(rule.rule_id, "resolve", exc, origin))
+                match, err = self._default_match(rule, event), None
             if err:
                 errors.append(err)
             matches.append(match)
         return matches, errors
+
+    @staticmethod
+    def _default_match(rule: Rule, event: AuditEvent) -> Match:
+        """The match with every optional function's default (display name, severity...)."""
+        title = _printable(rule.display_name, MAX_TITLE_CHARS)
+        return Match(rule, event, title, dedup_key(rule.rule_id, title), rule.severity, {})
 
     @staticmethod
     def _resolve(
@@ -110,7 +147,7 @@ class RuleSet:
             try:
                 return fn(event)
             except Exception as exc:
-                error = RuleError(rule.rule_id, name, repr(exc), origin)
+                error = rule_error(rule.rule_id, name, exc, origin)
                 return default
 
         title = str(call("title", rule.title, rule.display_name) or rule.display_name)

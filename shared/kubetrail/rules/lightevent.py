@@ -13,6 +13,12 @@ two strictnesses over the same fields:
   and the caller reads the lines one by one, so a block decodes to the same decisions as its
   lines would.
 
+Block alignment: the lines become the elements of one JSON array, each wrapped as
+`{"<nonce>": line}` with a random key made per process. A line that is not one JSON value by
+itself can only merge with its neighbours (the array then has fewer elements than lines: refused);
+it cannot add an element, as that would take spelling the unknowable key. So element i is line i,
+whatever punctuation the lines hold.
+
 Both are real JSON parsers (msgspec): escapes, nulls and duplicated keys mean what they mean to the
 full decoder (a duplicated key counts with its last value). Non-ASCII blocks are refused because
 msgspec does not check the UTF-8 of strings it skips.
@@ -20,7 +26,9 @@ msgspec does not check the UTF-8 of strings it skips.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable, Iterable
+from operator import attrgetter
 from typing import Any, Literal
 
 import msgspec
@@ -33,7 +41,12 @@ FIELDS = frozenset({"verb", *_REF_KEYS})
 PATHS = {"verb": "verb", **{f: f"objectRef.{key}" for f, key in _REF_KEYS.items()}}
 LightDecodeError = msgspec.DecodeError
 UNSET = msgspec.UNSET
-_CLOSE = ord("]")
+# The key wrapping each line of a block; unguessable, so no line can spell an element boundary.
+_NONCE = "k" + secrets.token_hex(12)
+_OPEN = b'[{"' + _NONCE.encode() + b'":'
+_SEPARATOR = b'},\n{"' + _NONCE.encode() + b'":'
+_CLOSE = b"}]"
+_UNWRAP = attrgetter("e")
 
 
 class LightDecoder:
@@ -59,8 +72,9 @@ class LightDecoder:
             [("kind", Literal["Event"]), *body, ("p_log_type", msgspec.UnsetType, UNSET)],
             gc=False)
         self.decode_line: Callable[[bytes | str], Any] = msgspec.json.Decoder(line).decode
-        self._decode_array: Callable[[bytes | memoryview], list[Any]] = \
-            msgspec.json.Decoder(list[block]).decode  # type: ignore[valid-type]
+        wrapper = msgspec.defstruct("LightLine", [("e", block)], rename={"e": _NONCE}, gc=False)
+        self._decode_array: Callable[[bytes | bytearray], list[Any]] = \
+            msgspec.json.Decoder(list[wrapper]).decode  # type: ignore[valid-type]
 
     def decode_buffer(self, buffer: bytearray) -> list[Any] | None:
         """The light events of the whole JSON lines in `buffer`, or None unless every one of
@@ -68,15 +82,18 @@ class LightDecoder:
         come the lines; what follows the last newline (a line not read to its end) is ignored."""
         if not buffer.isascii():
             return None
-        # One JSON array, a line per element: each newline becomes ",\n" (one copy, which also
-        # counts the lines: "{..},{..}" on one line must not pass) and the last one "]\n".
-        array = buffer.replace(b"\n", b",\n")
-        close = array.rfind(b",\n")
+        # One JSON array, a wrapped line per element (see the module docstring): each newline
+        # becomes a separator (one copy) and the opener replaces buffer[0].
+        array = buffer.replace(b"\n", _SEPARATOR)
+        lines = (len(array) - len(buffer)) // (len(_SEPARATOR) - 1)  # (bytearray.count is slow)
+        close = array.rfind(_SEPARATOR)
         if close < 0:
             return None
-        array[close] = _CLOSE
+        del array[close:]
+        array += _CLOSE
+        array[:1] = _OPEN
         try:
-            events = self._decode_array(memoryview(array)[:close + 1])
-        except msgspec.DecodeError:
+            wrapped = self._decode_array(array)
+        except Exception:  # a decode error, or RecursionError on deep nesting
             return None
-        return events if len(events) == len(array) - len(buffer) else None
+        return list(map(_UNWRAP, wrapped)) if len(wrapped) == lines else None

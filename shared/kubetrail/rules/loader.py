@@ -9,6 +9,7 @@ RuleID replaces it (with a note)."""
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import re
 import sys
@@ -25,15 +26,20 @@ try:  # libyaml's safe loader, in every PyYAML wheel: ~5x faster rule loading, f
 except ImportError:  # pragma: no cover - PyYAML built without libyaml
     from yaml import SafeLoader  # type: ignore[assignment]
 
+from kubetrail.dedup.window import MAX_DISTINCT
 from kubetrail.errors import ConfigError, Origin
-from kubetrail.events import CLOUD_BY_LOG_TYPE
+from kubetrail.events import CLOUD_BY_LOG_TYPE, AuditEvent
 from kubetrail.rules.lightevent import FIELDS as REQUIRES_FIELDS
 
 if TYPE_CHECKING:
     from kubetrail.panther.helpers import PantherRoot
 
 BUNDLED_PACKS = Path(__file__).resolve().parent.parent / "packs"
-SEVERITIES = ("INFO", "LOW", "MEDIUM", "HIGH", "CRITICAL")
+SEVERITIES = ("INFO", "LOW", "MEDIUM", "HIGH", "CRITICAL")  # lowest to highest: the rank order
+# AuditEvent fields a `Distinct:` may name: the scalar ones and the string tuples (not the raw
+# record, the request object or the time).
+DISTINCT_FIELDS = frozenset(f.name for f in dataclasses.fields(AuditEvent)
+                            if f.name not in ("raw", "request_object", "time"))
 _MITRE = re.compile(r"^(TA\d{4}):(T\d{4}(?:\.\d{3})?)$")
 
 
@@ -77,6 +83,37 @@ class Rule:
     annotate: Callable[[Any], Mapping[str, Any]] | None = None
     # The log types on which the engine checks `requires` (None: all).
     requires_log_types: frozenset[str] | None = None
+    distinct: str | None = None  # `Distinct:` the AuditEvent field whose distinct values count
+
+
+def severity_rank(severity: str) -> int:
+    """INFO 0, LOW 1, MEDIUM 2, HIGH 3, CRITICAL 4 (what dedup compares for escalation)."""
+    return SEVERITIES.index(severity)
+
+
+def distinct_value(event: AuditEvent, name: str) -> str:
+    """The value of a rule's Distinct field on an event, as the dedup store counts it. A missing
+    or empty value is the empty string: it counts as one distinct value of its own, never more;
+    a tuple (groups, source_ips) is its items joined by the unit separator."""
+    value = getattr(event, name, None)
+    if value is None:
+        return ""
+    if isinstance(value, tuple):
+        return "\x1f".join(map(str, value))
+    return str(value)
+
+
+def _distinct(spec: Mapping[str, Any], threshold: int, origin: Origin) -> str | None:
+    """kubetrail extension `Distinct`: count distinct values of this AuditEvent field towards the
+    Threshold (2 to MAX_DISTINCT: a window keeps one hash per value up to the threshold)."""
+    name = spec.get("Distinct")
+    if name is None:
+        return None
+    if not isinstance(name, str) or name not in DISTINCT_FIELDS:
+        raise ConfigError(f"Distinct must name one of {sorted(DISTINCT_FIELDS)}", origin)
+    if not 2 <= threshold <= MAX_DISTINCT:
+        raise ConfigError(f"Distinct needs a Threshold from 2 to {MAX_DISTINCT}", origin)
+    return name
 
 
 def _str(spec: Mapping[str, Any], key: str, origin: Origin, default: str | None = None) -> str:
@@ -154,6 +191,7 @@ def load_rule(yml: Path, panther_root: PantherRoot | None = None, *,
     period, threshold = spec.get("DedupPeriodMinutes", 60), spec.get("Threshold", 1)
     if not isinstance(period, int) or period < 1 or not isinstance(threshold, int) or threshold < 1:
         raise ConfigError("DedupPeriodMinutes and Threshold must be positive integers", origin)
+    distinct = _distinct(spec, threshold, origin)
     tests = []
     for i, t in enumerate(spec.get("Tests") or []):
         if not isinstance(t, Mapping) or not isinstance(t.get("Log"), Mapping):
@@ -188,6 +226,7 @@ def load_rule(yml: Path, panther_root: PantherRoot | None = None, *,
         tests=tuple(tests),
         requires=requires,
         source=yml,
+        distinct=distinct,
         **functions,
     )
 

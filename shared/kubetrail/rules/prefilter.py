@@ -27,7 +27,7 @@ from itertools import compress, count
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
-from kubetrail.rules.lightevent import PATHS, UNSET, LightDecodeError, LightDecoder
+from kubetrail.rules.lightevent import PATHS, UNSET, LightDecoder
 
 if TYPE_CHECKING:
     from kubetrail.rules.loader import Rule
@@ -37,15 +37,27 @@ if TYPE_CHECKING:
 _SELECTIVITY = ("resource", "subresource", "namespace", "api_group", "verb")
 
 
+# Characters whose escape in a record's text could spell an escape one level down, in a JSON
+# string embedded in a JSON string (AKS properties.log, a CloudWatch message): `\u005c` is a
+# backslash, `\u0075` a "u", `\u0030`-`\u0039` and the hex letters the code's digits.
+_ESCAPE_BUILDERS = "\\u0123456789abcdefABCDEF"
+_SHORT_ESCAPES = {'"': '"', "/": "/", "\b": "b", "\f": "f", "\n": "n", "\r": "r", "\t": "t"}
+
+
 def _escape_pattern(needles: set[bytes]) -> re.Pattern[bytes]:
-    """A regex for the JSON escapes that could spell a character of any needle."""
+    """A regex for the JSON escapes that could spell a character of any needle, at any level of
+    JSON embedded in JSON strings."""
     chars = {c for n in needles for c in n.decode("utf-8")}
     if any(ord(c) > 0x7F for c in chars):
         return re.compile(rb"\\u")  # non-ASCII needles: any escape may matter
-    codes = sorted({f"{ord(c):02x}" for c in chars})
+    codes = sorted({f"{ord(c):02x}" for c in chars | set(_ESCAPE_BUILDERS)})
     alternatives = "|".join("".join(f"[{d.lower()}{d.upper()}]" if d.isalpha() else d for d in code)
                             for code in codes)
-    return re.compile(rb"\\u00(?:" + alternatives.encode() + rb")")
+    short = "".join(re.escape(_SHORT_ESCAPES[c]) for c in sorted(chars) if c in _SHORT_ESCAPES)
+    pattern = rb"\\u00(?:" + alternatives.encode() + rb")"
+    if short:
+        pattern += rb"|\\[" + short.encode() + rb"]"
+    return re.compile(pattern)
 
 
 @dataclass(frozen=True)
@@ -95,8 +107,8 @@ class Prefilter:
         """False only when no rule can match the audit Event whose JSON text is `text`."""
         try:
             ev = self.light.decode_line(text)
-        except (LightDecodeError, UnicodeEncodeError):
-            return True
+        except Exception:  # a decode error, RecursionError on deep nesting, ...
+            return True  # the full decoder reads it and reports what is wrong
         return self.event_may_match(ev)
 
     def event_may_match(self, ev: Any) -> bool:

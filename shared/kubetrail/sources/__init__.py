@@ -9,6 +9,9 @@ Failure) that carry their Origin.
   detect      decode_document: recognize any of the above in one JSON document, and
               Panther-shaped test logs (native record + p_log_type)
   files       read_paths: JSON lines / JSON documents / arrays, gzip or not, and stdin
+
+Every entry point is wrapped by sources/guard.py: iterating the outcomes of any decoder raises
+nothing but ConfigError (settings) and interrupts; whatever one record raises is its Failure.
 """
 
 from kubetrail.sources.cloudwatch import (

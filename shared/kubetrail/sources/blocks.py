@@ -7,7 +7,9 @@ object per line that is not a candidate); when every line is a well-typed audit 
 leaves as a `Scanned` (its line count and the text of the few lines some rule may match).
 Otherwise — no prefilter, or a blank, cut, malformed, non-ASCII or non-Event line anywhere in
 the block — the block leaves as its bytes, to be read line by line (sources/jsonlines.py), so
-every defect is still reported with its line number.
+every defect is still reported with its line number. A block is accepted only when its i-th
+light event is provably its i-th line (lightevent.py: each line is wrapped with a per-process
+random key), so no punctuation can shift a decision onto another line.
 
 Lines end at b"\\n". A line of more than `limit` bytes (its newline not counted) leaves as the
 str reason instead, and reading goes on after it: the buffer holds at most limit + 1 bytes of

@@ -33,6 +33,7 @@ from kubetrail.sources.common import (
     DEFAULT_MAX_INFLATE,
     GZIP_MAGIC,
     b64decode,
+    check_max_inflate,
     cut,
     describe,
     dump,
@@ -42,6 +43,7 @@ from kubetrail.sources.common import (
     opt_str,
     type_name,
 )
+from kubetrail.sources.guard import isolated, isolated_stream
 from kubetrail.sources.k8s import (
     embedded_audit_event,
     event_from_k8s,
@@ -89,13 +91,22 @@ def _payload(event: Mapping[str, Any] | bytes, max_inflate: int) -> Any:
     return loads(data, "CloudWatch Logs payload JSON")
 
 
+def open_awslogs(event: Mapping[str, Any] | bytes, *, max_inflate: int = DEFAULT_MAX_INFLATE
+                 ) -> Any:
+    """The subscription payload of a Lambda event (base64 decoded, every gzip member inflated
+    within `max_inflate`, parsed), for decode_data_message; DecodeError when it does not open."""
+    return _payload(event, max_inflate)
+
+
+@isolated_stream
 def decode_awslogs(
     event: Mapping[str, Any] | bytes, origin: Origin, prefilter: Prefilter | None = None,
     *, max_inflate: int = DEFAULT_MAX_INFLATE,
 ) -> Iterator[Outcome]:
     """Decode a Lambda CloudWatch Logs event (or its JSON bytes, or the gzip payload itself)."""
+    check_max_inflate(max_inflate)
     try:
-        message = _payload(event, max_inflate)
+        message = open_awslogs(event, max_inflate=max_inflate)
     except DecodeError as exc:
         raw = event if isinstance(event, bytes | bytearray) else dump(event)
         yield Failure(exc.message, origin, cut(raw))
@@ -103,6 +114,7 @@ def decode_awslogs(
     yield from decode_data_message(message, origin, prefilter)
 
 
+@isolated_stream
 def decode_data_message(
     msg: Mapping[str, Any], origin: Origin, prefilter: Prefilter | None = None,
 ) -> Iterator[Outcome]:
@@ -140,6 +152,7 @@ def decode_data_message(
             yield decode_log_event(log_event, here, cluster, prefilter)
 
 
+@isolated
 def decode_log_event(
     log_event: Any, origin: Origin, cluster: str | None, prefilter: Prefilter | None = None,
 ) -> Outcome:

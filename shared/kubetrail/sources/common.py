@@ -14,20 +14,27 @@ encoded record is still parsed and reported as the Failure it is.
 from __future__ import annotations
 
 import binascii
+import heapq
 import zlib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any, TypeGuard
 
 import msgspec
 import orjson
 
-from kubetrail.errors import DecodeError
+from kubetrail.errors import ConfigError, DecodeError
 
 DEFAULT_MAX_INFLATE = 64 * 1024 * 1024
 # Failure.raw is cut here; the dead-letter document cuts again (smaller) and flags the cut.
 MAX_FAILURE_RAW = 1024 * 1024
 BOM = b"\xef\xbb\xbf"
 GZIP_MAGIC = b"\x1f\x8b"
+# Memory bound of a full parse: a JSON text is refused (DecodeError) when it opens more
+# containers ("{" or "[" bytes, those inside strings included) than one per DENSITY bytes,
+# beyond a free allowance. Real audit records hold one per 25 bytes or more; "[{},{},...]"
+# holds one per 3, and each empty container costs Python 60-70 bytes.
+CONTAINER_DENSITY = 6
+CONTAINER_ALLOWANCE = 16384
 
 
 class _AnyObject(msgspec.Struct):
@@ -35,6 +42,7 @@ class _AnyObject(msgspec.Struct):
 
 
 _check_object = msgspec.json.Decoder(_AnyObject).decode
+_check_value = msgspec.json.Decoder(msgspec.Raw).decode
 
 _JSON_TYPES = {
     type(None): "null", bool: "boolean", int: "number", float: "number", str: "string",
@@ -66,7 +74,22 @@ def is_json_object(text: bytes) -> bool:
         return False
     try:
         _check_object(text)
-    except msgspec.DecodeError:
+    except Exception:
+        return False
+    return True
+
+
+def is_json(text: bytes) -> bool:
+    """`text` is one well-formed JSON value (a leading BOM and whitespace allowed), checked
+    without building it."""
+    text = text.strip()
+    if text.startswith(BOM):
+        text = text[3:]
+    if not is_utf8(text):
+        return False
+    try:
+        _check_value(text)
+    except Exception:
         return False
     return True
 
@@ -79,8 +102,12 @@ def type_name(value: object) -> str:
 
 def describe(value: object, limit: int = 64) -> str:
     """A short, escaped rendering of an untrusted value: no newline, ANSI escape or other
-    non-printable character survives (repr escapes them), and long text is cut."""
-    text = value if isinstance(value, str) else str(value)
+    non-printable character survives (repr escapes them), and long text is cut. Bounded and
+    non-recursive whatever the value (a parsed value is rendered by `dump`)."""
+    if isinstance(value, str):
+        text = value
+    else:
+        text = dump(value, 4 * limit + 4).decode("utf-8", "backslashreplace")
     return repr(text[:limit]) + ("…" if len(text) > limit else "")
 
 
@@ -90,27 +117,109 @@ def escaped(text: str, limit: int = 160) -> str:
 
 
 def describe_keys(obj: Mapping[Any, Any], limit: int = 12) -> str:
-    """The keys of an untrusted object, sorted, each escaped and cut, at most `limit` of them."""
-    keys = sorted(map(str, obj))
-    text = ", ".join(describe(k, 40) for k in keys[:limit])
-    return text + (f", … ({len(keys)} keys)" if len(keys) > limit else "")
+    """The first keys of an untrusted object in sorted order, each escaped and cut, at most
+    `limit` of them."""
+    keys = heapq.nsmallest(limit, (k if type(k) is str else type_name(k) for k in obj))
+    text = ", ".join(describe(k, 40) for k in keys)
+    return text + (f", … ({len(obj)} keys)" if len(obj) > limit else "")
+
+
+def _strip_bom(data: bytes | bytearray | memoryview | str) -> bytes | bytearray | memoryview | str:
+    if isinstance(data, str):
+        return data[1:] if data.startswith("\ufeff") else data
+    return data[3:] if data[:3] == BOM else data
+
+
+def check_density(data: bytes | bytearray | memoryview | str, what: str = "JSON") -> None:
+    """DecodeError when `data` opens containers so densely that building it would cost far more
+    memory than its size promises (see CONTAINER_DENSITY)."""
+    if len(data) <= CONTAINER_ALLOWANCE:
+        return
+    if isinstance(data, str):
+        containers = data.count("{") + data.count("[")
+    else:
+        view = data if isinstance(data, bytes | bytearray) else bytes(data)
+        containers = view.count(b"{") + view.count(b"[")
+    if containers > len(data) // CONTAINER_DENSITY + CONTAINER_ALLOWANCE:
+        raise DecodeError(f"{what} refused: {containers} objects/arrays in {len(data)} bytes "
+                          f"(more than one per {CONTAINER_DENSITY} bytes would exhaust memory)")
 
 
 def loads(data: bytes | bytearray | memoryview | str, what: str = "JSON") -> Any:
     """orjson.loads, with every parse error (broken JSON, invalid UTF-8, nesting beyond orjson's
-    limit of 1024 levels) turned into a DecodeError."""
+    limit of 1024 levels) turned into a DecodeError. A leading UTF-8 BOM is ignored (some
+    producers write one); text too dense to build within its memory bound is refused
+    (check_density)."""
+    data = _strip_bom(data)
+    check_density(data, what)
     try:
         return orjson.loads(data)
     except orjson.JSONDecodeError as exc:
         raise DecodeError(f"invalid {what}: {escaped(str(exc))}") from None
 
 
-def dump(value: Any) -> bytes:
-    """Bytes of an already-parsed value, for Failure.raw when the original bytes are gone."""
+def dump(value: Any, limit: int = MAX_FAILURE_RAW) -> bytes:
+    """Bytes of an already-parsed value (at most `limit` of them), for Failure.raw and failure
+    reasons when the original bytes are gone. Never raises and never recurses: a value orjson
+    cannot write (nesting beyond its limit, a non-JSON type) is written by a bounded loop."""
     try:
-        return orjson.dumps(value)
-    except (TypeError, orjson.JSONEncodeError):
-        return repr(value).encode("utf-8", "backslashreplace")
+        out = orjson.dumps(value)
+    except Exception:
+        return _dump_bounded(value, limit)
+    # A copy, also when not cut: orjson's result keeps a 4 KiB buffer even for b"{}".
+    return bytes(memoryview(out)[:limit])
+
+
+def _scalar(value: object) -> bytes:
+    if value is None or type(value) is bool:
+        return b"null" if value is None else (b"true" if value else b"false")
+    if isinstance(value, int | float):
+        try:
+            return str(value).encode()
+        except ValueError:  # an int beyond str()'s digit limit
+            return b'"<large number>"'
+    if isinstance(value, str):
+        try:
+            return orjson.dumps(value)
+        except orjson.JSONEncodeError:  # lone surrogates
+            return orjson.dumps(value.encode("utf-8", "backslashreplace").decode("ascii"))
+    return orjson.dumps(f"<{type(value).__name__}>")
+
+
+def _dump_bounded(value: Any, limit: int) -> bytes:
+    """JSON-like text of `value`, written with an explicit stack, stopped past `limit` bytes."""
+    parts: list[bytes] = []
+    size = 0
+    stack: list[tuple[Iterator[tuple[bytes, Any]], bytes]] = [(iter([(b"", value)]), b"")]
+    while stack and size <= limit:
+        items, closer = stack[-1]
+        item = next(items, None)
+        if item is None:
+            stack.pop()
+            token = closer
+        else:
+            prefix, v = item
+            if is_mapping(v):
+                token = prefix + b"{"
+                members = (((b"," if i else b"") + _scalar(str(k)) + b":", x)
+                           for i, (k, x) in enumerate(v.items()))
+                stack.append((members, b"}"))
+            elif isinstance(v, list | tuple):
+                token = prefix + b"["
+                stack.append((((b"," if i else b"", x) for i, x in enumerate(v)), b"]"))
+            else:
+                token = prefix + _scalar(v)
+        parts.append(token)
+        size += len(token)
+    return b"".join(parts)[:limit]
+
+
+def check_max_inflate(max_inflate: int) -> int:
+    """max_inflate itself, when it is a usable limit (a positive integer); else a ConfigError."""
+    if type(max_inflate) is not int or max_inflate < 1:
+        raise ConfigError(f"max_inflate must be a positive number of bytes, got "
+                          f"{escaped(repr(max_inflate), 40)}")
+    return max_inflate
 
 
 def cut(raw: bytes | bytearray | str) -> bytes:
@@ -132,7 +241,9 @@ def b64decode(text: object, field: str) -> bytes:
 
 def inflate(data: bytes, max_inflate: int = DEFAULT_MAX_INFLATE) -> bytes:
     """Gunzip `data` (all members), incrementally, refusing to produce more than `max_inflate`
-    bytes: a gzip bomb costs at most that much memory and is a DecodeError."""
+    bytes: a gzip bomb costs at most that much memory and is a DecodeError. A max_inflate below 1
+    is a ConfigError."""
+    check_max_inflate(max_inflate)
     out: list[bytes] = []
     total = 0
     while data:

@@ -34,8 +34,10 @@ with a prefilter, one JSON object is Prefiltered without a full decode when it i
   every EKS CloudWatch line) — that `prefilter.may_match_event` (a typed light decode) rejects.
   Such text is decoded as an audit Event (or as the Panther log its p_log_type names) whatever
   else it holds: dispatch follows the text here;
-- or any other object whose text holds none of ENVELOPE_MARKERS and that `prefilter.may_match`
-  (bytes) rejects.
+- or any other object whose text holds none of ENVELOPE_MARKERS, no escape that could spell a
+  letter, digit, "_" or backslash (so no key is spelled otherwise than the markers test sees,
+  e.g. "data_\\u0062ase64", at any level of JSON embedded in strings), and that
+  `prefilter.may_match` (bytes) rejects.
 Exact (for the bytes test; the light decode is a real parser): outside envelopes, every
 value a rule can require is copied from a JSON string of the record's own text (the
 prefilter's argument; an escape that could spell one of its letters always decodes), so text
@@ -55,6 +57,7 @@ orjson's limit).
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -64,6 +67,7 @@ from kubetrail.sources.cloudwatch import decode_awslogs, decode_data_message, de
 from kubetrail.sources.common import (
     BOM,
     DEFAULT_MAX_INFLATE,
+    check_max_inflate,
     cut,
     describe,
     describe_keys,
@@ -76,6 +80,7 @@ from kubetrail.sources.common import (
 )
 from kubetrail.sources.eventhub import decode_aks_record, decode_eventhub_body
 from kubetrail.sources.gke import decode_log_entry
+from kubetrail.sources.guard import isolated, isolated_stream
 from kubetrail.sources.k8s import event_from_k8s, require_audit_event
 from kubetrail.sources.pubsub import decode_cloudevent, decode_pubsub_message
 
@@ -83,6 +88,9 @@ if TYPE_CHECKING:
     from kubetrail.rules.prefilter import Prefilter
 
 ENVELOPE_MARKERS = (b'"data"', b'"data_base64"', b'"records"', b'"logEvents"')
+# An escape that could spell a letter, digit, "_" or backslash, e.g. of an envelope key
+# ("lo\u0067Events"): text holding one never takes the byte-level fast path.
+_LETTER_ESCAPE = re.compile(rb"\\u00(?:3[0-9]|[4-7][0-9a-fA-F])")
 AUDIT_PREFIX = b'{"kind":"Event","apiVersion":"audit.k8s.io/'
 
 _PUBSUB_KEYS = ("messageId", "message_id", "attributes", "publishTime", "publish_time")
@@ -94,20 +102,27 @@ def fast_prefiltered(text: bytes, prefilter: Prefilter) -> bool:
     envelope markers by its bytes."""
     if text.startswith(AUDIT_PREFIX):
         return is_utf8(text) and not prefilter.may_match_event(text)
-    if text[:1] != b"{" or any(m in text for m in ENVELOPE_MARKERS):
+    if text[:1] != b"{" or any(m in text for m in ENVELOPE_MARKERS) \
+            or _LETTER_ESCAPE.search(text) is not None:
         return False
     return is_json_object(text) and not prefilter.may_match(text)
 
 
+@isolated_stream
 def decode_document(
     doc: Any, origin: Origin, prefilter: Prefilter | None = None,
     *, max_inflate: int = DEFAULT_MAX_INFLATE,
 ) -> Iterator[Outcome]:
     """Decode one JSON document (parsed, or raw bytes/str) in whichever format it is."""
+    check_max_inflate(max_inflate)
     if isinstance(doc, bytes | bytearray | memoryview | str):
         data = doc.encode("utf-8", "surrogatepass") if isinstance(doc, str) else bytes(doc)
-        yield from decode_line(data, origin, prefilter, max_inflate=max_inflate) or [
-            Skip("empty", origin)]
+        empty = True
+        for outcome in decode_line(data, origin, prefilter, max_inflate=max_inflate):
+            empty = False
+            yield outcome
+        if empty:
+            yield Skip("empty", origin)
     elif type(doc) is list:
         if not doc:
             yield Skip("empty", origin)
@@ -122,32 +137,39 @@ def decode_document(
         yield from _decode_one(doc, origin, prefilter, max_inflate)
 
 
+@isolated_stream
 def decode_line(
     data: bytes, origin: Origin, prefilter: Prefilter | None = None,
     *, max_inflate: int = DEFAULT_MAX_INFLATE,
-) -> list[Outcome]:
-    """Decode one JSON text (e.g. a line of a JSON-lines file); [] when it is blank. The fast
-    path above applies; a failure of the document itself keeps these bytes as its raw."""
+) -> Iterator[Outcome]:
+    """Decode one JSON text (e.g. a line of a JSON-lines file); nothing when it is blank. The
+    fast path above applies; a failure of the document itself keeps these bytes as its raw.
+    Outcomes are streamed: a line holding an array of many documents is never a list of them."""
+    check_max_inflate(max_inflate)
     if data[:1] != b"{":
         data = data.strip().removeprefix(BOM).lstrip()
         if not data:
-            return []
+            return
     if prefilter is not None and fast_prefiltered(data, prefilter):
-        return [Prefiltered(origin)]
+        yield Prefiltered(origin)
+        return
     try:
         doc = loads(data)
     except DecodeError as exc:
-        return [Failure(exc.message, origin, cut(data.rstrip()))]
+        yield Failure(exc.message, origin, cut(data.rstrip()))
+        return
     if data.startswith(AUDIT_PREFIX) and type(doc) is dict and "p_log_type" not in doc:
-        outcomes = [_raw_event(doc, origin)]  # decided by the text, as the fast path is
-    else:
-        outcomes = list(decode_document(doc, origin, prefilter, max_inflate=max_inflate))
-    for i, outcome in enumerate(outcomes):
+        outcomes: Iterator[Outcome] = iter([_raw_event(doc, origin)])  # decided by the text,
+    else:  # as the fast path is
+        outcomes = decode_document(doc, origin, prefilter, max_inflate=max_inflate)
+    del doc  # the caller's outcomes keep what they need; the parsed document can go
+    for outcome in outcomes:
         if type(outcome) is Failure and outcome.origin == origin:
-            outcomes[i] = dataclasses.replace(outcome, raw=cut(data.rstrip()))
-    return outcomes
+            outcome = dataclasses.replace(outcome, raw=cut(data.rstrip()))
+        yield outcome
 
 
+@isolated_stream
 def _decode_one(doc: Any, origin: Origin, prefilter: Prefilter | None, max_inflate: int
                 ) -> Iterator[Outcome]:
     if not is_mapping(doc):
@@ -182,6 +204,7 @@ def _decode_one(doc: Any, origin: Origin, prefilter: Prefilter | None, max_infla
                       cut(dump(doc)))
 
 
+@isolated
 def decode_panther(log: Mapping[str, Any], origin: Origin) -> Outcome:
     """Decode one Panther-shaped log by its p_log_type (exactly one Outcome)."""
     log_type = log.get("p_log_type")
@@ -202,6 +225,7 @@ def decode_panther(log: Mapping[str, Any], origin: Origin) -> Outcome:
                    "Azure.MonitorActivity or GCP.AuditLog)", origin, cut(dump(log)))
 
 
+@isolated
 def _raw_event(doc: Mapping[str, Any], origin: Origin) -> Outcome:
     try:
         event = event_from_k8s(require_audit_event(doc), cloud="aws", cluster=None, raw=doc,

@@ -34,6 +34,7 @@ from kubetrail.sources.common import (
     opt_str,
     type_name,
 )
+from kubetrail.sources.guard import isolated, isolated_stream
 from kubetrail.sources.k8s import (
     embedded_audit_event,
     event_from_k8s,
@@ -53,6 +54,7 @@ def cluster_from_resource_id(resource_id: str | None) -> str | None:
     return resource_id.rstrip("/").rpartition("/")[2] or None
 
 
+@isolated_stream
 def decode_eventhub_body(
     body: bytes | str | Mapping[str, Any] | list[Any], origin: Origin,
     prefilter: Prefilter | None = None,
@@ -92,6 +94,7 @@ def _records(body: Mapping[str, Any], origin: Origin, prefilter: Prefilter | Non
             yield decode_aks_record(record, origin.child(f"records[{i}]"), prefilter)
 
 
+@isolated
 def decode_aks_record(
     rec: Mapping[str, Any] | Any, origin: Origin, prefilter: Prefilter | None = None,
     *, default_cluster: str | None = None,

@@ -9,12 +9,14 @@ How a file is read is decided by its first non-blank line: when that line is a J
 itself the file is JSON lines, streamed line by line (memory stays flat: one line at a time, each
 at most max_inflate bytes; a longer line is a Failure and reading goes on after it). Otherwise
 the whole file is read as one document, bounded by max_inflate (larger: a Failure); if it is not
-valid JSON but its second non-blank line is a document by itself, it is JSON lines after all,
-whose first line is broken. A gzip stream that breaks mid-file ends the file with a Failure for
-what could not be read, after everything before it. Blank lines are not records.
+valid JSON but any later line is a JSON object by itself, it is JSON lines after all, whose
+first lines are broken (each its own Failure). A gzip stream that breaks mid-file ends the
+file with a Failure for what could not be read, after everything before it. Blank lines are
+not records.
 
-A path that does not exist or cannot be read is a ConfigError, raised by read_paths itself
-before anything is read.
+A path that does not exist or cannot be read, or a max_inflate below 1, is a ConfigError, raised
+by read_paths itself before anything is read. Each file is read under guard.guard_stream: should
+reading it raise anyway, that is one Failure for the file and the next file is read.
 """
 
 from __future__ import annotations
@@ -28,19 +30,21 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
-import orjson
-
 from kubetrail.errors import ConfigError, DecodeError, Origin
 from kubetrail.sources.base import Failure, Outcome
 from kubetrail.sources.common import (
     BOM,
     DEFAULT_MAX_INFLATE,
     GZIP_MAGIC,
+    check_max_inflate,
     cut,
     escaped,
+    is_json,
+    is_json_object,
     loads,
 )
 from kubetrail.sources.detect import decode_document, decode_line
+from kubetrail.sources.guard import guard_stream
 from kubetrail.sources.jsonlines import json_lines, parts
 
 if TYPE_CHECKING:
@@ -55,8 +59,14 @@ def read_paths(
 ) -> Iterator[Outcome]:
     """Outcomes of every record in the given files, in order. Raises ConfigError at once when a
     path is missing, a directory or unreadable."""
+    check_max_inflate(max_inflate)
     checked = [_check(Path(p)) for p in paths]
-    return itertools.chain.from_iterable(_read(p, prefilter, max_inflate) for p in checked)
+    return itertools.chain.from_iterable(
+        guard_stream(_read(p, prefilter, max_inflate), Origin(_source(p))) for p in checked)
+
+
+def _source(path: Path) -> str:
+    return "<stdin>" if str(path) == STDIN else str(path)
 
 
 def _check(path: Path) -> Path:
@@ -95,10 +105,9 @@ def _read_stream(raw: IO[bytes], source: str, prefilter: Prefilter | None, max_i
     if first is None:
         return
     if isinstance(first, str) or first.strip().removeprefix(BOM).lstrip()[:1] not in (b"{", b"[") \
-            or _is_document(first):
+            or is_json(first):
         yield from _json_lines(head, lines, stream, source, prefilter, max_inflate)
         return
-    second = _next_content(lines, head)
     size = sum(map(len, head))
     for item in lines:  # the rest of the file, as long as it fits
         head.append(item)
@@ -113,7 +122,7 @@ def _read_stream(raw: IO[bytes], source: str, prefilter: Prefilter | None, max_i
                               "may be larger)")
         doc = loads(document.removeprefix(BOM), "JSON document")
     except DecodeError as exc:
-        if isinstance(second, bytes) and _is_document(second):
+        if any(type(t) is bytes and _is_object_line(t) for t in head[1:]):
             yield from _json_lines(head, lines, stream, source, prefilter, max_inflate)
             return
         yield Failure(exc.message, origin.child("1"), cut(document))
@@ -123,12 +132,11 @@ def _read_stream(raw: IO[bytes], source: str, prefilter: Prefilter | None, max_i
     yield from decode_document(doc, origin, prefilter, max_inflate=max_inflate)
 
 
-def _is_document(line: bytes) -> bool:
-    try:
-        orjson.loads(line.strip().removeprefix(BOM))
-    except orjson.JSONDecodeError:
-        return False
-    return True
+def _is_object_line(line: bytes) -> bool:
+    """A line that is a non-empty JSON object by itself (a pretty-printed document has none,
+    but perhaps an empty `{}`)."""
+    text = line.strip()
+    return len(text) > 2 and is_json_object(text)
 
 
 def _next_content(lines: Iterator[bytes | str], head: list[bytes | str]) -> bytes | str | None:

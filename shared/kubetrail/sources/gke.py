@@ -35,6 +35,7 @@ from kubetrail.errors import DecodeError, Origin
 from kubetrail.events import AuditEvent
 from kubetrail.sources.base import Decoded, Failure, Outcome, Skip
 from kubetrail.sources.common import cut, describe, dump, is_mapping, opt_map, opt_str, type_name
+from kubetrail.sources.guard import isolated
 from kubetrail.sources.k8s import opt_time
 
 # google.rpc.Code → HTTP, as google/rpc/code.proto documents each code.
@@ -151,6 +152,7 @@ def log_entry_event(
         raise DecodeError(exc.message, origin) from None
 
 
+@isolated
 def decode_log_entry(
     entry: Mapping[str, Any], origin: Origin, *, default_cluster: str | None = None,
     assume_k8s: bool = False,

@@ -26,7 +26,7 @@ from operator import attrgetter, eq, is_
 from typing import IO, TYPE_CHECKING
 
 from kubetrail.errors import Origin
-from kubetrail.rules.lightevent import UNSET, LightDecodeError
+from kubetrail.rules.lightevent import UNSET
 from kubetrail.sources.base import Failure, Outcome, Prefiltered
 from kubetrail.sources.blocks import Scanned, scan_blocks
 
@@ -94,7 +94,7 @@ def _bulk(batch: Sequence[bytes], lineno: int, source: str, prefilter: Prefilter
         if not all(map(bytes.isascii, batch)):
             raise ValueError("not ASCII")
         light = list(map(prefilter.light.decode_line, batch))
-    except (LightDecodeError, ValueError):
+    except Exception:  # a decode error, non-ASCII, RecursionError on deep nesting
         # Some line is not ASCII or not light-decodable: judge each line alone, so only those
         # lines (and the candidates) go the slow way.
         candidates = [i for i, line in enumerate(batch)

@@ -15,6 +15,8 @@ Decisions:
   so `api_group is None` means the core group on every cloud (GKE's `core` too).
 - Timestamps: RFC 3339 with any number of fractional digits (9 are cut to Python's 6), and
   Panther's `2022-11-29 00:09:04.38`; a timestamp without offset is UTC. Always aware UTC.
+  A time outside TIME_RANGE (years 1000 to 8999 UTC) is the record's Failure ("out of range"),
+  never a datetime whose later arithmetic (dedup windows, epoch conversion) would overflow.
 """
 
 from __future__ import annotations
@@ -48,6 +50,9 @@ _STR_OR_NULL = frozenset({str, type(None)})
 _STR = frozenset({str})
 _ABSENT: Any = object()
 _TIME_FIELDS = ("stageTimestamp", "requestReceivedTimestamp", "timestamp")
+# Wide enough for any real log, far enough from datetime's limits (years 1 and 9999) that
+# adding a dedup window or converting to epoch milliseconds never overflows.
+TIME_RANGE = (datetime(1000, 1, 1, tzinfo=UTC), datetime(9000, 1, 1, tzinfo=UTC))
 
 
 def parse_time(value: str, field: str) -> datetime:
@@ -57,8 +62,16 @@ def parse_time(value: str, field: str) -> datetime:
     except ValueError:
         raise DecodeError(f"{field}: not an RFC 3339 timestamp: {describe(value)}") from None
     if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=UTC)
-    return parsed if parsed.tzinfo is UTC else parsed.astimezone(UTC)
+        parsed = parsed.replace(tzinfo=UTC)
+    elif parsed.tzinfo is not UTC:
+        try:
+            parsed = parsed.astimezone(UTC)
+        except (OverflowError, ValueError):
+            parsed = (datetime.min if parsed.year < 5000 else datetime.max).replace(tzinfo=UTC)
+    if not TIME_RANGE[0] <= parsed < TIME_RANGE[1]:
+        raise DecodeError(f"{field}: timestamp out of range (years 1000 to 8999 UTC): "
+                          f"{describe(value)}")
+    return parsed
 
 
 def opt_time(obj: Mapping[str, Any], keys: tuple[str, ...], path: str = "") -> datetime | None:
@@ -97,6 +110,8 @@ def embedded_audit_event(value: Any, field: str, json_label: str,
     AKS properties.log); None when the prefilter's light decode proves no rule can match it (a
     cut or malformed text is never dropped that way: it fails here, with `json_label`)."""
     if type(value) is str:
+        if value.startswith("\ufeff"):  # a BOM some producers write first (README)
+            value = value[1:]
         if prefilter is not None and not prefilter.may_match_event(value):
             return None
         return require_audit_event(loads(value, json_label))

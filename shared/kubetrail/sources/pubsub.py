@@ -24,6 +24,7 @@ from kubetrail.sources.common import (
     DEFAULT_MAX_INFLATE,
     GZIP_MAGIC,
     b64decode,
+    check_max_inflate,
     cut,
     describe_keys,
     dump,
@@ -34,16 +35,19 @@ from kubetrail.sources.common import (
     type_name,
 )
 from kubetrail.sources.gke import decode_log_entry
+from kubetrail.sources.guard import isolated_stream
 
 if TYPE_CHECKING:
     from kubetrail.rules.prefilter import Prefilter
 
 
+@isolated_stream
 def decode_log_entry_bytes(
     data: bytes, origin: Origin, prefilter: Prefilter | None = None,
     *, max_inflate: int = DEFAULT_MAX_INFLATE,
 ) -> Iterator[Outcome]:
     """LogEntry JSON bytes (possibly gzip) → Outcomes."""
+    check_max_inflate(max_inflate)
     try:
         if data.startswith(GZIP_MAGIC):
             data = inflate(data, max_inflate)
@@ -61,11 +65,13 @@ def decode_log_entry_bytes(
         yield decode_log_entry(entry, origin)
 
 
+@isolated_stream
 def decode_pubsub_message(
     msg: Mapping[str, Any], origin: Origin, prefilter: Prefilter | None = None,
     *, max_inflate: int = DEFAULT_MAX_INFLATE,
 ) -> Iterator[Outcome]:
     """Decode a Pub/Sub push body or a pulled (bare) message."""
+    check_max_inflate(max_inflate)
     if not is_mapping(msg):
         yield Failure(f"Pub/Sub message: expected an object, got {type_name(msg)}", origin,
                       cut(dump(msg)))
@@ -90,12 +96,14 @@ def decode_pubsub_message(
     yield from decode_log_entry_bytes(raw, origin, prefilter, max_inflate=max_inflate)
 
 
+@isolated_stream
 def decode_cloudevent(
     ce: Mapping[str, Any], origin: Origin, prefilter: Prefilter | None = None,
     *, max_inflate: int = DEFAULT_MAX_INFLATE,
 ) -> Iterator[Outcome]:
     """Decode an Eventarc CloudEvent (structured JSON form, or as functions_framework hands it)
     carrying a Pub/Sub message or an audit LogEntry."""
+    check_max_inflate(max_inflate)
     try:
         if not is_mapping(ce):
             raise DecodeError(f"CloudEvent: expected an object, got {type_name(ce)}")

@@ -6,7 +6,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
@@ -15,47 +14,11 @@ import pytest
 from cloudevents.conversion import to_structured
 
 from kubetrail.errors import ConfigError, PublishError
-from tests.emulators.gcloud import GcloudEmulators
 from tests.emulators.net import LoopbackProxy
+from tests.functions.gcp.conftest import Deployment
 from tests.functions.gcp.helpers import FUNCTION_DIR, cloud_event, daemonset_entry, load_main
 
 pytestmark = pytest.mark.gcp
-
-
-@dataclass
-class Deployment:
-    """The function's topics, a pull subscription on each, and its settings."""
-
-    emulators: GcloudEmulators
-    findings_sub: str
-    deadletter_sub: str
-    env: dict[str, str]
-
-    def findings(self) -> list[Any]:
-        return self.emulators.pull(self.findings_sub)
-
-    def dead_letters(self) -> list[Any]:
-        return self.emulators.pull(self.deadletter_sub)
-
-
-@pytest.fixture
-def deployment(gcloud_emulators: GcloudEmulators, monkeypatch: pytest.MonkeyPatch
-               ) -> Deployment:
-    findings, findings_sub = gcloud_emulators.topic_with_subscription("findings")
-    deadletter, deadletter_sub = gcloud_emulators.topic_with_subscription("deadletter")
-    env = {**gcloud_emulators.env(),
-           "KUBETRAIL_DEDUP_COLLECTION": gcloud_emulators.unique("dedup"),
-           "KUBETRAIL_FINDINGS_TOPIC": findings.rsplit("/", 1)[1],  # short name + project
-           "KUBETRAIL_DEADLETTER_TOPIC": deadletter,  # full path
-           "KUBETRAIL_TIMEOUT_SECONDS": "3"}
-    for k, v in env.items():
-        monkeypatch.setenv(k, v)
-    return Deployment(gcloud_emulators, findings_sub, deadletter_sub, env)
-
-
-@pytest.fixture
-def main(deployment: Deployment) -> ModuleType:
-    return load_main()
 
 
 def test_a_daemonset_create_is_published_once_and_redelivery_publishes_nothing(

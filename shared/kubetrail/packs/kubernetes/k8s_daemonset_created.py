@@ -9,27 +9,7 @@ from typing import Any
 
 from kubetrail.events import AuditEvent
 from kubetrail.rules.podspec import workload_risk
-
-SYSTEM_NAMESPACES = frozenset({"kube-system", "gke-system", "kube-node-lease", "kube-public"})
-MANAGED_PRINCIPALS = frozenset({"masterclient", "aksService"})
-# `system:` identities that no cluster component uses and that stand for the unauthenticated.
-NOT_SYSTEM_PRINCIPALS = frozenset({"system:anonymous", "system:unauthenticated"})
-SA_PREFIX = "system:serviceaccount:"
-
-
-def is_system_principal(username: str | None) -> bool:
-    if not username:
-        return False
-    if username in MANAGED_PRINCIPALS:
-        return True
-    if username.startswith(SA_PREFIX):
-        parts = username.split(":")
-        return len(parts) == 4 and parts[2] == "kube-system" and parts[3] != ""
-    return (
-        username.startswith("system:")
-        and not username.startswith("system:serviceaccount")
-        and username not in NOT_SYSTEM_PRINCIPALS
-    )
+from kubetrail.rules.principals import system_in_system_namespace
 
 
 def rule(event: AuditEvent) -> bool:
@@ -37,7 +17,7 @@ def rule(event: AuditEvent) -> bool:
         return False
     if not event.completed or event.failed or event.dry_run:
         return False
-    return not (event.namespace in SYSTEM_NAMESPACES and is_system_principal(event.username))
+    return not system_in_system_namespace(event)
 
 
 def title(event: AuditEvent) -> str:
