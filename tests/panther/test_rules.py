@@ -148,7 +148,8 @@ def test_a_user_rule_replaces_the_bundled_rule_with_the_same_id(tmp_path: Path) 
 def test_a_panther_rule_raising_is_a_rule_error_not_a_lost_batch(tmp_path: Path) -> None:
     write_rule(tmp_path, "Raises", "def rule(event):\n    return event['nope']\n")
     docs, err = scan(tmp_path, tmp_path, [EKS_LINE])
-    assert docs == [] and "rule Raises rule() raised KeyError('nope')" in err
+    assert [(d["kind"], d["rule_id"]) for d in docs] == [("rule_error", "Raises")]
+    assert "rule Raises rule() raised KeyError('nope')" in err
 
 
 @pytest.mark.parametrize("value", ["ObjectRef", "OBJECTREF", "objectref"])
