@@ -33,4 +33,4 @@ demo-gcp: venv emulators-gcp
 
 # RULES=... PANTHER_ROOT=... add rules and Panther's helpers/data models (docs/panther.md).
 package-gcp: venv
-	$(PY) scripts/gcp/package.py $(GCP_ZIP) $(EXTRAS_ARGS)
+	$(PY) scripts/gcp/package.py $(GCP_ZIP) $(RULES_CONFIG) $(EXTRAS_ARGS)

@@ -19,12 +19,11 @@ from kubetrail.errors import ConfigError
 from kubetrail.pipeline import Pipeline
 from kubetrail.publish.sns import SnsPublisher
 from kubetrail.rules import RuleSet
-from kubetrail.rules.deployed import deployed_rules
+from kubetrail.rules.config import rules_for_function
 from kubetrail.sources.common import DEFAULT_MAX_INFLATE
 
-# The function's package directory: packaged rules and Panther root are found from here.
-PACKAGE_DIR = Path(__file__).resolve().parent
-
+# KUBETRAIL_CONFIG names a rules configuration packaged here (make package-* RULES_CONFIG=).
+FUNCTION_DIR = Path(__file__).resolve().parent
 REQUIRED = ("KUBETRAIL_DEDUP_TABLE", "KUBETRAIL_SNS_TOPIC_ARN", "KUBETRAIL_DLQ_URL")
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -91,7 +90,7 @@ class Components:
 
 def build(settings: Settings) -> Components:
     """Rules, the DynamoDB dedup store, the SNS publisher and the SQS dead-letter sink."""
-    pipeline = Pipeline(RuleSet(deployed_rules(PACKAGE_DIR)),
-                        DynamoDBDedupStore(settings.dedup_table),
+    rules = RuleSet(rules_for_function(os.environ, FUNCTION_DIR))
+    pipeline = Pipeline(rules, DynamoDBDedupStore(settings.dedup_table),
                         SnsPublisher(settings.topic_arn))
     return Components(pipeline, SqsDeadLetterSink(settings.dlq_url), settings.max_inflate)

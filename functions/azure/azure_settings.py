@@ -14,10 +14,10 @@ from kubetrail.errors import ConfigError
 from kubetrail.pipeline import Pipeline
 from kubetrail.publish.eventgrid import EventGridPublisher
 from kubetrail.rules import RuleSet
-from kubetrail.rules.deployed import deployed_rules
+from kubetrail.rules.config import rules_for_function
 
-# The function's package directory: packaged rules and Panther root are found from here.
-PACKAGE_DIR = Path(__file__).resolve().parent
+# KUBETRAIL_CONFIG names a rules configuration packaged here (make package-* RULES_CONFIG=).
+FUNCTION_DIR = Path(__file__).resolve().parent
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +74,7 @@ class Components:
 def build(settings: Settings) -> Components:
     """Rules, Table Storage dedup, Event Grid publisher and the dead-letter queue; in Azure all
     three share one managed-identity credential (one token cache)."""
+    rules = RuleSet(rules_for_function(os.environ, FUNCTION_DIR))
     credential = None
     if not (settings.storage_connection_string and settings.eventgrid_key):
         from azure.identity import DefaultAzureCredential
@@ -87,5 +88,4 @@ def build(settings: Settings) -> Components:
     deadletter = StorageQueueDeadLetterSink(
         settings.deadletter_queue, endpoint=settings.queue_endpoint,
         connection_string=settings.storage_connection_string, credential=credential)
-    return Components(Pipeline(RuleSet(deployed_rules(PACKAGE_DIR)), dedup, publisher), dedup,
-                      deadletter)
+    return Components(Pipeline(rules, dedup, publisher), dedup, deadletter)

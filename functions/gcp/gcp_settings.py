@@ -17,15 +17,14 @@ from kubetrail.errors import ConfigError
 from kubetrail.pipeline import Pipeline
 from kubetrail.publish.pubsub import PubSubPublisher
 from kubetrail.rules import RuleSet
-from kubetrail.rules.deployed import deployed_rules
+from kubetrail.rules.config import rules_for_function
 from kubetrail.sources.common import DEFAULT_MAX_INFLATE
-
-# The function's package directory: packaged rules and Panther root are found from here.
-PACKAGE_DIR = Path(__file__).resolve().parent
 
 REQUIRED = ("GOOGLE_CLOUD_PROJECT", "KUBETRAIL_DEDUP_COLLECTION", "KUBETRAIL_FINDINGS_TOPIC",
             "KUBETRAIL_DEADLETTER_TOPIC")
 OPTIONAL = ("KUBETRAIL_FIRESTORE_DATABASE", "KUBETRAIL_TIMEOUT_SECONDS", "KUBETRAIL_MAX_INFLATE")
+# KUBETRAIL_CONFIG names a rules configuration packaged here (make package-* RULES_CONFIG=).
+FUNCTION_DIR = Path(__file__).resolve().parent
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +74,7 @@ class Components:
 
 def build(settings: Settings) -> Components:
     """Rules, Firestore dedup, the findings publisher and the dead-letter sink."""
+    rules = RuleSet(rules_for_function(os.environ, FUNCTION_DIR))
     timeout = settings.timeout_seconds
     dedup = FirestoreDedupStore(settings.dedup_collection, project=settings.project,
                                 database=settings.firestore_database, timeout=timeout)
@@ -82,5 +82,4 @@ def build(settings: Settings) -> Components:
                                 timeout=timeout)
     deadletter = PubSubDeadLetterSink(settings.deadletter_topic, project=settings.project,
                                       timeout=timeout)
-    return Components(Pipeline(RuleSet(deployed_rules(PACKAGE_DIR)), dedup, publisher),
-                      deadletter, settings.max_inflate)
+    return Components(Pipeline(rules, dedup, publisher), deadletter, settings.max_inflate)

@@ -68,6 +68,8 @@ resource "google_cloudfunctions2_function" "kubetrail" {
       # Extra rules and Panther root (docs/panther.md); empty: what the package holds.
       KUBETRAIL_RULES        = join(":", var.rules_paths)
       KUBETRAIL_PANTHER_ROOT = var.panther_root_path
+      # Rules configuration packaged with the function (empty: the bundled rules as shipped).
+      KUBETRAIL_CONFIG = var.rules_config
     }
   }
 

@@ -76,13 +76,15 @@ def cmd_scan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from kubetrail.pipeline import Pipeline
     from kubetrail.publish.stdout import StdoutPublisher
     from kubetrail.rules import RuleSet
+    from kubetrail.rules.config import configured_rules
     from kubetrail.rules.loader import load_rule_set
     from kubetrail.sources import read_paths
 
     # --no-prefilter is the reference run: Panther rules lose the side file's Requires too.
-    rules = RuleSet(load_rule_set(args.rules, bundled=not args.no_bundled_rules,
-                                  panther_root=_panther_root(args),  # type: ignore[arg-type]
-                                  panther_requires=not args.no_prefilter, err=err))
+    loaded = load_rule_set(args.rules, bundled=not args.no_bundled_rules, include_disabled=True,
+                           panther_root=_panther_root(args),  # type: ignore[arg-type]
+                           panther_requires=not args.no_prefilter, err=err)
+    rules = RuleSet(configured_rules(loaded, args.config))
     prefilter = None if args.no_prefilter else rules.prefilter
     store = SqliteDedupStore(args.dedup_db)
     # Failures and rule errors are printed as they pass and findings written as they are
@@ -116,6 +118,13 @@ def cmd_test(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return 1 if failed or not passed else 0
 
 
+def cmd_rules_list(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from kubetrail.rules.listing import render_rules
+
+    out.write(render_rules(args.rules or None, args.config, args.format))
+    return 0
+
+
 def cmd_local_invoke(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     module = importlib.import_module(f"kubetrail.local.{args.cloud}")
     status: int = module.invoke(list(args.files), out, err)
@@ -143,7 +152,19 @@ def build_parser() -> argparse.ArgumentParser:
                       help="largest decompressed size of one gzip payload (default 64 MiB)")
     scan.add_argument("--no-prefilter", action="store_true",
                       help="fully decode every record (slower; same findings)")
+    scan.add_argument("--config", type=Path, metavar="FILE",
+                      help="rules configuration (YAML): enable/disable, severity, allowlists")
     scan.set_defaults(func=cmd_scan)
+
+    rules = sub.add_parser("rules", help="inspect the rules")
+    rules_sub = rules.add_subparsers(dest="rules_command", required=True)
+    listing = rules_sub.add_parser("list", help="every rule with its settings")
+    listing.add_argument("--format", choices=("table", "json"), default="table")
+    listing.add_argument("--rules", action="append", type=Path, metavar="PATH",
+                         help="rule file or directory (repeatable; default: the bundled packs)")
+    listing.add_argument("--config", type=Path, metavar="FILE",
+                         help="rules configuration (YAML) to apply before listing")
+    listing.set_defaults(func=cmd_rules_list)
 
     test = sub.add_parser("test", help="run every rule's Tests")
     test.add_argument("paths", nargs="*", type=non_empty_path, metavar="PATH",

@@ -25,7 +25,8 @@ def _paths(value: str, base: Path) -> list[Path]:
     return [base / p.strip() for p in re.split(r"[:,]", value) if p.strip()]
 
 
-def deployed_rules(base: Path, env: Mapping[str, str] = os.environ) -> list[Rule]:
+def deployed_rules(base: Path, env: Mapping[str, str] = os.environ, *,
+                   include_disabled: bool = False) -> list[Rule]:
     """Bundled packs + KUBETRAIL_RULES, Panther rules served by KUBETRAIL_PANTHER_ROOT."""
     from kubetrail.panther.helpers import panther_root
 
@@ -35,4 +36,5 @@ def deployed_rules(base: Path, env: Mapping[str, str] = os.environ) -> list[Rule
     root = (env.get("KUBETRAIL_PANTHER_ROOT") or "").strip()
     if not root and (base / PACKAGED_PANTHER_ROOT).is_dir():
         root = PACKAGED_PANTHER_ROOT
-    return load_rule_set(extra, panther_root=panther_root(base / root if root else None))
+    return load_rule_set(extra, include_disabled=include_disabled,
+                         panther_root=panther_root(base / root if root else None))

@@ -30,6 +30,7 @@ from kubetrail.dedup.window import MAX_DISTINCT
 from kubetrail.errors import ConfigError, Origin
 from kubetrail.events import CLOUD_BY_LOG_TYPE, AuditEvent
 from kubetrail.rules.lightevent import FIELDS as REQUIRES_FIELDS
+from kubetrail.rules.network import PUBLIC_SOURCE_IPS
 
 if TYPE_CHECKING:
     from kubetrail.panther.helpers import PantherRoot
@@ -71,7 +72,7 @@ class Rule:
     summary_attributes: tuple[str, ...]
     tags: tuple[str, ...]
     tests: tuple[RuleTest, ...]
-    requires: Mapping[str, frozenset[str]]
+    requires: Mapping[str, Any]  # field -> values (a frozenset), or PUBLIC_SOURCE_IPS
     rule: Callable[[Any], Any]
     title: Callable[[Any], Any] | None = None
     dedup: Callable[[Any], Any] | None = None
@@ -137,18 +138,25 @@ def _mitre(reports: Any, origin: Origin) -> tuple[tuple[str, str], ...]:
     return tuple(out)
 
 
-def _requires(spec: Any, origin: Origin) -> Mapping[str, frozenset[str]]:
+def _requires(spec: Any, origin: Origin) -> Mapping[str, Any]:
     """kubetrail extension `Requires`: event fields and the values the rule can only match with.
-    The engine checks them before calling rule(), and the prefilter is derived from them."""
+    The engine checks them before calling rule(), and the prefilter is derived from them.
+    Values are strings, except `response_code` (integers) and `source_ips`, whose only value is
+    `public` (some address of sourceIPs is public, kubetrail.rules.network)."""
     if spec is None:
         return {}
-    if not isinstance(spec, Mapping) or not all(
-        k in REQUIRES_FIELDS and isinstance(v, list) and v
-        and all(isinstance(s, str) and s for s in v) for k, v in spec.items()
-    ):
+    def ok(k: Any, v: Any) -> bool:
+        if k not in REQUIRES_FIELDS or not isinstance(v, list) or not v:
+            return False
+        if k == "response_code":
+            return all(type(s) is int for s in v)
+        if k == "source_ips":
+            return v == ["public"]
+        return all(isinstance(s, str) and s for s in v)
+    if not isinstance(spec, Mapping) or not all(ok(k, v) for k, v in spec.items()):
         raise ConfigError(f"Requires must map some of {sorted(REQUIRES_FIELDS)} to non-empty "
-                          "string lists", origin)
-    return {k: frozenset(v) for k, v in spec.items()}
+                          "string lists (response_code: integers, source_ips: [public])", origin)
+    return {k: PUBLIC_SOURCE_IPS if k == "source_ips" else frozenset(v) for k, v in spec.items()}
 
 
 def _load_module(path: Path, rule_id: str, origin: Origin) -> ModuleType:

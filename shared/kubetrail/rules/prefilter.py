@@ -15,7 +15,10 @@ identical findings over the corpus, generated streams and records crafted to hid
   text contains it literally unless the JSON spells one of its characters as a \\u escape. A
   record may match only if, for some rule, every required field has one of its values in the
   text, or the text holds an escape of a character those values contain (Go's `\\u0026` for `&`
-  in every EKS query string hides no letter, so it does not defeat the test).
+  in every EKS query string hides no letter, so it does not defeat the test). Two requirements
+  are not literal text: `response_code` (GKE maps a gRPC code) is not tested on bytes, and
+  `source_ips: [public]` holds when some address-like run of the text is a public address
+  (rules/network.py), escapes of address characters included.
 """
 
 from __future__ import annotations
@@ -28,13 +31,18 @@ from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 from kubetrail.rules.lightevent import PATHS, UNSET, LightDecoder
+from kubetrail.rules.network import IP_CHARS, PublicSourceIPs, text_has_public_ip
 
 if TYPE_CHECKING:
     from kubetrail.rules.loader import Rule
 
 
-# Fields in the order they are tested for a block: the most selective first.
-_SELECTIVITY = ("resource", "subresource", "namespace", "api_group", "verb")
+# Fields in the order they are tested for a block: the most selective first, the public-address
+# test (which parses addresses) last.
+_SELECTIVITY = ("resource", "subresource", "namespace", "api_group", "response_code", "username",
+                "verb", "source_ips")
+# Requirements whose values are not literal text of a record: not tested by `may_match` alone.
+_NOT_LITERAL = frozenset({"response_code", "source_ips"})
 
 
 # Characters whose escape in a record's text could spell an escape one level down, in a JSON
@@ -44,10 +52,10 @@ _ESCAPE_BUILDERS = "\\u0123456789abcdefABCDEF"
 _SHORT_ESCAPES = {'"': '"', "/": "/", "\b": "b", "\f": "f", "\n": "n", "\r": "r", "\t": "t"}
 
 
-def _escape_pattern(needles: set[bytes]) -> re.Pattern[bytes]:
-    """A regex for the JSON escapes that could spell a character of any needle, at any level of
-    JSON embedded in JSON strings."""
-    chars = {c for n in needles for c in n.decode("utf-8")}
+def _escape_pattern(needles: set[bytes], extra: str = "") -> re.Pattern[bytes]:
+    """A regex for the JSON escapes that could spell a character of any needle (or of `extra`),
+    at any level of JSON embedded in JSON strings."""
+    chars = {c for n in needles for c in n.decode("utf-8")} | set(extra)
     if any(ord(c) > 0x7F for c in chars):
         return re.compile(rb"\\u")  # non-ASCII needles: any escape may matter
     codes = sorted({f"{ord(c):02x}" for c in chars | set(_ESCAPE_BUILDERS)})
@@ -65,28 +73,38 @@ class Prefilter:
     """`requirements`: one mapping per rule, field → allowed values (all fields must hold).
     `alternatives` is the same as byte needles, most selective field first."""
 
-    requirements: tuple[Mapping[str, frozenset[str]], ...]
+    requirements: tuple[Mapping[str, Any], ...]
     alternatives: tuple[tuple[tuple[bytes, ...], ...], ...] = field(init=False)
+    # Per rule: does it require a public source address (tested on bytes by text_has_public_ip)?
+    _public: tuple[bool, ...] = field(init=False, repr=False, compare=False)
     light: LightDecoder = field(init=False, repr=False, compare=False)
     _escapes: re.Pattern[bytes] = field(init=False, repr=False, compare=False)
     # Per rule, (light event field getter, allowed values) in _SELECTIVITY order.
-    _getters: tuple[tuple[tuple[Callable[[Any], Any], frozenset[str]], ...], ...] \
+    _getters: tuple[tuple[tuple[Callable[[Any], Any], Any], ...], ...] \
         = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         alts = []
         for req in self.requirements:
             fields = sorted(
-                (tuple(sorted(v.encode() for v in values)) for values in req.values()),
+                (tuple(sorted(v.encode() for v in values))
+                 for f, values in req.items() if f not in _NOT_LITERAL),
                 key=lambda needles: -min(map(len, needles)),
             )
             alts.append(tuple(fields))
         object.__setattr__(self, "alternatives", tuple(alts))
+        public = tuple(isinstance(req.get("source_ips"), PublicSourceIPs)
+                       for req in self.requirements)
+        object.__setattr__(self, "_public", public)
         needles = {n for alt in alts for f in alt for n in f}
-        object.__setattr__(self, "_escapes", _escape_pattern(needles))
+        object.__setattr__(self, "_escapes",
+                           _escape_pattern(needles, IP_CHARS if any(public) else ""))
         object.__setattr__(self, "light", LightDecoder(f for req in self.requirements for f in req))
+        # One getter object per field, shared by the rules: candidates() reads each field's
+        # column of a batch once, however many rules start with it.
+        getters = {f: attrgetter(PATHS[f]) for f in _SELECTIVITY}
         object.__setattr__(self, "_getters", tuple(
-            tuple((attrgetter(PATHS[f]), req[f]) for f in _SELECTIVITY if f in req)
+            tuple((getters[f], req[f]) for f in _SELECTIVITY if f in req)
             for req in self.requirements))
 
     @classmethod
@@ -98,9 +116,15 @@ class Prefilter:
 
     def may_match(self, text: bytes) -> bool:
         """False only when no rule can match a record whose JSON text is `text`."""
-        for fields in self.alternatives:
+        public_ip: bool | None = None  # computed once, when a rule needs it
+        for fields, public in zip(self.alternatives, self._public, strict=True):
             if all(any(n in text for n in needles) for needles in fields):
-                return True
+                if not public:
+                    return True
+                if public_ip is None:
+                    public_ip = text_has_public_ip(text)
+                if public_ip:
+                    return True
         return self._escapes.search(text) is not None
 
     def may_match_event(self, text: bytes | str) -> bool:
@@ -119,11 +143,15 @@ class Prefilter:
 
     def candidates(self, events: list[Any]) -> list[int]:
         """Indexes of the audit Events (kind Event, no p_log_type: the caller checks) that some
-        rule may match. Per rule, one C-level pass reads its most selective field over the whole
-        batch; only the events whose value is allowed are looked at in Python."""
+        rule may match. One C-level pass reads each rule's most selective field over the whole
+        batch (once per field, shared by the rules starting with it); only the events whose value
+        is allowed are looked at in Python."""
         found: set[int] = set()
+        columns: dict[Callable[[Any], Any], list[Any]] = {}
         for (first, allowed), *rest in self._getters:
-            values = list(map(first, events))
+            values = columns.get(first)
+            if values is None:
+                values = columns[first] = list(map(first, events))
             if allowed.isdisjoint(values):
                 continue  # the usual case: one pass, no per-event Python
             for i in compress(count(), map(allowed.__contains__, values)):
