@@ -81,7 +81,10 @@ def cmd_scan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from kubetrail.sources import read_paths
 
     # --no-prefilter is the reference run: Panther rules lose the side file's Requires too.
-    loaded = load_rule_set(args.rules, bundled=not args.no_bundled_rules, include_disabled=True,
+    # --rules replaces the bundled pack unless --with-bundled-rules keeps it (then a rule with a
+    # bundled rule's RuleID replaces that rule, with a note).
+    bundled = args.with_bundled_rules or not args.rules
+    loaded = load_rule_set(args.rules, bundled=bundled, include_disabled=True,
                            panther_root=_panther_root(args),  # type: ignore[arg-type]
                            panther_requires=not args.no_prefilter, err=err)
     rules = RuleSet(configured_rules(loaded, args.config))
@@ -141,10 +144,10 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--dedup-db", default=":memory:", type=non_empty, metavar="PATH",
                       help="SQLite file keeping dedup windows across scans (default: in memory)")
     scan.add_argument("--rules", action="append", type=non_empty_path, metavar="PATH",
-                      help="rule file or directory, added to the bundled packs (repeatable); a "
-                           "rule with a bundled rule's RuleID replaces it")
-    scan.add_argument("--no-bundled-rules", action="store_true",
-                      help="load only the --rules, not the bundled packs")
+                      help="rule file or directory (repeatable; default: the bundled packs)")
+    scan.add_argument("--with-bundled-rules", action="store_true",
+                      help="load the bundled packs too; a --rules rule with a bundled rule's "
+                           "RuleID replaces it")
     scan.add_argument("--panther-root", type=non_empty_path, metavar="DIR",
                       help="panther-analysis checkout for Panther rules' helpers and data models "
                            "(default: $KUBETRAIL_PANTHER_ROOT)")

@@ -57,7 +57,7 @@ def panther_test_logs(root: Path) -> list[dict[str, Any]]:
 
 def scan(args: list[str]) -> tuple[list[dict[str, Any]], str]:
     out, err = io.TextIOWrapper(io.BytesIO(), encoding="utf-8"), io.StringIO()
-    assert main(["scan", "--no-bundled-rules", *args], out, err) == 0, err.getvalue()
+    assert main(["scan", *args], out, err) == 0, err.getvalue()
     out.flush()
     docs = [json.loads(x) for x in out.buffer.getvalue().splitlines()]  # type: ignore[attr-defined]
     # Test logs without a timestamp take the scan's clock as event time (and so as id).

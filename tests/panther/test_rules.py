@@ -35,7 +35,7 @@ def scan(tmp_path: Path, rules: Path, records: list[dict[str, object]], *extra: 
     logs = tmp_path / "logs.jsonl"
     logs.write_text("".join(json.dumps(r) + "\n" for r in records))
     out, err = io.TextIOWrapper(io.BytesIO(), encoding="utf-8"), io.StringIO()
-    assert main(["scan", "--no-bundled-rules", "--rules", str(rules), *extra, str(logs)],
+    assert main(["scan", "--rules", str(rules), *extra, str(logs)],
                 out, err) == 0, err.getvalue()
     out.flush()
     return [json.loads(line) for line in out.buffer.getvalue().splitlines()], err.getvalue()  # type: ignore[attr-defined]
@@ -143,13 +143,21 @@ def test_a_user_rule_replaces_the_bundled_rule_with_the_same_id(tmp_path: Path) 
     assert daemonset.source.parent == tmp_path
     assert "replaces the bundled one" in err.getvalue()
     assert [r.rule_id for r in load_rule_set(None)] == [r.rule_id for r in load_rules()]
+    write_rule(tmp_path, "Kubernetes.DaemonSet.Created", "def rule(event):\n"
+               "    return event.deep_get('objectRef', 'resource') == 'pods'\n")
+    docs, err_text = scan(tmp_path, tmp_path, [EKS_LINE], "--with-bundled-rules")
+    assert [d["rule_id"] for d in docs] == ["Kubernetes.DaemonSet.Created"]  # fires on pods
+    assert "replaces the bundled one" in err_text
+    docs, err_text = scan(tmp_path, tmp_path, [EKS_LINE])  # --rules alone: only these rules
+    assert [d["rule_id"] for d in docs] == ["Kubernetes.DaemonSet.Created"]
+    assert "replaces" not in err_text
 
 
 def test_a_panther_rule_raising_is_a_rule_error_not_a_lost_batch(tmp_path: Path) -> None:
     write_rule(tmp_path, "Raises", "def rule(event):\n    return event['nope']\n")
     docs, err = scan(tmp_path, tmp_path, [EKS_LINE])
     assert [(d["kind"], d["rule_id"]) for d in docs] == [("rule_error", "Raises")]
-    assert "rule Raises rule() raised KeyError('nope')" in err
+    assert "rule Raises rule() raised KeyError: 'nope'" in err
 
 
 @pytest.mark.parametrize("value", ["ObjectRef", "OBJECTREF", "objectref"])

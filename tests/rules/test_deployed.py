@@ -9,6 +9,7 @@ import pytest
 
 from kubetrail.errors import ConfigError
 from kubetrail.rules.deployed import deployed_rules
+from kubetrail.rules.loader import load_rules
 from tests.panther.conftest import write_rule
 
 NATIVE = "def rule(event):\n    return event.verb == 'create'\n"
@@ -20,17 +21,18 @@ def ids(base: Path, env: dict[str, str]) -> list[str]:
 
 def test_settings_packaged_default_and_replacement(tmp_path: Path,
                                                    capsys: pytest.CaptureFixture[str]) -> None:
-    assert ids(tmp_path, {}) == ["Kubernetes.DaemonSet.Created"]
+    bundled = sorted(r.rule_id for r in load_rules())
+    assert ids(tmp_path, {}) == bundled
     (tmp_path / "kubetrail_rules").mkdir()
     write_rule(tmp_path / "kubetrail_rules", "Packaged.Rule", NATIVE)
-    assert ids(tmp_path, {}) == ["Kubernetes.DaemonSet.Created", "Packaged.Rule"]
+    assert ids(tmp_path, {}) == sorted([*bundled, "Packaged.Rule"])
     assert ids(tmp_path, {"KUBETRAIL_RULES": ""}) == ids(tmp_path, {})
     (tmp_path / "mine").mkdir()
     write_rule(tmp_path / "mine", "Kubernetes.DaemonSet.Created", NATIVE,
                log_types="[Amazon.EKS.Audit]")
     write_rule(tmp_path / "mine", "Mine.Other", NATIVE)
     rules = deployed_rules(tmp_path, {"KUBETRAIL_RULES": "mine"})
-    assert sorted(r.rule_id for r in rules) == ["Kubernetes.DaemonSet.Created", "Mine.Other"]
+    assert sorted(r.rule_id for r in rules) == sorted([*bundled, "Mine.Other"])
     (daemonset,) = [r for r in rules if r.rule_id == "Kubernetes.DaemonSet.Created"]
     assert daemonset.log_types == {"Amazon.EKS.Audit"}
     assert "replaces the bundled one" in capsys.readouterr().err
