@@ -20,6 +20,7 @@ pytestmark = pytest.mark.aws
 def test_a_panther_rule_fires_on_a_cloudwatch_delivery(
         lambda_env: LambdaUnderTest, panther_analysis: Path,  # noqa: F811
         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("KUBETRAIL_CONFIG", raising=False)  # the harness's seed-only config
     monkeypatch.setenv("KUBETRAIL_RULES", str(panther_analysis / "rules" / "kubernetes_rules"))
     monkeypatch.setenv("KUBETRAIL_PANTHER_ROOT", str(panther_analysis))
     delivery = encode_awslogs(GROUP, STREAM, [json.dumps(binding_event())])

@@ -20,6 +20,7 @@ pytestmark = pytest.mark.azure
 def test_a_panther_rule_fires_on_an_event_hub_delivery(
         function: FunctionUnderTest, eventgrid: EventGridStandin,
         panther_analysis: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    monkeypatch.delenv("KUBETRAIL_CONFIG", raising=False)  # the harness's seed-only config
     monkeypatch.setenv("KUBETRAIL_RULES", str(panther_analysis / "rules" / "kubernetes_rules"))
     monkeypatch.setenv("KUBETRAIL_PANTHER_ROOT", str(panther_analysis))
     payload = body(aks_record(binding_event(), cluster="AKS-PROD"))
