@@ -17,13 +17,14 @@ EXTRAS_ARGS = $(foreach r,$(RULES),--rules $(r)) $(if $(PANTHER_ROOT),--panther-
 # Re-install when the dependency list changes.
 VENV_STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: help venv run test lint bench bench-panther clean emulators emulators-stop demo
+.PHONY: help venv run test lint bench bench-panther fuzz clean emulators emulators-stop demo
 
 help:
 	@echo "make run        scan the bundled samples (embedded defaults, no cloud)"
 	@echo "make test       install, start the emulators the tests need, run every test"
 	@echo "make lint       ruff + mypy --strict on the core"
 	@echo "make bench      throughput and import-time figures next to their baselines"
+	@echo "make fuzz       the property-based fuzz suite, FUZZ_EXAMPLES=N FUZZ_MINUTES=M"
 	@echo "make emulators / emulators-stop / demo   local clouds (moto, Azurite, gcloud)"
 	@echo "make package-aws / package-azure / package-gcp   deployable artefacts in .build/"
 	@echo "make infra-schema-check / terraform-schema   infra/ against its providers' schemas"
@@ -55,6 +56,18 @@ bench: venv
 # The same figures with panther-analysis's Kubernetes rules loaded (docs/panther.md).
 bench-panther: venv
 	$(PY) scripts/bench/panther.py $(PANTHER_ROOT)
+
+# The property-based fuzz suite with a large budget: FUZZ_EXAMPLES per property and run, random
+# seeds, repeated for FUZZ_MINUTES (0: one run). `make test` runs a small derandomized budget.
+FUZZ_EXAMPLES ?= 2000
+FUZZ_MINUTES ?= 0
+fuzz: venv
+	@end=$$(( $$(date +%s) + $(FUZZ_MINUTES) * 60 )); \
+	while :; do \
+		KUBETRAIL_FUZZ_PROFILE=fuzz KUBETRAIL_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) \
+			$(PY) -m pytest -q -p no:cacheprovider tests/fuzz || exit 1; \
+		[ $$(date +%s) -lt $$end ] || break; \
+	done
 
 clean:
 	rm -rf $(VENV) $(TOOLS) $(STATE) .build node_modules .pytest_cache .mypy_cache .ruff_cache

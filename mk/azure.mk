@@ -54,3 +54,10 @@ package-azure: venv
 	find $(AZURE_BUILD) -name __pycache__ -type d -prune -exec rm -rf {} +
 	$(PY) -c "import shutil; shutil.make_archive('$(basename $(AZURE_ZIP))', 'zip', '$(AZURE_BUILD)')"
 	@echo "azure: $(AZURE_ZIP) ($$(du -h $(AZURE_ZIP) | cut -f1)); deploy with terraform -chdir=infra/examples/azure apply"
+
+# `make bench` times the function on Azurite too when npm can install it (skipped otherwise).
+.PHONY: bench-deps-azure
+bench: bench-deps-azure
+bench-deps-azure:
+	@if command -v npm >/dev/null; then $(MAKE) --no-print-directory $(AZURITE); \
+	else echo "azure: npm not found: the bench skips the Azurite measurements"; fi

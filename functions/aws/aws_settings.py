@@ -17,6 +17,7 @@ from kubetrail.deadletter.sqs import SqsDeadLetterSink
 from kubetrail.dedup.dynamodb import DynamoDBDedupStore
 from kubetrail.errors import ConfigError
 from kubetrail.pipeline import Pipeline
+from kubetrail.publish.formats import finding_format, with_format
 from kubetrail.publish.sns import SnsPublisher
 from kubetrail.rules import RuleSet
 from kubetrail.rules.config import rules_for_function
@@ -91,6 +92,6 @@ class Components:
 def build(settings: Settings) -> Components:
     """Rules, the DynamoDB dedup store, the SNS publisher and the SQS dead-letter sink."""
     rules = RuleSet(rules_for_function(os.environ, FUNCTION_DIR))
-    pipeline = Pipeline(rules, DynamoDBDedupStore(settings.dedup_table),
-                        SnsPublisher(settings.topic_arn))
+    publisher = with_format(SnsPublisher(settings.topic_arn), finding_format(os.environ))
+    pipeline = Pipeline(rules, DynamoDBDedupStore(settings.dedup_table), publisher)
     return Components(pipeline, SqsDeadLetterSink(settings.dlq_url), settings.max_inflate)

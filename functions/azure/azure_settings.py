@@ -13,6 +13,7 @@ from kubetrail.dedup.azure_table import AzureTableDedupStore
 from kubetrail.errors import ConfigError
 from kubetrail.pipeline import Pipeline
 from kubetrail.publish.eventgrid import EventGridPublisher
+from kubetrail.publish.formats import finding_format, with_format
 from kubetrail.rules import RuleSet
 from kubetrail.rules.config import rules_for_function
 
@@ -75,6 +76,7 @@ def build(settings: Settings) -> Components:
     """Rules, Table Storage dedup, Event Grid publisher and the dead-letter queue; in Azure all
     three share one managed-identity credential (one token cache)."""
     rules = RuleSet(rules_for_function(os.environ, FUNCTION_DIR))
+    fmt = finding_format(os.environ)
     credential = None
     if not (settings.storage_connection_string and settings.eventgrid_key):
         from azure.identity import DefaultAzureCredential
@@ -88,4 +90,4 @@ def build(settings: Settings) -> Components:
     deadletter = StorageQueueDeadLetterSink(
         settings.deadletter_queue, endpoint=settings.queue_endpoint,
         connection_string=settings.storage_connection_string, credential=credential)
-    return Components(Pipeline(rules, dedup, publisher), dedup, deadletter)
+    return Components(Pipeline(rules, dedup, with_format(publisher, fmt)), dedup, deadletter)

@@ -15,6 +15,7 @@ from kubetrail.deadletter.pubsub import PubSubDeadLetterSink
 from kubetrail.dedup.firestore import FirestoreDedupStore
 from kubetrail.errors import ConfigError
 from kubetrail.pipeline import Pipeline
+from kubetrail.publish.formats import finding_format, with_format
 from kubetrail.publish.pubsub import PubSubPublisher
 from kubetrail.rules import RuleSet
 from kubetrail.rules.config import rules_for_function
@@ -75,6 +76,7 @@ class Components:
 def build(settings: Settings) -> Components:
     """Rules, Firestore dedup, the findings publisher and the dead-letter sink."""
     rules = RuleSet(rules_for_function(os.environ, FUNCTION_DIR))
+    fmt = finding_format(os.environ)
     timeout = settings.timeout_seconds
     dedup = FirestoreDedupStore(settings.dedup_collection, project=settings.project,
                                 database=settings.firestore_database, timeout=timeout)
@@ -82,4 +84,5 @@ def build(settings: Settings) -> Components:
                                 timeout=timeout)
     deadletter = PubSubDeadLetterSink(settings.deadletter_topic, project=settings.project,
                                       timeout=timeout)
-    return Components(Pipeline(rules, dedup, publisher), deadletter, settings.max_inflate)
+    return Components(Pipeline(rules, dedup, with_format(publisher, fmt)), deadletter,
+                      settings.max_inflate)

@@ -100,6 +100,7 @@ resource "aws_lambda_function" "this" {
       KUBETRAIL_DLQ_URL            = aws_sqs_queue.dead_letter.url
       KUBETRAIL_TRACING            = local.tracing ? "true" : "false"
       KUBETRAIL_CONFIG             = var.rules_config
+      KUBETRAIL_FINDING_FORMAT     = var.finding_format
       POWERTOOLS_SERVICE_NAME      = var.name
       POWERTOOLS_METRICS_NAMESPACE = "kubetrail"
       POWERTOOLS_LOG_LEVEL         = var.log_level

@@ -158,7 +158,8 @@ resource "azurerm_linux_function_app" "kubetrail" {
     KUBETRAIL_RULES        = join(":", var.rules_paths)
     KUBETRAIL_PANTHER_ROOT = var.panther_root_path
     # Rules configuration packaged with the function (empty: the bundled rules as shipped).
-    KUBETRAIL_CONFIG = var.rules_config
+    KUBETRAIL_CONFIG         = var.rules_config
+    KUBETRAIL_FINDING_FORMAT = var.finding_format
   }
 }
 

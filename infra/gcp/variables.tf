@@ -128,3 +128,14 @@ variable "rules_config" {
     error_message = "rules_config: a path inside the function package (e.g. kubetrail-config.yml) or an absolute path."
   }
 }
+
+variable "finding_format" {
+  description = "Document the findings are published as (KUBETRAIL_FINDING_FORMAT): kubetrail (kubetrail's finding document) or ocsf (an OCSF 1.5 Detection Finding). See docs/findings.md."
+  type        = string
+  default     = "kubetrail"
+
+  validation {
+    condition     = contains(["kubetrail", "ocsf"], var.finding_format)
+    error_message = "finding_format: kubetrail or ocsf."
+  }
+}

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, TextIO
 from kubetrail.errors import ConfigError, KubetrailError
 
 if TYPE_CHECKING:
+    from kubetrail.publish.base import Publisher
     from kubetrail.rules.engine import RuleError
     from kubetrail.sources.base import Failure
 
@@ -71,14 +72,40 @@ def _panther_root(args: argparse.Namespace) -> object:
     return panther_root(args.panther_root or os.environ.get("KUBETRAIL_PANTHER_ROOT") or None)
 
 
+def _publisher(fmt: str, out: TextIO) -> Publisher:
+    """The findings' rendering on stdout: a table for a person at a terminal (`auto` there),
+    JSON lines for pipes and files, or OCSF Detection Findings as JSON lines."""
+    from kubetrail.publish.stdout import StdoutPublisher
+
+    tty = _isatty(out)
+    if fmt == "table" or (fmt == "auto" and tty):
+        from kubetrail.publish.table import TablePublisher
+
+        return TablePublisher(out, color=tty)
+    out.flush()
+    if fmt == "ocsf":
+        from kubetrail.publish.formats import OcsfPublisher
+
+        return OcsfPublisher(StdoutPublisher(out.buffer))
+    return StdoutPublisher(out.buffer)
+
+
+def _isatty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
 def cmd_scan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from kubetrail.dedup.sqlite import SqliteDedupStore
     from kubetrail.pipeline import Pipeline
-    from kubetrail.publish.stdout import StdoutPublisher
+    from kubetrail.progress import maybe_progress
     from kubetrail.rules import RuleSet
     from kubetrail.rules.config import configured_rules
     from kubetrail.rules.loader import load_rule_set
     from kubetrail.sources import read_paths
+    from kubetrail.sources.base import Prefiltered
 
     # --no-prefilter is the reference run: Panther rules lose the side file's Requires too.
     # --rules replaces the bundled pack unless --with-bundled-rules keeps it (then a rule with a
@@ -90,15 +117,27 @@ def cmd_scan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     rules = RuleSet(configured_rules(loaded, args.config))
     prefilter = None if args.no_prefilter else rules.prefilter
     store = SqliteDedupStore(args.dedup_db)
+    published = [0]
+
+    def count(_: object) -> None:
+        published[0] += 1
+
     # Failures and rule errors are printed as they pass and findings written as they are
     # published; the report keeps counters only, so memory does not grow with the input.
-    pipeline = Pipeline(rules, store, StdoutPublisher(out.buffer), keep_records=False,
-                        on_failure=_print_failure(err), on_rule_error=_print_rule_error(err))
+    pipeline = Pipeline(rules, store, _publisher(args.format, out), keep_records=False,
+                        on_failure=_print_failure(err), on_rule_error=_print_rule_error(err),
+                        on_finding=count)
     outcomes = read_paths(args.files, prefilter, max_inflate=args.max_inflate)
+    progress = maybe_progress(err, lambda: published[0])
+    if progress is not None:  # only when stderr is a terminal
+        outcomes = progress.track(
+            outcomes, lambda o: o.count if isinstance(o, Prefiltered) else 1)
     try:
         report = pipeline.process(outcomes)
     finally:
         store.close()
+        if progress is not None:
+            progress.close()
     err.write(f"kubetrail: {report.summary()}\n")
     return 0
 
@@ -134,8 +173,15 @@ def cmd_local_invoke(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return status
 
 
+def _version() -> str:
+    from kubetrail import __version__
+
+    return __version__
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kubetrail", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"kubetrail {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     scan = sub.add_parser("scan", help="detect on audit log files; findings as JSON lines")
@@ -151,6 +197,9 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--panther-root", type=non_empty_path, metavar="DIR",
                       help="panther-analysis checkout for Panther rules' helpers and data models "
                            "(default: $KUBETRAIL_PANTHER_ROOT)")
+    scan.add_argument("--format", choices=("auto", "json", "table", "ocsf"), default="auto",
+                      help="auto (default): a table on a terminal, JSON lines otherwise; json: "
+                      "kubetrail finding documents; ocsf: OCSF Detection Findings; table")
     scan.add_argument("--max-inflate", type=positive_int, default=64 * 1024 * 1024, metavar="BYTES",
                       help="largest decompressed size of one gzip payload (default 64 MiB)")
     scan.add_argument("--no-prefilter", action="store_true",

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -49,6 +49,9 @@ class Finding:
     cluster: str
     document: Mapping[str, Any]
     kind: str = "finding"
+    # The audit event the finding was raised on, for renderings that need more of it than the
+    # document holds (OCSF: groups, audit id, account); never serialized.
+    event: AuditEvent | None = field(default=None, repr=False, compare=False)
 
     def to_json(self) -> bytes:
         """The document as compact UTF-8 JSON, guaranteed under MAX_DOCUMENT_BYTES."""
@@ -129,7 +132,7 @@ def build_finding(match: Match, claim: Claim, event_time: datetime) -> Finding:
     doc = cap_document(doc)
     return Finding(
         id=doc["id"], rule_id=rule.rule_id, title=doc["title"], severity=doc["severity"],
-        cloud=event.cloud, cluster=cluster, document=doc,
+        cloud=event.cloud, cluster=cluster, document=doc, event=event,
     )
 
 
@@ -176,6 +179,7 @@ def build_rule_error_finding(
     return Finding(
         id=doc["id"], rule_id=error.rule_id, title=doc["title"], severity=severity,
         cloud=event.cloud, cluster=event.cluster or "", document=doc, kind="rule_error",
+        event=event,
     )
 
 

@@ -37,7 +37,6 @@ def safe_json_line(json_bytes: bytes) -> bytes:
     return _UNSAFE_UTF8.sub(_escape_utf8, json_bytes)
 
 
-
 def escape_text(text: str) -> str:
     """`text` with each unsafe character written as a visible \\uXXXX (for messages that travel
     as plain strings: e-mail subjects, chat messages, log lines)."""
@@ -47,3 +46,10 @@ def escape_text(text: str) -> str:
 def safe_json_text(value: object) -> str:
     """`value` as one safe line of compact JSON (for printing a finding document)."""
     return safe_json_line(orjson.dumps(value)).decode("utf-8")
+
+
+def terminal_safe(text: str, limit: int | None = None) -> str:
+    """`escape_text(text)`, cut to `limit` characters (with an ellipsis) when a limit is given:
+    for cells of the terminal table."""
+    cut = text if limit is None or len(text) <= limit else text[:limit]
+    return escape_text(cut) + ("…" if cut is not text else "")

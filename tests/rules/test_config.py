@@ -171,6 +171,10 @@ def test_rules_list_json_fields_and_table() -> None:
                 "threshold"} <= set(r)
         assert r["log_types"] == ["Amazon.EKS.Audit", "Azure.MonitorActivity", "GCP.AuditLog"]
         assert r["reports"]["MITRE ATT&CK"]
+    by_id = {r["rule_id"]: r for r in listed}
+    assert (by_id["Kubernetes.BulkSecretAccess"]["distinct"],
+            by_id["Kubernetes.BulkSecretAccess"]["threshold"]) == ("name", 15)
+    assert by_id[DS]["distinct"] is None
     status, out, _ = cli("rules", "list")
     lines = out.splitlines()
     assert status == 0 and lines[0].startswith("RULE ID") and len(lines) == len(ALL) + 1

@@ -165,3 +165,27 @@ def test_gzip_bomb_is_refused_beyond_max_inflate() -> None:
     assert isinstance(outcome, Failure)
     assert outcome.reason == f"gzip payload inflates beyond {1 << 20} bytes"
     assert 0 < len(outcome.raw) < 10_000  # the compressed envelope, not the inflated bomb
+
+
+def test_a_dense_message_costs_only_itself_not_its_delivery() -> None:
+    """Braces inside a message string build nothing when the envelope is parsed: a message that
+    is 150 KB of `{},` is that log event's failure; the good event beside it still decodes."""
+    import base64
+    import gzip
+
+    from kubetrail.errors import Origin
+    from kubetrail.sources import decode_awslogs
+    from kubetrail.sources.base import Decoded, Failure
+
+    good = ('{"kind":"Event","apiVersion":"audit.k8s.io/v1","auditID":"g","verb":"create",'
+            '"stage":"ResponseComplete","user":{"username":"alice"},"objectRef":{"resource":'
+            '"daemonsets","namespace":"default","name":"x","apiGroup":"apps"},'
+            '"responseStatus":{"code":201},"stageTimestamp":"2026-11-27T12:00:00.000000Z"}')
+    dense = "[" + "{}," * 50_000 + "{}]"
+    payload = {"messageType": "DATA_MESSAGE", "owner": "1", "logGroup": "/aws/eks/c/cluster",
+               "logStream": "kube-apiserver-audit-1", "subscriptionFilters": ["f"],
+               "logEvents": [{"id": "1", "timestamp": 1, "message": dense},
+                             {"id": "2", "timestamp": 2, "message": good}]}
+    data = base64.b64encode(gzip.compress(orjson.dumps(payload))).decode()
+    outcomes = list(decode_awslogs({"awslogs": {"data": data}}, Origin("t")))
+    assert [type(o) for o in outcomes] == [Failure, Decoded], outcomes

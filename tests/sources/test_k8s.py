@@ -130,3 +130,24 @@ def test_wrong_types_fail_with_the_field_named(patch: dict[str, Any], reason: st
 def test_a_non_object_is_refused() -> None:
     with pytest.raises(DecodeError, match="expected an object, got array"):
         decode([])  # type: ignore[arg-type]
+
+
+def test_a_json_patch_body_is_no_manifest_but_the_record_still_decodes() -> None:
+    """`kubectl patch --type=json` logs a list of operations as requestObject: the record is an
+    event (its verb, user and object are what rules read), not a decode failure."""
+    from kubetrail.errors import Origin
+    from kubetrail.sources import decode_document
+    from kubetrail.sources.base import Decoded
+
+    patch = [{"op": "add", "path": "/spec/template/spec/hostPID", "value": True}]
+    record = {"kind": "Event", "apiVersion": "audit.k8s.io/v1", "auditID": "p-1",
+              "stage": "ResponseComplete", "verb": "patch", "user": {"username": "mallory"},
+              "objectRef": {"resource": "daemonsets", "namespace": "default", "name": "agent",
+                            "apiGroup": "apps", "apiVersion": "v1"},
+              "responseStatus": {"code": 200}, "requestObject": patch,
+              "requestURI": "/apis/apps/v1/namespaces/default/daemonsets/agent",
+              "stageTimestamp": "2026-11-27T12:00:00.000000Z"}
+    [outcome] = decode_document(record, Origin("t"))
+    assert isinstance(outcome, Decoded), outcome
+    assert outcome.event.request_object is None and outcome.event.verb == "patch"
+    assert outcome.event.raw["requestObject"] == patch

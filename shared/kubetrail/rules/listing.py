@@ -21,6 +21,7 @@ def rule_summary(rule: Rule) -> dict[str, Any]:
         "severity": rule.severity,
         "dedup_period_minutes": rule.dedup_period_minutes,
         "threshold": rule.threshold,
+        "distinct": rule.distinct,
         "log_types": sorted(rule.log_types),
         "tags": list(rule.tags),
         "reports": {"MITRE ATT&CK": [f"{tactic}:{technique}" for tactic, technique in rule.mitre]},

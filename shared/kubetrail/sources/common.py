@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import binascii
 import heapq
+import re
 import zlib
 from collections.abc import Iterator, Mapping
 from typing import Any, TypeGuard
@@ -130,17 +131,33 @@ def _strip_bom(data: bytes | bytearray | memoryview | str) -> bytes | bytearray 
     return data[3:] if data[:3] == BOM else data
 
 
+# A JSON string literal (unrolled so that matching is linear); what is left unmatched (an
+# unterminated string) is counted as structure, which only errs towards refusing.
+_STRINGS = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)
+_STRINGS_STR = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)
+
+
+def _count_openers(data: str | bytes | bytearray) -> int:
+    if isinstance(data, str):
+        return data.count("{") + data.count("[")
+    return data.count(b"{") + data.count(b"[")
+
+
 def check_density(data: bytes | bytearray | memoryview | str, what: str = "JSON") -> None:
     """DecodeError when `data` opens containers so densely that building it would cost far more
     memory than its size promises (see CONTAINER_DENSITY)."""
     if len(data) <= CONTAINER_ALLOWANCE:
         return
-    if isinstance(data, str):
-        containers = data.count("{") + data.count("[")
-    else:
-        view = data if isinstance(data, bytes | bytearray) else bytes(data)
-        containers = view.count(b"{") + view.count(b"[")
-    if containers > len(data) // CONTAINER_DENSITY + CONTAINER_ALLOWANCE:
+    limit = len(data) // CONTAINER_DENSITY + CONTAINER_ALLOWANCE
+    view = data if isinstance(data, str | bytes | bytearray) else bytes(data)
+    containers = _count_openers(view)
+    if containers > limit:
+        # Braces inside strings build nothing: an envelope whose string holds a dense record
+        # (a CloudWatch message, an AKS properties.log) must not be refused for its contents,
+        # or one record would cost the whole delivery. Count outside strings before refusing.
+        containers = _count_openers(_STRINGS_STR.sub("", view) if isinstance(view, str)
+                                    else _STRINGS.sub(b"", view))
+    if containers > limit:
         raise DecodeError(f"{what} refused: {containers} objects/arrays in {len(data)} bytes "
                           f"(more than one per {CONTAINER_DENSITY} bytes would exhaust memory)")
 
@@ -278,6 +295,16 @@ def opt_map(obj: Mapping[str, Any], key: str, path: str) -> Mapping[str, Any] | 
     if value is None or is_mapping(value):
         return value
     raise DecodeError(f"{path}{key}: expected an object, got {type_name(value)}")
+
+
+def request_body(obj: Mapping[str, Any], key: str, path: str) -> Mapping[str, Any] | None:
+    """The request body as a manifest: an object, or None when absent, null or a JSON patch
+    (`kubectl patch --type=json` sends a list of operations, which is no manifest; the record
+    itself keeps it in `raw`). Anything else is a DecodeError."""
+    value = obj.get(key)
+    if type(value) is list:
+        return None
+    return opt_map(obj, key, path)
 
 
 def str_tuple(obj: Mapping[str, Any], key: str, path: str) -> tuple[str, ...]:

@@ -34,7 +34,16 @@ from typing import Any
 from kubetrail.errors import DecodeError, Origin
 from kubetrail.events import AuditEvent
 from kubetrail.sources.base import Decoded, Failure, Outcome, Skip
-from kubetrail.sources.common import cut, describe, dump, is_mapping, opt_map, opt_str, type_name
+from kubetrail.sources.common import (
+    cut,
+    describe,
+    dump,
+    is_mapping,
+    opt_map,
+    opt_str,
+    request_body,
+    type_name,
+)
 from kubetrail.sources.guard import isolated
 from kubetrail.sources.k8s import opt_time
 
@@ -145,7 +154,7 @@ def log_entry_event(
             resource=resource, subresource=subresource, namespace=namespace, name=name,
             api_group=group, api_version=version, request_uri=request_uri,
             response_code=_status_code(opt_map(pp, "status", "protoPayload.")),
-            request_object=opt_map(pp, "request", "protoPayload."),
+            request_object=request_body(pp, "request", "protoPayload."),
             time=opt_time(entry, _TIME_KEYS), raw=entry,
         )
     except DecodeError as exc:

@@ -33,6 +33,7 @@ from kubetrail.sources.common import (
     loads,
     opt_map,
     opt_str,
+    request_body,
     str_tuple,
     type_name,
 )
@@ -177,7 +178,7 @@ def event_from_k8s(
             source_ips=_strings(obj, "sourceIPs", ""), user_agent=user_agent,
             resource=resource, subresource=subresource, namespace=namespace, name=name,
             api_group=api_group or None, api_version=api_version, request_uri=request_uri,
-            response_code=code, request_object=opt_map(obj, "requestObject", ""),
+            response_code=code, request_object=request_body(obj, "requestObject", ""),
             time=opt_time(obj, _TIME_FIELDS), raw=raw,
         )
     except DecodeError as exc:
