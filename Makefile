@@ -9,10 +9,15 @@ STATE := .kubetrail
 # pip's failure still fails the recipe (pipefail); only the mirror's "ignored" lines are dropped.
 .SHELLFLAGS := -o pipefail -c
 PIP_FILTER := { grep -v "is ignored: it is neither a file nor a directory" || true; }
+# Extra rule files/directories and a panther-analysis root packaged with the functions:
+#   make package-aws RULES="my-rules ../panther-analysis/rules/kubernetes_rules" PANTHER_ROOT=../panther-analysis
+RULES ?=
+PANTHER_ROOT ?=
+EXTRAS_ARGS = $(foreach r,$(RULES),--rules $(r)) $(if $(PANTHER_ROOT),--panther-root $(PANTHER_ROOT))
 # Re-install when the dependency list changes.
 VENV_STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: help venv run test lint bench fuzz clean emulators emulators-stop demo
+.PHONY: help venv run test lint bench bench-panther fuzz clean emulators emulators-stop demo
 
 help:
 	@echo "make run        scan the bundled samples (embedded defaults, no cloud)"
@@ -27,7 +32,7 @@ help:
 $(VENV_STAMP):
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip 2>&1 | $(PIP_FILTER)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev,aws,azure,gcp]' \
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev,aws,azure,gcp,panther]' \
 		2>&1 | $(PIP_FILTER)
 	@rm -f $(VENV)/.installed-* && touch $@
 
@@ -47,6 +52,10 @@ lint: venv
 
 bench: venv
 	$(PY) scripts/bench/run.py
+
+# The same figures with panther-analysis's Kubernetes rules loaded (docs/panther.md).
+bench-panther: venv
+	$(PY) scripts/bench/panther.py $(PANTHER_ROOT)
 
 # The property-based fuzz suite with a large budget: FUZZ_EXAMPLES per property and run, random
 # seeds, repeated for FUZZ_MINUTES (0: one run). `make test` runs a small derandomized budget.

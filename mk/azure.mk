@@ -38,6 +38,7 @@ demo-azure: venv emulators-azure
 
 # function_app.py + host.json + every dependency (Linux x86-64 wheels for Python 3.11) in
 # .python_packages, as the Functions host loads them: deploy with zip_deploy_file, no remote build.
+# RULES=... PANTHER_ROOT=... add rules and Panther's helpers/data models (docs/panther.md).
 package-azure: venv
 	rm -rf $(AZURE_BUILD) $(AZURE_ZIP) && mkdir -p $(AZURE_BUILD)/.python_packages/lib/site-packages
 	cp functions/azure/function_app.py functions/azure/azure_settings.py \
@@ -49,6 +50,7 @@ package-azure: venv
 	  --platform manylinux2014_x86_64 --implementation cp --python-version 3.11 \
 	  --only-binary=:all: -r functions/azure/requirements.txt
 	cp -r shared/kubetrail $(AZURE_BUILD)/.python_packages/lib/site-packages/
+	$(PY) scripts/panther/stage.py $(AZURE_BUILD) $(EXTRAS_ARGS)
 	find $(AZURE_BUILD) -name __pycache__ -type d -prune -exec rm -rf {} +
 	$(PY) -c "import shutil; shutil.make_archive('$(basename $(AZURE_ZIP))', 'zip', '$(AZURE_BUILD)')"
 	@echo "azure: $(AZURE_ZIP) ($$(du -h $(AZURE_ZIP) | cut -f1)); deploy with terraform -chdir=infra/examples/azure apply"

@@ -31,5 +31,6 @@ demo-gcp: venv emulators-gcp
 	echo "== gcp: the same files again (already published: nothing new)" && \
 	$(KUBETRAIL) local invoke gcp $(GCP_SAMPLES)
 
+# RULES=... PANTHER_ROOT=... add rules and Panther's helpers/data models (docs/panther.md).
 package-gcp: venv
-	$(PY) scripts/gcp/package.py $(GCP_ZIP) $(RULES_CONFIG)
+	$(PY) scripts/gcp/package.py $(GCP_ZIP) $(RULES_CONFIG) $(EXTRAS_ARGS)

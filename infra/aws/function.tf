@@ -94,6 +94,8 @@ resource "aws_lambda_function" "this" {
   environment {
     variables = {
       KUBETRAIL_DEDUP_TABLE        = aws_dynamodb_table.dedup.name
+      KUBETRAIL_RULES              = join(":", var.rules_paths)
+      KUBETRAIL_PANTHER_ROOT       = var.panther_root_path
       KUBETRAIL_SNS_TOPIC_ARN      = aws_sns_topic.findings.arn
       KUBETRAIL_DLQ_URL            = aws_sqs_queue.dead_letter.url
       KUBETRAIL_TRACING            = local.tracing ? "true" : "false"

@@ -87,6 +87,18 @@ variable "tags" {
   default     = {}
 }
 
+variable "rules_paths" {
+  description = "Rule files/directories (relative to the package) added to the bundled packs: KUBETRAIL_RULES. Empty: the package's kubetrail_rules/ when `make package-azure RULES=...` staged it."
+  type        = list(string)
+  default     = []
+}
+
+variable "panther_root_path" {
+  description = "panther-analysis helpers and data models for Panther rules (relative to the package): KUBETRAIL_PANTHER_ROOT. Empty: the package's kubetrail_panther/ when `make package-azure PANTHER_ROOT=...` staged it."
+  type        = string
+  default     = ""
+}
+
 variable "rules_config" {
   description = "Rules configuration passed as KUBETRAIL_CONFIG: a path inside the function package (make package-<cloud> RULES_CONFIG=FILE puts the file there as kubetrail-config.yml) or an absolute path. Empty: the bundled rules as shipped. See docs/rules.md."
   type        = string

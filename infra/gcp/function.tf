@@ -65,6 +65,9 @@ resource "google_cloudfunctions2_function" "kubetrail" {
       # Each Firestore / Pub/Sub call gives up well before the function times out, so a
       # failed batch releases its claims and raises (Pub/Sub redelivers) instead of being killed.
       KUBETRAIL_TIMEOUT_SECONDS = tostring(floor(var.function_timeout_seconds / 4))
+      # Extra rules and Panther root (docs/panther.md); empty: what the package holds.
+      KUBETRAIL_RULES        = join(":", var.rules_paths)
+      KUBETRAIL_PANTHER_ROOT = var.panther_root_path
       # Rules configuration packaged with the function (empty: the bundled rules as shipped).
       KUBETRAIL_CONFIG         = var.rules_config
       KUBETRAIL_FINDING_FORMAT = var.finding_format

@@ -9,11 +9,14 @@ for the Lambda runtime (python3.12, arm64: `pip install --platform manylinux2014
 1980-01-01, so the same sources give the same zip and Terraform's source_code_hash only moves
 when the code does. Modules are byte-compiled for python3.12 when that interpreter is installed
 (see compile_for_lambda). `--sources-only` skips the wheels (a quick build for tests);
-`--config FILE` validates a rules configuration and packages it as kubetrail-config.yml."""
+`--config FILE` validates a rules configuration and packages it as kubetrail-config.yml;
+`--rules` / `--panther-root` add rule directories and a panther-analysis root (its helpers and
+data models) to the package (scripts/panther/stage.py); the function loads them at cold start."""
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -33,7 +36,18 @@ SKIP = {"__pycache__", ".mypy_cache", ".pytest_cache"}
 CONFIG_NAME = "kubetrail-config.yml"  # what KUBETRAIL_CONFIG (Terraform: rules_config) names
 
 
-def stage(target: Path, sources_only: bool, config: Path | None = None) -> None:
+def stage_extras(target: Path, rules: list[Path], panther_root: Path | None) -> None:
+    """Extra rules and a Panther root (scripts/panther/stage.py)."""
+    spec = importlib.util.spec_from_file_location(
+        "kubetrail_stage", ROOT / "scripts" / "panther" / "stage.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.stage(target, rules, panther_root)
+
+
+def stage(target: Path, sources_only: bool, config: Path | None = None,
+          rules: list[Path] | None = None, panther_root: Path | None = None) -> None:
     """Copy the function and the package into `target`, then install the bundled wheels."""
     for name in ("handler.py", "aws_settings.py"):
         shutil.copy2(FUNCTION / name, target / name)
@@ -41,6 +55,7 @@ def stage(target: Path, sources_only: bool, config: Path | None = None) -> None:
         shutil.copyfile(config, target / CONFIG_NAME)
     shutil.copytree(PACKAGE, target / "kubetrail",
                     ignore=lambda _d, names: [n for n in names if n in SKIP or n.endswith(".pyc")])
+    stage_extras(target, rules or [], panther_root)
     if not sources_only:
         install_wheels(target)
     compile_for_lambda(target)
@@ -103,11 +118,12 @@ def write_zip(source: Path, out: Path) -> int:
     return len(files)
 
 
-def build(out: Path, sources_only: bool = False, config: Path | None = None) -> int:
+def build(out: Path, sources_only: bool = False, config: Path | None = None,
+          rules: list[Path] | None = None, panther_root: Path | None = None) -> int:
     """Stage and zip; returns the number of files in the zip."""
     with tempfile.TemporaryDirectory(prefix="kubetrail-aws-") as tmp:
         staged = Path(tmp)
-        stage(staged, sources_only, config)
+        stage(staged, sources_only, config, rules, panther_root)
         return write_zip(staged, out)
 
 
@@ -117,13 +133,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sources-only", action="store_true")
     parser.add_argument("--config", type=Path, default=None,
                         help=f"rules configuration to package as {CONFIG_NAME} (validated first)")
+    parser.add_argument("--rules", action="append", type=Path, default=[])
+    parser.add_argument("--panther-root", type=Path)
     args = parser.parse_args(argv)
-    if args.config is not None:
+    if args.config is not None:  # against the rules the function will load
+        from kubetrail.panther.helpers import panther_root
         from kubetrail.rules.config import load_config
-        from kubetrail.rules.loader import load_rules
+        from kubetrail.rules.loader import load_rule_set
 
-        load_config(args.config).apply(load_rules(include_disabled=True))
-    count = build(args.out, args.sources_only, args.config)
+        load_config(args.config).apply(load_rule_set(
+            args.rules, include_disabled=True, panther_root=panther_root(args.panther_root)))
+    count = build(args.out, args.sources_only, args.config, args.rules, args.panther_root)
     print(f"{args.out}: {count} files, {args.out.stat().st_size / 2**20:.1f} MiB")
 
 

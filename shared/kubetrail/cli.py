@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -64,6 +65,13 @@ def _print_rule_error(err: TextIO) -> Callable[[RuleError], None]:
     return show
 
 
+def _panther_root(args: argparse.Namespace) -> object:
+    """--panther-root, else KUBETRAIL_PANTHER_ROOT, as a PantherRoot (or None)."""
+    from kubetrail.panther.helpers import panther_root
+
+    return panther_root(args.panther_root or os.environ.get("KUBETRAIL_PANTHER_ROOT") or None)
+
+
 def _publisher(fmt: str, out: TextIO) -> Publisher:
     """The findings' rendering on stdout: a table for a person at a terminal (`auto` there),
     JSON lines for pipes and files, or OCSF Detection Findings as JSON lines."""
@@ -93,13 +101,20 @@ def cmd_scan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from kubetrail.dedup.sqlite import SqliteDedupStore
     from kubetrail.pipeline import Pipeline
     from kubetrail.progress import maybe_progress
-    from kubetrail.rules import RuleSet, load_rules
+    from kubetrail.rules import RuleSet
     from kubetrail.rules.config import configured_rules
+    from kubetrail.rules.loader import load_rule_set
     from kubetrail.sources import read_paths
     from kubetrail.sources.base import Prefiltered
 
-    rules = RuleSet(configured_rules(load_rules(args.rules or None, include_disabled=True),
-                                     args.config))
+    # --no-prefilter is the reference run: Panther rules lose the side file's Requires too.
+    # --rules replaces the bundled pack unless --with-bundled-rules keeps it (then a rule with a
+    # bundled rule's RuleID replaces that rule, with a note).
+    bundled = args.with_bundled_rules or not args.rules
+    loaded = load_rule_set(args.rules, bundled=bundled, include_disabled=True,
+                           panther_root=_panther_root(args),  # type: ignore[arg-type]
+                           panther_requires=not args.no_prefilter, err=err)
+    rules = RuleSet(configured_rules(loaded, args.config))
     prefilter = None if args.no_prefilter else rules.prefilter
     store = SqliteDedupStore(args.dedup_db)
     published = [0]
@@ -132,9 +147,13 @@ def cmd_test(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from kubetrail.rules.testing import run_rule_tests
 
     passed = failed = 0
-    for r in run_rule_tests(load_rules(args.paths or None, include_disabled=True)):
+    rules = load_rules(args.paths or None, include_disabled=True,
+                       panther_root=_panther_root(args))  # type: ignore[arg-type]
+    for r in run_rule_tests(rules):
         status = "PASS" if r.passed else "FAIL"
-        out.write(f"{status} {r.rule_id}: {r.name}" + (f" — {r.detail}" if r.detail else "") + "\n")
+        out.write(f"{status} {safe(r.rule_id)}: {safe(r.name)}\n")
+        if r.detail:
+            out.write("".join(f"    {safe(line)}\n" for line in r.detail.splitlines()))
         passed += r.passed
         failed += not r.passed
     out.write(f"{passed} passed, {failed} failed\n")
@@ -172,6 +191,12 @@ def build_parser() -> argparse.ArgumentParser:
                       help="SQLite file keeping dedup windows across scans (default: in memory)")
     scan.add_argument("--rules", action="append", type=non_empty_path, metavar="PATH",
                       help="rule file or directory (repeatable; default: the bundled packs)")
+    scan.add_argument("--with-bundled-rules", action="store_true",
+                      help="load the bundled packs too; a --rules rule with a bundled rule's "
+                           "RuleID replaces it")
+    scan.add_argument("--panther-root", type=non_empty_path, metavar="DIR",
+                      help="panther-analysis checkout for Panther rules' helpers and data models "
+                           "(default: $KUBETRAIL_PANTHER_ROOT)")
     scan.add_argument("--format", choices=("auto", "json", "table", "ocsf"), default="auto",
                       help="auto (default): a table on a terminal, JSON lines otherwise; json: "
                       "kubetrail finding documents; ocsf: OCSF Detection Findings; table")
@@ -194,7 +219,11 @@ def build_parser() -> argparse.ArgumentParser:
     listing.set_defaults(func=cmd_rules_list)
 
     test = sub.add_parser("test", help="run every rule's Tests")
-    test.add_argument("paths", nargs="*", type=non_empty_path, metavar="PATH")
+    test.add_argument("paths", nargs="*", type=non_empty_path, metavar="PATH",
+                      help="rule files or directories (default: the bundled packs)")
+    test.add_argument("--panther-root", type=non_empty_path, metavar="DIR",
+                      help="panther-analysis checkout for Panther rules' helpers and data models "
+                           "(default: $KUBETRAIL_PANTHER_ROOT)")
     test.set_defaults(func=cmd_test)
 
     local = sub.add_parser("local", help="run a cloud function locally against emulators")

@@ -102,7 +102,7 @@ def event_context(event: AuditEvent) -> dict[str, Any]:
 
 def build_finding(match: Match, claim: Claim, event_time: datetime) -> Finding:
     """Assemble the finding document for an owned claim."""
-    rule, event = match.rule, match.event
+    rule, event, extra = match.rule, match.event, match.overrides
     cluster = event.cluster or ""
     doc: dict[str, Any] = {
         "id": finding_id(claim.key, claim.window_start),
@@ -110,9 +110,9 @@ def build_finding(match: Match, claim: Claim, event_time: datetime) -> Finding:
         "rule_id": rule.rule_id,
         "title": match.title,
         "severity": match.severity,
-        "description": rule.description,
-        "runbook": rule.runbook,
-        "reference": rule.reference,
+        "description": str(extra.get("description") or rule.description),
+        "runbook": str(extra.get("runbook") or rule.runbook),
+        "reference": str(extra.get("reference") or rule.reference),
         "dedup_key": claim.key,
         "dedup_period_minutes": rule.dedup_period_minutes,
         "cloud": event.cloud,
@@ -126,6 +126,9 @@ def build_finding(match: Match, claim: Claim, event_time: datetime) -> Finding:
         "context": event_context(event),
         "risk": dict(match.alert_context),
     }
+    for key in ("destinations", "summary"):  # Panther rules' destinations(), SummaryAttributes
+        if key in extra:
+            doc[key] = extra[key]
     doc = cap_document(doc)
     return Finding(
         id=doc["id"], rule_id=rule.rule_id, title=doc["title"], severity=doc["severity"],

@@ -38,7 +38,7 @@ import yaml
 
 from kubetrail.errors import ConfigError, Origin
 from kubetrail.events import AuditEvent
-from kubetrail.rules.loader import SEVERITIES, Rule, load_rules
+from kubetrail.rules.loader import SEVERITIES, Rule
 from kubetrail.rules.podspec import containers, pod_spec
 
 ENV_VAR = "KUBETRAIL_CONFIG"
@@ -255,12 +255,16 @@ def configured_rules(rules: Sequence[Rule], config: Path | str | None) -> list[R
 
 
 def rules_for_function(env: Mapping[str, str], function_dir: Path) -> list[Rule]:
-    """The bundled rules a cloud function runs: after the file `KUBETRAIL_CONFIG` names, a path
-    relative to the function's directory (the file is packaged with the function) or absolute
-    (e.g. a Lambda layer under /opt). Unset or empty: the rules as bundled. A missing or invalid
-    file is a ConfigError at cold start, never another rule set."""
+    """The rules a cloud function runs (bundled + packaged, kubetrail/rules/deployed.py): after
+    the file `KUBETRAIL_CONFIG` names, a path relative to the function's directory (the file is
+    packaged with the function) or absolute (e.g. a Lambda layer under /opt). Unset or empty:
+    the rules as loaded. A missing or invalid file is a ConfigError at cold start, never another
+    rule set."""
+    from kubetrail.rules.deployed import deployed_rules
+
     name = (env.get(ENV_VAR) or "").strip()
-    rules = load_rules(include_disabled=True)
+    # The bundled packs plus the rules and Panther root packaged with the function (deployed.py).
+    rules = deployed_rules(function_dir, env, include_disabled=True)
     if not name:
         return [r for r in rules if r.enabled]
     return configured_rules(rules, function_dir / name)  # an absolute name stays as it is

@@ -26,6 +26,8 @@ class Match:
     dedup_key: str
     severity: str
     alert_context: Mapping[str, Any]
+    # Finding fields from the rule's functions (Rule.annotate): description, runbook, ...
+    overrides: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +83,12 @@ def dedup_key(rule_id: str, dedup: str) -> str:
 
 
 def _requires_ok(rule: Rule, event: AuditEvent) -> bool:
-    return all(getattr(event, f) in values for f, values in rule.requires.items())
+    if rule.requires_log_types is not None and event.log_type not in rule.requires_log_types:
+        return True
+    for name, values in rule.requires.items():  # noqa: SIM110 - a loop is ~2x all(generator)
+        if getattr(event, name) not in values:
+            return False
+    return True
 
 
 @dataclass
@@ -152,5 +159,9 @@ class RuleSet:
         context = call("alert_context", rule.alert_context, {})
         if not isinstance(context, Mapping):
             context = {"value": context}
-        match = Match(rule, event, title, dedup_key(rule.rule_id, dedup), severity, context)
+        overrides = call("annotate", rule.annotate, {})
+        if not isinstance(overrides, Mapping):
+            overrides = {}
+        match = Match(rule, event, title, dedup_key(rule.rule_id, dedup), severity, context,
+                      overrides)
         return match, error

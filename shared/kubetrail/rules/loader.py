@@ -1,17 +1,23 @@
 """Load Panther-format rules: a YAML file (RuleID, DisplayName, Enabled, LogTypes, Severity, ...)
 next to the Python file it names (`Filename`) with `rule(event)` and optional `title`, `dedup`,
-`alert_context`, `severity`. The Python functions receive the normalized AuditEvent."""
+`alert_context`, `severity`. kubetrail's own rules receive the normalized AuditEvent; Panther's
+rule files, unchanged, receive a Panther event (kubetrail/panther/rules.py tells them apart).
+
+`load_rules(paths)` loads exactly the given files (the bundled packs without paths);
+`load_rule_set(extra)` loads the bundled packs plus `extra`, where a rule with a bundled rule's
+RuleID replaces it (with a note)."""
 
 from __future__ import annotations
 
 import dataclasses
 import importlib.util
 import re
+import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 import yaml
 
@@ -25,6 +31,9 @@ from kubetrail.errors import ConfigError, Origin
 from kubetrail.events import CLOUD_BY_LOG_TYPE, AuditEvent
 from kubetrail.rules.lightevent import FIELDS as REQUIRES_FIELDS
 from kubetrail.rules.network import PUBLIC_SOURCE_IPS
+
+if TYPE_CHECKING:
+    from kubetrail.panther.helpers import PantherRoot
 
 BUNDLED_PACKS = Path(__file__).resolve().parent.parent / "packs"
 SEVERITIES = ("INFO", "LOW", "MEDIUM", "HIGH", "CRITICAL")  # lowest to highest: the rank order
@@ -42,6 +51,7 @@ class RuleTest:
     name: str
     expected: bool
     log: Mapping[str, Any]
+    mocks: tuple[tuple[str, Any], ...] = ()  # (objectName, returnValue): Panther's Mocks
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +79,11 @@ class Rule:
     alert_context: Callable[[Any], Any] | None = None
     dynamic_severity: Callable[[Any], Any] | None = None
     source: Path = field(default=Path())
+    # Per match, finding fields that override the YAML's (description, reference, runbook) or add
+    # to it (destinations, summary): Panther rules' functions of those names.
+    annotate: Callable[[Any], Mapping[str, Any]] | None = None
+    # The log types on which the engine checks `requires` (None: all).
+    requires_log_types: frozenset[str] | None = None
     distinct: str | None = None  # `Distinct:` the AuditEvent field whose distinct values count
 
 
@@ -159,7 +174,8 @@ def _load_module(path: Path, rule_id: str, origin: Origin) -> ModuleType:
     return module
 
 
-def load_rule(yml: Path) -> Rule:
+def load_rule(yml: Path, panther_root: PantherRoot | None = None, *,
+              panther_requires: bool = True) -> Rule:
     """Load one rule from its YAML file and the Python file it names."""
     origin = Origin(str(yml))
     try:
@@ -169,7 +185,11 @@ def load_rule(yml: Path) -> Rule:
     if not isinstance(spec, Mapping) or spec.get("AnalysisType", "rule") != "rule":
         raise ConfigError("not a rule (AnalysisType must be rule)", origin)
     rule_id = _str(spec, "RuleID", origin)
+    filename = _str(spec, "Filename", origin)
+    panther = _is_panther(spec, yml.parent / filename)
     log_types = spec.get("LogTypes") or []
+    if panther and isinstance(log_types, list):  # a Panther rule may name other log types too
+        log_types = [t for t in log_types if t in CLOUD_BY_LOG_TYPE] or log_types
     unknown = [t for t in log_types if t not in CLOUD_BY_LOG_TYPE]
     if not log_types or unknown:
         raise ConfigError(f"LogTypes must be in {sorted(CLOUD_BY_LOG_TYPE)}: {unknown}", origin)
@@ -185,9 +205,18 @@ def load_rule(yml: Path) -> Rule:
         if not isinstance(t, Mapping) or not isinstance(t.get("Log"), Mapping):
             raise ConfigError(f"Tests[{i}] needs Name, ExpectedResult and a Log mapping", origin)
         tests.append(RuleTest(str(t.get("Name", f"test {i}")), bool(t.get("ExpectedResult")),
-                              t["Log"]))
-    filename = _str(spec, "Filename", origin)
-    module = _load_module(yml.parent / filename, rule_id, origin)
+                              t["Log"], _mocks(t.get("Mocks"), origin)))
+    summary = tuple(map(str, spec.get("SummaryAttributes") or ()))
+    if panther:
+        functions, requires = _panther_parts(yml, spec, rule_id, summary, panther_root, origin,
+                                             panther_requires)
+    else:
+        module = _load_module(yml.parent / filename, rule_id, origin)
+        functions = {"rule": module.rule, "title": getattr(module, "title", None),
+                     "dedup": getattr(module, "dedup", None),
+                     "alert_context": getattr(module, "alert_context", None),
+                     "dynamic_severity": getattr(module, "severity", None)}
+        requires = _requires(spec.get("Requires"), origin)
     return Rule(
         rule_id=rule_id,
         display_name=_str(spec, "DisplayName", origin, rule_id),
@@ -200,18 +229,46 @@ def load_rule(yml: Path) -> Rule:
         mitre=_mitre(spec.get("Reports"), origin),
         dedup_period_minutes=period,
         threshold=threshold,
-        summary_attributes=tuple(map(str, spec.get("SummaryAttributes") or ())),
+        summary_attributes=summary,
         tags=tuple(map(str, spec.get("Tags") or ())),
         tests=tuple(tests),
-        requires=_requires(spec.get("Requires"), origin),
-        rule=module.rule,
-        title=getattr(module, "title", None),
-        dedup=getattr(module, "dedup", None),
-        alert_context=getattr(module, "alert_context", None),
-        dynamic_severity=getattr(module, "severity", None),
+        requires=requires,
         source=yml,
         distinct=distinct,
+        **functions,
     )
+
+
+def _is_panther(spec: Mapping[str, Any], py: Path) -> bool:
+    from kubetrail.panther.rules import is_panther_rule
+
+    return is_panther_rule(spec, py)
+
+
+def _panther_parts(yml: Path, spec: Mapping[str, Any], rule_id: str, summary: tuple[str, ...],
+                   root: PantherRoot | None, origin: Origin, with_requires: bool
+                   ) -> tuple[dict[str, Any], Mapping[str, frozenset[str]]]:
+    """A Panther rule's functions (over AuditEvent) and the side file's Requires for it."""
+    from kubetrail.panther.requires import side_requires
+    from kubetrail.panther.rules import load_module, panther_functions
+
+    if spec.get("InlineFilters"):  # ignoring them would widen what the rule matches
+        raise ConfigError("InlineFilters are not supported (docs/panther.md)", origin)
+    py = yml.parent / str(spec["Filename"])
+    module = load_module(py, rule_id, root, origin)
+    requires = side_requires(rule_id, yml, py) if with_requires else None
+    return (panther_functions(module, rule_id, root, summary),
+            _requires(requires, Origin("kubetrail/panther/requires.yml", rule_id)))
+
+
+def _mocks(spec: Any, origin: Origin) -> tuple[tuple[str, Any], ...]:
+    """A test's Mocks: [{objectName, returnValue}, ...]."""
+    if not spec:
+        return ()
+    if not isinstance(spec, list) or not all(
+            isinstance(m, Mapping) and isinstance(m.get("objectName"), str) for m in spec):
+        raise ConfigError("Mocks must be a list of {objectName, returnValue}", origin)
+    return tuple((m["objectName"], m.get("returnValue")) for m in spec)
 
 
 def rule_files(paths: Iterable[Path]) -> list[Path]:
@@ -228,13 +285,16 @@ def rule_files(paths: Iterable[Path]) -> list[Path]:
 
 
 def load_rules(
-    paths: Iterable[Path] | None = None, *, include_disabled: bool = False
+    paths: Iterable[Path] | None = None, *, include_disabled: bool = False,
+    panther_root: PantherRoot | None = None, panther_requires: bool = True,
 ) -> list[Rule]:
-    """Load rules from files/directories (bundled packs by default); duplicate ids are errors."""
+    """Load rules from files/directories (bundled packs by default); duplicate ids are errors.
+    `panther_root` serves Panther rules' helpers and data models; `panther_requires=False`
+    ignores the side file of Requires for Panther rules (no prefilter for them)."""
     rules: list[Rule] = []
     seen: dict[str, Path] = {}
     for yml in rule_files(list(paths) if paths else [BUNDLED_PACKS]):
-        rule = load_rule(yml)
+        rule = load_rule(yml, panther_root, panther_requires=panther_requires)
         if rule.rule_id in seen:
             raise ConfigError(f"duplicate RuleID {rule.rule_id} (also in {seen[rule.rule_id]})",
                               Origin(str(yml)))
@@ -242,3 +302,28 @@ def load_rules(
         if rule.enabled or include_disabled:
             rules.append(rule)
     return rules
+
+
+def load_rule_set(
+    extra: Iterable[Path] | None = None, *, bundled: bool = True, include_disabled: bool = False,
+    panther_root: PantherRoot | None = None, panther_requires: bool = True,
+    err: TextIO | None = None,
+) -> list[Rule]:
+    """The bundled packs (unless `bundled` is False) plus the rules under `extra`. A rule of
+    `extra` with the RuleID of a bundled rule replaces it (even a disabled one: the user's copy
+    decides), with a note on `err` (stderr)."""
+    every = load_rules(extra, include_disabled=True, panther_root=panther_root,
+                       panther_requires=panther_requires) if extra else []
+    users = [r for r in every if r.enabled or include_disabled]
+    if not bundled:
+        return users
+    replaced = {r.rule_id: r for r in every}  # a disabled copy switches the bundled rule off
+    rules = []
+    for rule in load_rules(None, include_disabled=include_disabled):
+        if rule.rule_id in replaced:
+            (err or sys.stderr).write(
+                f"kubetrail: note: rule {rule.rule_id} from {replaced[rule.rule_id].source} "
+                "replaces the bundled one\n")
+            continue
+        rules.append(rule)
+    return rules + users

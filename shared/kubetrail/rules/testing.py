@@ -24,8 +24,14 @@ class TestResult:
 
 
 def run_rule_tests(rules: Sequence[Rule]) -> Iterator[TestResult]:
-    """Yield one result per test of every given rule (enabled or not)."""
+    """Yield one result per test of every given rule (enabled or not). A Panther rule's tests
+    run as Panther's tool runs them (kubetrail/panther/testing.py)."""
+    from kubetrail.panther.testing import is_panther, run_panther_tests
+
     for rule in rules:
+        if is_panther(rule):
+            yield from run_panther_tests(rule)
+            continue
         single = RuleSet([rule])
         for test in rule.tests:
             origin = Origin(str(rule.source), test.name)
