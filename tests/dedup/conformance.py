@@ -252,6 +252,21 @@ class DedupConformance:
         store.confirm(retry)
         assert store.claim(key, T0 + timedelta(minutes=1), HOUR, severity=HIGH).escalation
 
+    def test_a_failed_escalation_hands_the_slot_back_to_a_first_finding_in_flight(self) -> None:
+        """The first owner is still publishing when a higher match escalates and that escalation's
+        publish fails: the slot goes back to the first owner, so a third match cannot publish a
+        second first finding (the racing test found this one)."""
+        store, key = self.make_store(Clock()), self.key()
+        first = store.claim(key, T0, HOUR, severity=LOW)
+        high = store.claim(key, T0 + timedelta(minutes=1), HOUR, severity=HIGH)
+        assert first.owner and high.owner and high.escalation
+        store.release(high)
+        third = store.claim(key, T0 + timedelta(minutes=2), HOUR, severity=INFO)
+        assert not third.owner  # the first finding is the first owner's to publish
+        store.confirm(first)
+        retry = store.claim(key, T0 + timedelta(minutes=1), HOUR, severity=HIGH)
+        assert retry.owner and retry.escalation  # the escalation's retry still goes out
+
     def test_dead_escalation_is_dropped_and_escalated_again_by_its_retry(self) -> None:
         clock = Clock()
         store, key = self.make_store(clock), self.key()

@@ -129,9 +129,25 @@ def open_or_count(current: Window | None, req: ClaimRequest, now: datetime, leas
     return w, _claim(w, req, owner=False, escalation=False)
 
 
+# An escalation that overtakes a first finding still in flight (pending, nothing published)
+# carries that first owner's token and severity after this separator (`op|first|severity`), so
+# that its failed publish hands the slot back to the first owner instead of reopening it to
+# anyone (which published a second first finding when the first owner then confirmed).
+PRIOR = "|"
+
+
+def _holder(token: str) -> str:
+    """The claim that holds a window's slot (its token without an overtaken first owner's)."""
+    return token.partition(PRIOR)[0]
+
+
 def _own(w: Window, req: ClaimRequest, now: datetime, lease: timedelta, *, escalation: bool
          ) -> tuple[Window, Claim]:
-    w = replace(w, state="pending", token=req.op, lease_until=later(now, lease),
+    token = req.op
+    if escalation and w.state == "pending" and w.published == NONE:
+        holder, _, prior = w.token.partition(PRIOR)
+        token = f"{req.op}{PRIOR}{prior or f'{holder}{PRIOR}{w.severity}'}"
+    w = replace(w, state="pending", token=token, lease_until=later(now, lease),
                 severity=req.severity)
     return w, _claim(w, req, owner=True, escalation=escalation)
 
@@ -154,7 +170,7 @@ def confirm_step(current: Window | None, claim: Claim) -> Window | None:
     newer escalation falls back to it rather than to something lower."""
     if current is None or current.start != claim.window_start or not claim.owner:
         return None
-    if current.token == claim.token and current.state == "pending":
+    if _holder(current.token) == _holder(claim.token) and current.state == "pending":
         return replace(current, state="published", published=max(current.published,
                                                                   claim.severity))
     if claim.severity > current.published:  # a late confirm: its finding did go out
@@ -172,10 +188,19 @@ def release_step(current: Window | None, claim: Claim) -> Window | None:
     publishes: a threshold reached over earlier batches is not lost, and a late match of an older
     window that this one replaced cannot reopen that one. A failed escalation restores the
     highest severity whose publication was confirmed, so its retry escalates again."""
-    if current is None or current.start != claim.window_start or current.token != claim.token \
-            or current.state != "pending":
+    if current is None or current.start != claim.window_start or current.state != "pending":
+        return None
+    holder, _, prior = current.token.partition(PRIOR)
+    prior_token, _, prior_severity = prior.partition(PRIOR)
+    if prior and prior_token == _holder(claim.token) and current.published == NONE:
+        # the first owner failed while an escalation holds the slot: if that one fails too, the
+        # window goes back to counting (the first finding is still to be published)
+        return replace(current, token=holder)
+    if holder != _holder(claim.token):
         return None
     if current.published == NONE:
+        if prior:  # an escalation over a first finding in flight: the slot goes back to it
+            return replace(current, token=prior_token, severity=int(prior_severity))
         return replace(current, state="counting", severity=NONE)
     return replace(current, state="published", severity=current.published)
 
