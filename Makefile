@@ -60,6 +60,10 @@ $(CHECKOV):
 		2>&1 | $(PIP_FILTER)
 tools: $(CHECKOV)
 
+# A rules configuration (docs/rules.md) to package with the functions as kubetrail-config.yml:
+#   make package-aws RULES_CONFIG=kubetrail.yml   (then Terraform: rules_config = "kubetrail-config.yml")
+RULES_CONFIG ?=
+
 # Per-cloud files add prerequisites to these (no recipes here).
 .PHONY: test-deps tools
 test-deps: tools

@@ -38,7 +38,7 @@ demo-aws: venv emulators-aws
 
 # handler + kubetrail + arm64/python3.12 wheels, reproducible; consumed by infra/aws.
 package-aws: venv
-	$(PY) scripts/aws/package.py --out $(AWS_ZIP)
+	$(PY) scripts/aws/package.py --out $(AWS_ZIP) $(if $(RULES_CONFIG),--config $(RULES_CONFIG))
 
 # fmt, validate (offline provider) and checkov on the module and the example.
 infra-aws-check: venv tools

@@ -42,6 +42,8 @@ package-azure: venv
 	rm -rf $(AZURE_BUILD) $(AZURE_ZIP) && mkdir -p $(AZURE_BUILD)/.python_packages/lib/site-packages
 	cp functions/azure/function_app.py functions/azure/azure_settings.py \
 	   functions/azure/host.json functions/azure/requirements.txt $(AZURE_BUILD)/
+	$(if $(RULES_CONFIG),$(KUBETRAIL) rules list --config $(RULES_CONFIG) >/dev/null && \
+	  cp $(RULES_CONFIG) $(AZURE_BUILD)/kubetrail-config.yml)
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-compile \
 	  --target $(AZURE_BUILD)/.python_packages/lib/site-packages \
 	  --platform manylinux2014_x86_64 --implementation cp --python-version 3.11 \

@@ -32,4 +32,4 @@ demo-gcp: venv emulators-gcp
 	$(KUBETRAIL) local invoke gcp $(GCP_SAMPLES)
 
 package-gcp: venv
-	$(PY) scripts/gcp/package.py $(GCP_ZIP)
+	$(PY) scripts/gcp/package.py $(GCP_ZIP) $(RULES_CONFIG)

@@ -4,6 +4,7 @@ delivery formats; here the input of a rule *is* an AuditEvent)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from kubetrail.events import CLOUD_BY_LOG_TYPE, AuditEvent
@@ -32,3 +33,22 @@ def make_event(**overrides: Any) -> AuditEvent:
     }
     fields.update(overrides)
     return AuditEvent(**fields)
+
+
+# The seed rule alone: tests of the decoders, prefilter mechanics, findings and publishers use it
+# so that their expectations do not move when the bundled pack grows.
+SEED_RULE = (Path(__file__).resolve().parents[1] / "shared" / "kubetrail" / "packs" / "kubernetes"
+             / "k8s_daemonset_created.yml")
+
+
+def seed_only_config(directory: Path) -> Path:
+    """A rules configuration (KUBETRAIL_CONFIG) that leaves only the seed rule enabled, for the
+    cloud-function tests whose expectations are about delivery, dedup and publishing: written
+    from the bundled pack, so rules added later are disabled too."""
+    from kubetrail.rules import load_rules
+
+    seed = "Kubernetes.DaemonSet.Created"
+    others = sorted(r.rule_id for r in load_rules(include_disabled=True) if r.rule_id != seed)
+    path = directory / "kubetrail-seed-only.yml"
+    path.write_text("rules:\n" + "".join(f"  {rid}: {{enabled: false}}\n" for rid in others))
+    return path

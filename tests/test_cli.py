@@ -34,11 +34,13 @@ def run(*argv: str) -> tuple[int, list[dict[str, object]], str]:
     return status, [orjson.loads(x) for x in lines], err.getvalue()
 
 
-def test_scan_bundled_samples_finds_the_risky_daemonsets() -> None:
+def test_scan_bundled_samples_finds_the_risky_workloads_and_access() -> None:
     status, findings, err = run("scan", *map(str, SAMPLES))
     assert status == 0
     assert {f["cloud"] for f in findings} >= {"aws", "azure", "gcp"}
-    assert all(f["rule_id"] == "Kubernetes.DaemonSet.Created" for f in findings)
+    rule_ids = {f["rule_id"] for f in findings}
+    assert {"Kubernetes.DaemonSet.Created", "Kubernetes.Pod.Privileged.Created",
+            "Kubernetes.Pod.StealServiceAccountToken", "Kubernetes.Pod.Exec"} <= rule_ids
     assert any(f["severity"] == "HIGH" for f in findings)
     assert not any(f["context"]["username"] == "aksService" for f in findings)  # type: ignore[index]
     summary = err.strip().splitlines()[-1]

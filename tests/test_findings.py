@@ -9,9 +9,9 @@ import orjson
 from kubetrail.dedup.sqlite import SqliteDedupStore
 from kubetrail.findings import CONTEXT_FIELDS, MAX_DOCUMENT_BYTES, build_finding
 from kubetrail.rules import RuleSet, load_rules
-from tests.factories import T0, ds_manifest, make_event
+from tests.factories import SEED_RULE, T0, ds_manifest, make_event
 
-RULES = RuleSet(load_rules())
+RULES = RuleSet(load_rules([SEED_RULE]))
 DOC_KEYS = {"id", "rule_id", "title", "severity", "description", "runbook", "reference",
             "dedup_key", "dedup_period_minutes", "cloud", "log_type", "cluster", "event_time",
             "first_seen", "count", "mitre", "tags", "context", "risk"}

@@ -15,9 +15,9 @@ from kubetrail.pipeline import Pipeline
 from kubetrail.publish.base import PublishResult
 from kubetrail.rules import RuleSet, load_rules
 from kubetrail.sources.base import Decoded, Failure, Outcome, Prefiltered, Skip
-from tests.factories import T0, make_event
+from tests.factories import SEED_RULE, T0, make_event
 
-RULES = RuleSet(load_rules())
+RULES = RuleSet(load_rules([SEED_RULE]))
 ORIGIN = Origin("test", "1")
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar, cast
 
 from kubetrail.deadletter.sqs import SqsDeadLetterSink
@@ -17,8 +18,11 @@ from kubetrail.dedup.dynamodb import DynamoDBDedupStore
 from kubetrail.errors import ConfigError
 from kubetrail.pipeline import Pipeline
 from kubetrail.publish.sns import SnsPublisher
-from kubetrail.rules import RuleSet, load_rules
+from kubetrail.rules import RuleSet
+from kubetrail.rules.config import rules_for_function
 
+# KUBETRAIL_CONFIG names a rules configuration packaged here (make package-* RULES_CONFIG=).
+FUNCTION_DIR = Path(__file__).resolve().parent
 REQUIRED = ("KUBETRAIL_DEDUP_TABLE", "KUBETRAIL_SNS_TOPIC_ARN", "KUBETRAIL_DLQ_URL")
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -73,6 +77,7 @@ class Components:
 
 def build(settings: Settings) -> Components:
     """Rules, the DynamoDB dedup store, the SNS publisher and the SQS dead-letter sink."""
-    pipeline = Pipeline(RuleSet(load_rules()), DynamoDBDedupStore(settings.dedup_table),
+    rules = RuleSet(rules_for_function(os.environ, FUNCTION_DIR))
+    pipeline = Pipeline(rules, DynamoDBDedupStore(settings.dedup_table),
                         SnsPublisher(settings.topic_arn))
     return Components(pipeline, SqsDeadLetterSink(settings.dlq_url))

@@ -6,13 +6,18 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 from kubetrail.deadletter.storage_queue import StorageQueueDeadLetterSink
 from kubetrail.dedup.azure_table import AzureTableDedupStore
 from kubetrail.errors import ConfigError
 from kubetrail.pipeline import Pipeline
 from kubetrail.publish.eventgrid import EventGridPublisher
-from kubetrail.rules import RuleSet, load_rules
+from kubetrail.rules import RuleSet
+from kubetrail.rules.config import rules_for_function
+
+# KUBETRAIL_CONFIG names a rules configuration packaged here (make package-* RULES_CONFIG=).
+FUNCTION_DIR = Path(__file__).resolve().parent
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +74,7 @@ class Components:
 def build(settings: Settings) -> Components:
     """Rules, Table Storage dedup, Event Grid publisher and the dead-letter queue; in Azure all
     three share one managed-identity credential (one token cache)."""
+    rules = RuleSet(rules_for_function(os.environ, FUNCTION_DIR))
     credential = None
     if not (settings.storage_connection_string and settings.eventgrid_key):
         from azure.identity import DefaultAzureCredential
@@ -82,4 +88,4 @@ def build(settings: Settings) -> Components:
     deadletter = StorageQueueDeadLetterSink(
         settings.deadletter_queue, endpoint=settings.queue_endpoint,
         connection_string=settings.storage_connection_string, credential=credential)
-    return Components(Pipeline(RuleSet(load_rules()), dedup, publisher), dedup, deadletter)
+    return Components(Pipeline(rules, dedup, publisher), dedup, deadletter)

@@ -9,17 +9,21 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 from kubetrail.deadletter.pubsub import PubSubDeadLetterSink
 from kubetrail.dedup.firestore import FirestoreDedupStore
 from kubetrail.errors import ConfigError
 from kubetrail.pipeline import Pipeline
 from kubetrail.publish.pubsub import PubSubPublisher
-from kubetrail.rules import RuleSet, load_rules
+from kubetrail.rules import RuleSet
+from kubetrail.rules.config import rules_for_function
 
 REQUIRED = ("GOOGLE_CLOUD_PROJECT", "KUBETRAIL_DEDUP_COLLECTION", "KUBETRAIL_FINDINGS_TOPIC",
             "KUBETRAIL_DEADLETTER_TOPIC")
 OPTIONAL = ("KUBETRAIL_FIRESTORE_DATABASE", "KUBETRAIL_TIMEOUT_SECONDS")
+# KUBETRAIL_CONFIG names a rules configuration packaged here (make package-* RULES_CONFIG=).
+FUNCTION_DIR = Path(__file__).resolve().parent
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +67,7 @@ class Components:
 
 def build(settings: Settings) -> Components:
     """Rules, Firestore dedup, the findings publisher and the dead-letter sink."""
+    rules = RuleSet(rules_for_function(os.environ, FUNCTION_DIR))
     timeout = settings.timeout_seconds
     dedup = FirestoreDedupStore(settings.dedup_collection, project=settings.project,
                                 database=settings.firestore_database, timeout=timeout)
@@ -70,4 +75,4 @@ def build(settings: Settings) -> Components:
                                 timeout=timeout)
     deadletter = PubSubDeadLetterSink(settings.deadletter_topic, project=settings.project,
                                       timeout=timeout)
-    return Components(Pipeline(RuleSet(load_rules()), dedup, publisher), deadletter)
+    return Components(Pipeline(rules, dedup, publisher), deadletter)

@@ -97,6 +97,7 @@ resource "aws_lambda_function" "this" {
       KUBETRAIL_SNS_TOPIC_ARN      = aws_sns_topic.findings.arn
       KUBETRAIL_DLQ_URL            = aws_sqs_queue.dead_letter.url
       KUBETRAIL_TRACING            = local.tracing ? "true" : "false"
+      KUBETRAIL_CONFIG             = var.rules_config
       POWERTOOLS_SERVICE_NAME      = var.name
       POWERTOOLS_METRICS_NAMESPACE = "kubetrail"
       POWERTOOLS_LOG_LEVEL         = var.log_level

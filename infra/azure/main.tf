@@ -154,6 +154,8 @@ resource "azurerm_linux_function_app" "kubetrail" {
     KUBETRAIL_QUEUE_ENDPOINT     = azurerm_storage_account.kubetrail.primary_queue_endpoint
     KUBETRAIL_DEADLETTER_QUEUE   = azurerm_storage_queue.deadletter.name
     KUBETRAIL_EVENTGRID_ENDPOINT = azurerm_eventgrid_topic.findings.endpoint
+    # Rules configuration packaged with the function (empty: the bundled rules as shipped).
+    KUBETRAIL_CONFIG = var.rules_config
   }
 }
 

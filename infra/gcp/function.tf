@@ -65,6 +65,8 @@ resource "google_cloudfunctions2_function" "kubetrail" {
       # Each Firestore / Pub/Sub call gives up well before the function times out, so a
       # failed batch releases its claims and raises (Pub/Sub redelivers) instead of being killed.
       KUBETRAIL_TIMEOUT_SECONDS = tostring(floor(var.function_timeout_seconds / 4))
+      # Rules configuration packaged with the function (empty: the bundled rules as shipped).
+      KUBETRAIL_CONFIG = var.rules_config
     }
   }
 

@@ -105,3 +105,14 @@ variable "labels" {
   type        = map(string)
   default     = { app = "kubetrail" }
 }
+
+variable "rules_config" {
+  description = "Rules configuration passed as KUBETRAIL_CONFIG: a path inside the function package (make package-<cloud> RULES_CONFIG=FILE puts the file there as kubetrail-config.yml) or an absolute path. Empty: the bundled rules as shipped. See docs/rules.md."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.rules_config == "" || can(regex("^/?[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$", var.rules_config))
+    error_message = "rules_config: a path inside the function package (e.g. kubetrail-config.yml) or an absolute path."
+  }
+}

@@ -8,7 +8,8 @@ for the Lambda runtime (python3.12, arm64: `pip install --platform manylinux2014
 --only-binary=:all: --no-deps`). boto3 comes with the runtime. Entries are sorted and dated
 1980-01-01, so the same sources give the same zip and Terraform's source_code_hash only moves
 when the code does. Modules are byte-compiled for python3.12 when that interpreter is installed
-(see compile_for_lambda). `--sources-only` skips the wheels (a quick build for tests)."""
+(see compile_for_lambda). `--sources-only` skips the wheels (a quick build for tests);
+`--config FILE` validates a rules configuration and packages it as kubetrail-config.yml."""
 
 from __future__ import annotations
 
@@ -29,10 +30,15 @@ PLATFORM = "manylinux2014_aarch64"
 SKIP = {"__pycache__", ".mypy_cache", ".pytest_cache"}
 
 
-def stage(target: Path, sources_only: bool) -> None:
+CONFIG_NAME = "kubetrail-config.yml"  # what KUBETRAIL_CONFIG (Terraform: rules_config) names
+
+
+def stage(target: Path, sources_only: bool, config: Path | None = None) -> None:
     """Copy the function and the package into `target`, then install the bundled wheels."""
     for name in ("handler.py", "aws_settings.py"):
         shutil.copy2(FUNCTION / name, target / name)
+    if config is not None:
+        shutil.copyfile(config, target / CONFIG_NAME)
     shutil.copytree(PACKAGE, target / "kubetrail",
                     ignore=lambda _d, names: [n for n in names if n in SKIP or n.endswith(".pyc")])
     if not sources_only:
@@ -97,11 +103,11 @@ def write_zip(source: Path, out: Path) -> int:
     return len(files)
 
 
-def build(out: Path, sources_only: bool = False) -> int:
+def build(out: Path, sources_only: bool = False, config: Path | None = None) -> int:
     """Stage and zip; returns the number of files in the zip."""
     with tempfile.TemporaryDirectory(prefix="kubetrail-aws-") as tmp:
         staged = Path(tmp)
-        stage(staged, sources_only)
+        stage(staged, sources_only, config)
         return write_zip(staged, out)
 
 
@@ -109,8 +115,15 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=ROOT / ".build" / "aws" / "kubetrail-aws.zip")
     parser.add_argument("--sources-only", action="store_true")
+    parser.add_argument("--config", type=Path, default=None,
+                        help=f"rules configuration to package as {CONFIG_NAME} (validated first)")
     args = parser.parse_args(argv)
-    count = build(args.out, args.sources_only)
+    if args.config is not None:
+        from kubetrail.rules.config import load_config
+        from kubetrail.rules.loader import load_rules
+
+        load_config(args.config).apply(load_rules(include_disabled=True))
+    count = build(args.out, args.sources_only, args.config)
     print(f"{args.out}: {count} files, {args.out.stat().st_size / 2**20:.1f} MiB")
 
 

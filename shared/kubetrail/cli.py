@@ -37,9 +37,11 @@ def cmd_scan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from kubetrail.pipeline import Pipeline
     from kubetrail.publish.stdout import StdoutPublisher
     from kubetrail.rules import RuleSet, load_rules
+    from kubetrail.rules.config import configured_rules
     from kubetrail.sources import read_paths
 
-    rules = RuleSet(load_rules(args.rules or None))
+    rules = RuleSet(configured_rules(load_rules(args.rules or None, include_disabled=True),
+                                     args.config))
     prefilter = None if args.no_prefilter else rules.prefilter
     store = SqliteDedupStore(args.dedup_db)
     pipeline = Pipeline(rules, store, StdoutPublisher(out.buffer))
@@ -69,6 +71,13 @@ def cmd_test(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return 1 if failed or not passed else 0
 
 
+def cmd_rules_list(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from kubetrail.rules.listing import render_rules
+
+    out.write(render_rules(args.rules or None, args.config, args.format))
+    return 0
+
+
 def cmd_local_invoke(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     module = importlib.import_module(f"kubetrail.local.{args.cloud}")
     status: int = module.invoke(list(args.files), out, err)
@@ -90,7 +99,19 @@ def build_parser() -> argparse.ArgumentParser:
                       help="largest decompressed size of one gzip payload (default 64 MiB)")
     scan.add_argument("--no-prefilter", action="store_true",
                       help="fully decode every record (slower; same findings)")
+    scan.add_argument("--config", type=Path, metavar="FILE",
+                      help="rules configuration (YAML): enable/disable, severity, allowlists")
     scan.set_defaults(func=cmd_scan)
+
+    rules = sub.add_parser("rules", help="inspect the rules")
+    rules_sub = rules.add_subparsers(dest="rules_command", required=True)
+    listing = rules_sub.add_parser("list", help="every rule with its settings")
+    listing.add_argument("--format", choices=("table", "json"), default="table")
+    listing.add_argument("--rules", action="append", type=Path, metavar="PATH",
+                         help="rule file or directory (repeatable; default: the bundled packs)")
+    listing.add_argument("--config", type=Path, metavar="FILE",
+                         help="rules configuration (YAML) to apply before listing")
+    listing.set_defaults(func=cmd_rules_list)
 
     test = sub.add_parser("test", help="run every rule's Tests")
     test.add_argument("paths", nargs="*", type=Path, metavar="PATH")

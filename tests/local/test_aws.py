@@ -17,6 +17,7 @@ import pytest
 from kubetrail.local.aws import MAX_DELIVERY_BYTES, deliveries, invoke
 from tests.emulators.moto import Moto, answers
 from tests.emulators.net import free_port
+from tests.factories import seed_only_config
 from tests.functions.aws.test_handler import audit
 
 pytestmark = pytest.mark.aws
@@ -40,6 +41,7 @@ def env_file(aws_env: Moto, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     path = tmp_path / "aws.env"
     path.write_text("".join(f"{k}={v}\n" for k, v in settings.items()))
     monkeypatch.setenv("KUBETRAIL_AWS_ENV", str(path))
+    monkeypatch.setenv("KUBETRAIL_CONFIG", str(seed_only_config(tmp_path)))  # the seed rule alone
     return path
 
 
@@ -117,7 +119,8 @@ def test_make_emulators_script_and_the_cli_end_to_end(tmp_path: Path) -> None:
         out = subprocess.run(cmd, env=cli_env, capture_output=True, text=True, timeout=120)
         assert out.returncode == 0, out.stderr
         lines = [json.loads(line) for line in out.stdout.splitlines()]
-        assert lines and {f["rule_id"] for f in lines} == {"Kubernetes.DaemonSet.Created"}
+        assert {f["rule_id"] for f in lines} >= {"Kubernetes.DaemonSet.Created",
+                                                 "Kubernetes.Pod.StealServiceAccountToken"}
         out = subprocess.run(cmd, env=cli_env, capture_output=True, text=True, timeout=120)
         assert (out.returncode, out.stdout) == (0, "")
     finally:

@@ -15,6 +15,7 @@ import pytest
 
 from kubetrail.local.azure import bodies, invoke
 from tests.emulators.azurite import EventGridStandin, closed_port
+from tests.factories import seed_only_config
 from tests.functions.azure.records import aks_record, audit_event, daemonset_created
 
 pytestmark = pytest.mark.azure
@@ -36,6 +37,7 @@ def settings(azurite: str, eventgrid: EventGridStandin, monkeypatch: pytest.Monk
     }
     for name, value in values.items():
         monkeypatch.setenv(name, value)
+    monkeypatch.setenv("KUBETRAIL_CONFIG", str(seed_only_config(tmp_path)))  # the seed rule alone
     return values
 
 

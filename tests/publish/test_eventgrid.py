@@ -17,10 +17,10 @@ from kubetrail.findings import Finding, build_finding
 from kubetrail.publish.eventgrid import EVENT_TYPE, EventGridPublisher, clean_source
 from kubetrail.rules import RuleSet, load_rules
 from tests.emulators.azurite import EventGridStandin, closed_port
-from tests.factories import T0, make_event
+from tests.factories import SEED_RULE, T0, make_event
 
 pytestmark = pytest.mark.azure
-RULES = RuleSet(load_rules())
+RULES = RuleSet(load_rules([SEED_RULE]))
 
 
 def finding(user: str = "alice@example.com", cluster: str = "AKS-PROD", **kw: object) -> Finding:

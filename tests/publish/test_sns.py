@@ -16,10 +16,10 @@ from kubetrail.publish.sns import MAX_MESSAGE_BYTES, SnsPublisher
 from kubetrail.rules import RuleSet, load_rules
 from tests.emulators.moto import Moto
 from tests.emulators.net import LoopbackProxy
-from tests.factories import T0, ds_manifest, make_event
+from tests.factories import SEED_RULE, T0, ds_manifest, make_event
 
 pytestmark = pytest.mark.aws
-RULES = RuleSet(load_rules())
+RULES = RuleSet(load_rules([SEED_RULE]))
 
 
 def finding(**overrides: Any) -> Finding:

@@ -13,6 +13,7 @@ import pytest
 
 from kubetrail.cli import main
 from kubetrail.rules import RuleSet, load_rules
+from tests.factories import SEED_RULE
 from tests.synthetic import write_jsonl
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"
@@ -39,11 +40,11 @@ def assert_equivalent(files: list[Path], *extra: str) -> list[dict[str, object]]
     return fast
 
 
-def test_bundled_prefilter_is_derived_from_requires() -> None:
-    pf = RuleSet(load_rules()).prefilter
+def test_seed_prefilter_is_derived_from_requires() -> None:
+    pf = RuleSet(load_rules([SEED_RULE])).prefilter
     assert pf is not None
-    assert pf.requirements == ({"verb": {"create"}, "resource": {"daemonsets"}},)
-    assert pf.alternatives == (((b"daemonsets",), (b"create",)),)
+    assert pf.requirements == ({"verb": {"create", "patch"}, "resource": {"daemonsets"}},)
+    assert pf.alternatives == (((b"daemonsets",), (b"create", b"patch")),)
     assert not pf.may_match(b'{"verb":"get","objectRef":{"resource":"pods"}}')
     assert pf.may_match(b'{"verb":"create","objectRef":{"resource":"daemonsets"}}')
     assert pf.may_match(b'{"verb":"create","objectRef":{"resource":"daemon\\u0073ets"}}')
@@ -56,6 +57,7 @@ def test_bundled_prefilter_is_derived_from_requires() -> None:
     (b'{"kind":"Event","verb":"create","objectRef":{"resource":"daemonsets"}}', True),
     (b'{"kind":"Event","verb":"create","objectRef":{"resource":"pods"}}', False),
     (b'{"kind":"Event","verb":"get","objectRef":{"resource":"daemonsets"}}', False),
+    (b'{"kind":"Event","verb":"patch","objectRef":{"resource":"daemonsets"}}', True),
     (b'{"kind":"Event","verb":"cr\\u0065ate","objectRef":{"resource":"daemon\\u0073ets"}}', True),
     # a duplicated key counts with its last value, as for the full decoder
     (b'{"kind":"Event","verb":"get","objectRef":{"resource":"daemonsets"},"verb":"create"}', True),
@@ -74,7 +76,7 @@ def test_bundled_prefilter_is_derived_from_requires() -> None:
      b'"resource":"daemonsets"}}}}', False),  # nested look-alikes are not the request
 ])
 def test_event_prefilter_reads_fields_like_the_decoder(text: bytes, may: bool) -> None:
-    pf = RuleSet(load_rules()).prefilter
+    pf = RuleSet(load_rules([SEED_RULE])).prefilter
     assert pf is not None and pf.may_match_event(text) is may
 
 
@@ -118,7 +120,8 @@ def test_needles_hidden_by_escapes_or_envelopes_are_still_found(tmp_path: Path) 
     path = tmp_path / "hidden.jsonl"
     path.write_text("\n".join([escaped, orjson.dumps(awslogs).decode()]) + "\n")
     findings = assert_equivalent([path])
-    assert sorted(f["context"]["username"] for f in findings) == ["mallory", "mallory2"]  # type: ignore[index]
+    assert sorted(f["context"]["username"] for f in findings  # type: ignore[index]
+                  if f["rule_id"] == "Kubernetes.DaemonSet.Created") == ["mallory", "mallory2"]
 
 
 def test_rules_requiring_other_fields_get_their_own_light_decode(tmp_path: Path) -> None:

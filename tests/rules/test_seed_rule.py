@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from kubetrail.rules import RuleSet, load_rules
-from tests.factories import ds_manifest, make_event
+from tests.factories import SEED_RULE, ds_manifest, make_event
 
-RULES = RuleSet(load_rules())
+RULES = RuleSet(load_rules([SEED_RULE]))
 
 
 def matches(**overrides: object) -> bool:
@@ -46,7 +46,7 @@ def test_system_principals_outside_system_namespaces_are_findings(namespace: str
 
 
 @pytest.mark.parametrize("overrides", [
-    {"verb": "update"}, {"verb": "patch"}, {"resource": "deployments"},
+    {"verb": "update"}, {"verb": "patch", "response_code": 200}, {"resource": "deployments"},
     {"subresource": "status"}, {"stage": "RequestReceived"}, {"stage": "ResponseStarted"},
     {"response_code": 403}, {"response_code": 409}, {"response_code": 500},
     {"request_uri": "/apis/apps/v1/namespaces/default/daemonsets?dryRun=All"},
@@ -58,6 +58,9 @@ def test_not_a_completed_successful_persisted_create(overrides: dict[str, object
 
 @pytest.mark.parametrize("overrides", [
     {"stage": None}, {"response_code": None}, {"response_code": 200},
+    # kubectl apply --server-side: a patch that creates (201) is a create.
+    {"verb": "patch", "response_code": 201,
+     "request_uri": "/apis/apps/v1/namespaces/default/daemonsets/node-agent?fieldManager=kubectl"},
     # Only dryRun=All is a dry run; anything else the API server rejects, so it cannot hide one.
     {"request_uri": "/apis/apps/v1/namespaces/default/daemonsets?dryRun="},
     {"request_uri": "/apis/apps/v1/namespaces/default/daemonsets?xdryRun=All"},

@@ -8,6 +8,7 @@ import base64
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import orjson
 
@@ -55,6 +56,24 @@ def daemonset(name: str, ns: str, image: str, *, privileged: bool, host_path: st
         },
         "status": {"currentNumberScheduled": 0, "desiredNumberScheduled": 0, "numberReady": 0},
     }
+
+
+def exec_uri(ns: str, pod: str, *command: str, sub: str = "exec") -> str:
+    """An exec/attach request URI as kubectl sends it: one `command=` per argument."""
+    query = "&".join(f"command={quote(c, safe='')}" for c in command)
+    return (f"/api/v1/namespaces/{ns}/pods/{pod}/{sub}?{query}&container={pod.split('-')[0]}"
+            "&stderr=true&stdout=true")
+
+
+def pod(name: str, ns: str, image: str, **spec: Any) -> dict[str, Any]:
+    """A bare Pod manifest as kubectl run sends it."""
+    return {"kind": "Pod", "apiVersion": "v1",
+            "metadata": {"name": name, "namespace": ns, "creationTimestamp": None,
+                         "labels": {"run": name}},
+            "spec": {"containers": [{"name": name, "image": image, "resources": {},
+                                     "stdin": True, "tty": True}],
+                     "restartPolicy": "Never", **spec},
+            "status": {}}
 
 
 def k8s_event(audit_id: str, when: str, verb: str, user: dict[str, Any], ips: list[str],
@@ -164,6 +183,40 @@ def eks_jsonl_events() -> list[dict[str, Any]]:
                   "patch", NODE, ["192.168.12.34"], KUBELET,
                   ref("nodes", None, NODE["username"][12:], subresource="status"), 200,
                   "/api/v1/nodes/ip-192-168-12-34.us-west-2.compute.internal/status?timeout=10s"),
+        # The developer execs into a web pod over WebSocket (kubectl >= 1.30: verb get) and reads
+        # its service-account token; the connection is logged when it opens and when it closes.
+        *(k8s_event("b8e2d4f6-0a1c-4e3b-9d5f-7a9c1e3b5d11", when, "get", dev, ["198.51.100.23"],
+                    KUBECTL, ref("pods", "shop", "web-7f9c6d5b8-x2x4q", subresource="exec"), 101,
+                    exec_uri("shop", "web-7f9c6d5b8-x2x4q", "sh", "-c",
+                             "cat /var/run/secrets/kubernetes.io/serviceaccount/token"),
+                    stage=stage)
+          for when, stage in (("2024-06-11T10:04:02.731244Z", "ResponseStarted"),
+                              ("2024-06-11T10:04:03.019807Z", "ResponseComplete"))),
+        # ... copies the database dump out with kubectl cp (an exec running tar) ...
+        k8s_event("d0f4a6b8-2c3e-4a5d-8f7b-9c1e3a5b7d22", "2024-06-11T10:05:40.118276Z", "create",
+                  dev, ["198.51.100.23"], KUBECTL,
+                  ref("pods", "shop", "db-0", subresource="exec"), 101,
+                  exec_uri("shop", "db-0", "tar", "cf", "-", "-C", "/var/lib/postgresql",
+                           "dump.sql"), stage="ResponseStarted"),
+        # ... and forwards the database port to the laptop.
+        k8s_event("e2a6c8d0-4e5f-4c7b-a1d9-3b5f7c9e1a33", "2024-06-11T10:06:12.440918Z", "get",
+                  dev, ["198.51.100.23"], KUBECTL,
+                  ref("pods", "shop", "db-0", subresource="portforward"), 101,
+                  "/api/v1/namespaces/shop/pods/db-0/portforward?ports=5432",
+                  stage="ResponseStarted"),
+        # The CI deployer server-side applies a new CronJob: verb patch, answered 201 Created.
+        k8s_event("f4c8e0a2-6a7b-4e9d-b3f1-5d7b9e1c3f44", "2024-06-11T10:07:30.905163Z", "patch",
+                  deployer, ["10.0.33.18"], "kubectl/v1.30.1 (linux/amd64) kubernetes/6911225",
+                  ref("cronjobs", "monitoring", "log-rotate", "batch"), 201,
+                  "/apis/batch/v1/namespaces/monitoring/cronjobs/log-rotate?fieldManager=kubectl"
+                  "&fieldValidation=Strict&force=false", level="Request",
+                  request={"apiVersion": "batch/v1", "kind": "CronJob",
+                           "metadata": {"name": "log-rotate", "namespace": "monitoring"},
+                           "spec": {"schedule": "0 * * * *", "jobTemplate": {"spec": {
+                               "template": {"spec": {"restartPolicy": "OnFailure",
+                                                     "containers": [{
+                                                         "name": "rotate",
+                                                         "image": "busybox:1.36"}]}}}}}}),
     ]
 
 
@@ -210,6 +263,23 @@ def aks_body() -> dict[str, Any]:
             request=daemonset("docker-cleaner", "default", "docker.io/library/docker:26-cli",
                               privileged=True, host_path="/var/run/docker.sock"))),
     ]
+    events += [
+        ("kube-audit", k8s_event(
+            "0a2c4e6f-8b1d-4f3a-9c5e-7d9f1b3d5f54", "2024-06-11T11:24:10.092347Z", "create", alice,
+            ["203.0.113.77"], KUBECTL,
+            ref("pods", "kube-system", "coredns-5d8f7c6b9-q7w2e", subresource="exec"), 101,
+            exec_uri("kube-system", "coredns-5d8f7c6b9-q7w2e", "/bin/sh"),
+            stage="ResponseStarted")),
+        ("kube-audit-admin", k8s_event(
+            "1b3d5f7a-9c2e-4a4b-8d6f-8e0a2c4e6a65", "2024-06-11T11:25:33.581902Z", "patch", alice,
+            ["203.0.113.77"], KUBECTL,
+            ref("pods", "payments", "api-6c9d8b7f5-m3n4p", subresource="ephemeralcontainers"), 200,
+            "/api/v1/namespaces/payments/pods/api-6c9d8b7f5-m3n4p/ephemeralcontainers",
+            level="Request", request={"spec": {"ephemeralContainers": [{
+                "name": "debugger-8xk2p", "image": "docker.io/library/busybox:1.36",
+                "targetContainerName": "api", "stdin": True, "tty": True,
+                "securityContext": {"privileged": True}}]}})),
+    ]
     records = [aks_record(c, e, e["stageTimestamp"][:-1] + "417Z") for c, e in events]
     records.insert(2, aks_record("kube-apiserver", "I0611 11:20:40.118204      11 "
                                  "controller.go:624] quota admission added evaluator for: "
@@ -231,7 +301,9 @@ def gke_entry(insert_id: str, when: str, method: str, resource_name: str, princi
         "resourceName": resource_name, "serviceName": "k8s.io", "status": status,
     }
     if request is not None:
-        proto["request"] = {"@type": "apps.k8s.io/v1.DaemonSet", **request}
+        kind = request.get("kind", "DaemonSet")
+        group = "core" if kind == "Pod" else "apps"
+        proto["request"] = {"@type": f"{group}.k8s.io/v1.{kind}", **request}
     return {
         "insertId": insert_id, "logName": "projects/acme-prod/logs/cloudaudit.googleapis.com"
         "%2Factivity", "operation": {"first": True, "id": insert_id, "last": True,
@@ -261,6 +333,11 @@ def gke_entries() -> list[dict[str, Any]]:
                   "metrics-agent", "dev@acme.example", "198.51.100.4", kubectl, status={},
                   request=daemonset("metrics-agent", "default", "docker.io/prom/node-exporter:"
                                     "v1.8.1", privileged=False, host_path="/proc")),
+        gke_entry("7b9d1f3a-5c6e-4a8b-8d2f-4b6d8f0a2c77", "2024-06-11T12:35:02.114620Z",
+                  "io.k8s.core.v1.pods.create", "core/v1/namespaces/kube-system/pods/netshoot",
+                  "dev@acme.example", "198.51.100.4", kubectl, status={},
+                  request=pod("netshoot", "kube-system", "docker.io/nicolaka/netshoot:v0.13",
+                              hostNetwork=True)),
     ]
 
 

@@ -15,6 +15,7 @@ from kubetrail.errors import Origin
 from kubetrail.events import AuditEvent
 from kubetrail.rules import RuleSet, load_rules
 from kubetrail.sources.base import Decoded, Failure, Outcome, Prefiltered, Skip
+from tests.factories import SEED_RULE
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"
 ORIGIN = Origin("test")
@@ -108,7 +109,8 @@ def failure(outcomes: Iterable[Outcome]) -> Failure:
     return next(o for o in outcomes if isinstance(o, Failure))
 
 
-RULES = RuleSet(load_rules())
+RULES = RuleSet(load_rules([SEED_RULE]))
+PACK = RuleSet(load_rules())  # the whole bundled pack
 
 
 def findings(outcomes: Iterable[Outcome]) -> list[tuple[str, str, str]]:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import compress, count
+from itertools import compress, count, product
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
@@ -69,8 +69,10 @@ class Prefilter:
     alternatives: tuple[tuple[tuple[bytes, ...], ...], ...] = field(init=False)
     light: LightDecoder = field(init=False, repr=False, compare=False)
     _escapes: re.Pattern[bytes] = field(init=False, repr=False, compare=False)
-    # Per rule, (light event field getter, allowed values) in _SELECTIVITY order.
-    _getters: tuple[tuple[tuple[Callable[[Any], Any], frozenset[str]], ...], ...] \
+    # Rules grouped by the fields they require: per group, one getter of those fields (a tuple)
+    # and the set of allowed value tuples (the union over the group's rules of the products of
+    # their allowed values). A whole pack thus costs one C-level pass per group, not per rule.
+    _groups: tuple[tuple[Callable[[Any], Any], frozenset[Any]], ...] \
         = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -85,9 +87,12 @@ class Prefilter:
         needles = {n for alt in alts for f in alt for n in f}
         object.__setattr__(self, "_escapes", _escape_pattern(needles))
         object.__setattr__(self, "light", LightDecoder(f for req in self.requirements for f in req))
-        object.__setattr__(self, "_getters", tuple(
-            tuple((attrgetter(PATHS[f]), req[f]) for f in _SELECTIVITY if f in req)
-            for req in self.requirements))
+        groups: dict[tuple[str, ...], set[tuple[str, ...]]] = {}
+        for req in self.requirements:
+            names = tuple(f for f in _SELECTIVITY if f in req)
+            groups.setdefault(names, set()).update(product(*(req[f] for f in names)))
+        object.__setattr__(self, "_groups", tuple(
+            _group(names, allowed) for names, allowed in groups.items()))
 
     @classmethod
     def from_rules(cls, rules: Sequence[Rule]) -> Prefilter | None:
@@ -115,19 +120,25 @@ class Prefilter:
         """`may_match_event` after the light decode (`light.decode_line`)."""
         if ev.p_log_type is not UNSET or ev.kind != "Event":
             return True  # a Panther log (p_log_type decides its format), or no audit Event
-        return any(all(get(ev) in allowed for get, allowed in fields) for fields in self._getters)
+        return any(get(ev) in allowed for get, allowed in self._groups)
 
     def candidates(self, events: list[Any]) -> list[int]:
         """Indexes of the audit Events (kind Event, no p_log_type: the caller checks) that some
-        rule may match. Per rule, one C-level pass reads its most selective field over the whole
-        batch; only the events whose value is allowed are looked at in Python."""
+        rule may match: per group of rules requiring the same fields, one C-level pass reads
+        those fields of the whole batch as tuples and looks them up in the allowed set."""
+        if len(self._groups) == 1:
+            ((get, allowed),) = self._groups
+            return list(compress(count(), map(allowed.__contains__, map(get, events))))
         found: set[int] = set()
-        for (first, allowed), *rest in self._getters:
-            values = list(map(first, events))
-            if allowed.isdisjoint(values):
-                continue  # the usual case: one pass, no per-event Python
-            for i in compress(count(), map(allowed.__contains__, values)):
-                ev = events[i]
-                if all(get(ev) in ok for get, ok in rest):
-                    found.add(i)
+        for get, allowed in self._groups:
+            found.update(compress(count(), map(allowed.__contains__, map(get, events))))
         return sorted(found)
+
+
+def _group(fields: tuple[str, ...], allowed: set[tuple[str, ...]]
+           ) -> tuple[Callable[[Any], Any], frozenset[Any]]:
+    """The getter and allowed values of a group: plain values for one field (attrgetter of one
+    path answers the value itself), tuples for several."""
+    if len(fields) == 1:
+        return attrgetter(PATHS[fields[0]]), frozenset(v for (v,) in allowed)
+    return attrgetter(*(PATHS[f] for f in fields)), frozenset(allowed)

@@ -6,12 +6,14 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from kubetrail.local.aws import LocalContext, load_handler
 from tests.emulators.moto import Moto
+from tests.factories import seed_only_config
 
 GROUP = "/aws/eks/prod/cluster"
 STREAM = "kube-apiserver-audit-0b1c2d3e4f"
@@ -45,7 +47,8 @@ class LambdaUnderTest:
 
 
 @pytest.fixture
-def lambda_env(aws_env: Moto, monkeypatch: pytest.MonkeyPatch) -> Iterator[LambdaUnderTest]:
+def lambda_env(aws_env: Moto, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+               ) -> Iterator[LambdaUnderTest]:
     topic, subscriber = aws_env.topic_with_queue()
     env = LambdaUnderTest(aws_env, aws_env.dedup_table(), topic, subscriber,
                           aws_env.queue("kubetrail-dlq"))
@@ -54,4 +57,7 @@ def lambda_env(aws_env: Moto, monkeypatch: pytest.MonkeyPatch) -> Iterator[Lambd
     monkeypatch.setenv("KUBETRAIL_DLQ_URL", env.dlq)
     monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "kubetrail-test")
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "2")
+    # These tests are about delivery, dedup and publishing: the seed rule alone, through the
+    # same KUBETRAIL_CONFIG a deployment would use.
+    monkeypatch.setenv("KUBETRAIL_CONFIG", str(seed_only_config(tmp_path)))
     yield env

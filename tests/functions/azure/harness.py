@@ -3,9 +3,11 @@ fresh table and queue per test, and a fresh instance of function_app.py."""
 
 from __future__ import annotations
 
+import tempfile
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,6 +16,7 @@ from azure.storage.queue import QueueClient
 
 from kubetrail.local.azure import eventhub_events, load_function, user_function
 from tests.emulators.azurite import EventGridStandin
+from tests.factories import seed_only_config
 
 
 @dataclass
@@ -49,5 +52,8 @@ def configure(monkeypatch: pytest.MonkeyPatch, connection_string: str, standin: 
         monkeypatch.delenv(name, raising=False)
     for name, value in settings.items():
         monkeypatch.setenv(name, value)
+    # Delivery, dedup and publishing are under test: the seed rule alone, via KUBETRAIL_CONFIG.
+    config_dir = Path(tempfile.mkdtemp(prefix="kubetrail-config-"))
+    monkeypatch.setenv("KUBETRAIL_CONFIG", str(seed_only_config(config_dir)))
     module = load_function()
     return FunctionUnderTest(user_function(module), module, queue, table)

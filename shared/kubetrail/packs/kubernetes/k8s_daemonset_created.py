@@ -10,14 +10,15 @@ from typing import Any
 from kubetrail.events import AuditEvent
 from kubetrail.rules.podspec import workload_risk
 from kubetrail.rules.principals import system_in_system_namespace
+from kubetrail.rules.requests import created
 
 
 def rule(event: AuditEvent) -> bool:
-    if event.verb != "create" or event.resource != "daemonsets" or event.subresource:
+    if event.resource != "daemonsets" or event.subresource:
         return False
-    if not event.completed or event.failed or event.dry_run:
-        return False
-    return not system_in_system_namespace(event)
+    # created(): completed, not failed, not a dry run; a server-side apply (patch) answered
+    # 201 is a create too (`kubectl apply --server-side` must not evade the rule).
+    return created(event) and not system_in_system_namespace(event)
 
 
 def title(event: AuditEvent) -> str:
@@ -31,10 +32,10 @@ def dedup(event: AuditEvent) -> str:
 
 
 def severity(event: AuditEvent) -> str:
-    return workload_risk(event.request_object)["severity"] or "DEFAULT"
+    return workload_risk(event.request_object, "daemonsets")["severity"] or "DEFAULT"
 
 
 def alert_context(event: AuditEvent) -> dict[str, Any]:
-    risk = workload_risk(event.request_object)
+    risk = workload_risk(event.request_object, "daemonsets")
     del risk["severity"]
     return risk
