@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -56,6 +56,21 @@ def finding_id(dedup_key: str, window_start: datetime) -> str:
     a duplicate delivery by id."""
     digest = hashlib.sha256(f"{dedup_key}\x00{_iso(window_start)}".encode()).hexdigest()
     return digest[:32]
+
+
+def escalation_id(first_id: str, severity: str) -> str:
+    """Stable per (window, severity): the id of the escalation of the window whose first finding
+    is `first_id` to `severity`, so a retried escalation carries the same id."""
+    return hashlib.sha256(f"{first_id}\x00escalation\x00{severity}".encode()).hexdigest()[:32]
+
+
+def as_escalation(finding: Finding) -> Finding:
+    """The finding of an escalation claim (dedup `Claim.escalation`): `kind` "escalation", its own
+    id, and `escalates`, the id of the window's first finding."""
+    first = finding.id
+    doc = cap_document({**finding.document, "id": escalation_id(first, finding.severity),
+                        "kind": "escalation", "escalates": first})
+    return replace(finding, id=doc["id"], document=doc)
 
 
 def event_context(event: AuditEvent) -> dict[str, Any]:

@@ -14,9 +14,10 @@ from datetime import UTC, datetime, timedelta
 
 from kubetrail.dedup.base import Claim, DedupStore
 from kubetrail.errors import KubetrailError, PublishError
-from kubetrail.findings import Finding, build_finding
+from kubetrail.findings import Finding, as_escalation, build_finding
 from kubetrail.publish.base import Publisher
 from kubetrail.rules.engine import Match, RuleError, RuleSet
+from kubetrail.rules.loader import distinct_value, severity_rank
 from kubetrail.sources.base import Decoded, Failure, Outcome, Prefiltered, Skip
 
 FLUSH_EVERY = 100
@@ -126,11 +127,15 @@ class Pipeline:
                ) -> None:
         event_time = match.event.time or self.clock()
         period = timedelta(minutes=match.rule.dedup_period_minutes)
-        claim = self.dedup.claim(match.dedup_key, event_time, period, match.rule.threshold)
+        rule = match.rule
+        distinct = None if rule.distinct is None else distinct_value(match.event, rule.distinct)
+        claim = self.dedup.claim(match.dedup_key, event_time, period, rule.threshold,
+                                 severity=severity_rank(match.severity), distinct=distinct)
         if not claim.owner:
             report.deduplicated += 1
             return
-        pending.append((claim, build_finding(match, claim, event_time)))
+        finding = build_finding(match, claim, event_time)
+        pending.append((claim, as_escalation(finding) if claim.escalation else finding))
 
     def _flush(self, pending: list[tuple[Claim, Finding]], report: BatchReport) -> None:
         if not pending:

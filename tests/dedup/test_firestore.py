@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from kubetrail.dedup.firestore import FirestoreDedupStore, document_id
+from kubetrail.dedup.window import to_us
 from kubetrail.errors import ConfigError, PublishError
 from tests.dedup.conformance import HOUR, LEASE, T0, Clock, DedupConformance
 from tests.emulators.gcloud import GcloudEmulators
@@ -46,13 +47,13 @@ def test_window_document_carries_the_key_state_and_ttl_field(
     claim = store.claim(key, T0, HOUR)
     doc = store.collection.document(document_id(key)).get().to_dict()
     assert doc["key"] == key and doc["state"] == "pending" and doc["token"] == claim.token
-    assert doc["window_start"] == T0 and doc["window_end"] == T0 + HOUR
+    assert doc["window_start"] == to_us(T0) and doc["window_end"] == to_us(T0 + HOUR)
     assert doc["expires_at"] == T0 + 2 * HOUR  # a Timestamp, for the TTL policy
     store.confirm(claim)
     store.claim(key, T0 + timedelta(minutes=7), HOUR)
     doc = store.collection.document(document_id(key)).get().to_dict()
     assert (doc["state"], doc["count"], doc["last_seen"]) == (
-        "published", 2, T0 + timedelta(minutes=7))
+        "published", 2, to_us(T0 + timedelta(minutes=7)))
 
 
 def test_expiry_follows_the_wall_clock_for_old_events(gcloud_emulators: GcloudEmulators) -> None:

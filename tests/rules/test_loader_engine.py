@@ -74,7 +74,10 @@ def test_log_type_filter_and_disabled_rules(tmp_path: Path) -> None:
     (lambda y: y.replace("TA0002:T1610", "Execution"), "MITRE"),
     (lambda y: y.replace("Filename: R.py", "Filename: missing.py"), "import"),
     (lambda y: y + "Requires:\n  verb: create\n", "Requires"),
-    (lambda y: y + "Requires:\n  username: [admin]\n", "Requires"),
+    (lambda y: y + "Requires:\n  user_agent: [kubectl]\n", "Requires"),
+    (lambda y: y + "Requires:\n  response_code: ['403']\n", "Requires"),
+    (lambda y: y + "Requires:\n  response_code: [true]\n", "Requires"),
+    (lambda y: y + "Requires:\n  source_ips: [private]\n", "Requires"),
     (lambda y: y + "  bad: [yaml\n", "unreadable"),
 ])
 def test_bad_rule_files_are_config_errors(tmp_path: Path, mutate, message: str) -> None:  # type: ignore[no-untyped-def]

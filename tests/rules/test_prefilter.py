@@ -164,3 +164,87 @@ def test_escapes_that_build_escapes_one_level_down_may_match() -> None:
                             + b'\\"}"}'), hidden
     # Go's \u0026 (&) in a query string spells nothing a rule reads
     assert not pf.may_match(b'{"requestURI":"/api/v1/pods?a=1\\u0026b=2","verb":"get"}')
+
+
+def _access_stream(tmp_path: Path) -> Path:
+    """EKS Events and GKE LogEntries for the rules that require username, response_code or a
+    public source address, with the values hidden every way JSON allows."""
+    lines: list[bytes] = []
+    for i in range(60):
+        ip = ["34.120.8.17", "10.0.3.4", "2600:1f18::7", "::ffff:34.1.2.3", "203.0.113.9"][i % 5]
+        user = ["system:anonymous", "alice@example.com", "system:node:ip-10-0-1-2.ec2.internal",
+                "system:serviceaccount:kube-system:x"][i % 4]
+        code = [200, 401, 403, 404][i % 4 if i % 3 else 2]
+        ev = {"kind": "Event", "apiVersion": "audit.k8s.io/v1", "stage": "ResponseComplete",
+              "auditID": f"id-{i}", "verb": "list", "user": {"username": user},
+              "sourceIPs": ["10.9.9.9", ip], "requestURI": "/api/v1/namespaces/default/pods",
+              "objectRef": {"resource": "pods", "namespace": "default", "apiVersion": "v1"},
+              "responseStatus": {"code": code},
+              "stageTimestamp": f"2026-11-27T12:{i // 60:02d}:{i % 60:02d}.000000Z"}
+        text = orjson.dumps(ev)
+        if i % 7 == 0:  # an address character spelled as an escape
+            text = text.replace(b'"34.', b'"\\u00334.').replace(b'"2600', b'"\\u0032600')
+        if i % 11 == 0:
+            text = text.replace(b"system:anonymous", b"system:\\u0061nonymous")
+        lines.append(text)
+        status = {} if code == 200 else {"code": {401: 16, 403: 7, 404: 5}[code]}
+        entry = {"protoPayload": {
+            "serviceName": "k8s.io", "methodName": "io.k8s.core.v1.nodes.list",
+            "resourceName": "core/v1/nodes", "status": status,
+            "authenticationInfo": {"principalEmail": user},
+            "requestMetadata": {"callerIp": ip}},
+            "insertId": f"g-{i}", "timestamp": f"2026-11-27T13:00:{i % 60:02d}Z",
+            "resource": {"type": "k8s_cluster", "labels": {"cluster_name": "gke-prod"}}}
+        text = orjson.dumps(entry)
+        if i % 7 == 3:
+            text = text.replace(b'"34.', b'"\\u0033\\u0034.')
+        lines.append(text)
+    path = tmp_path / "access.jsonl"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    return path
+
+
+def test_username_response_code_and_public_source_requirements_are_exact(tmp_path: Path) -> None:
+    findings = assert_equivalent([_access_stream(tmp_path)])
+    fired = {f["rule_id"] for f in findings}
+    assert {"Kubernetes.API.AnonymousAccess", "Kubernetes.API.Multiple403.PublicIP",
+            "Kubernetes.System.Principal.PublicIP"} <= fired
+
+
+@pytest.mark.parametrize(("text", "may"), [
+    (b'{"kind":"Event","verb":"get","user":{"username":"system:anonymous"}}', True),
+    (b'{"kind":"Event","verb":"get","user":{"username":"system:anonymous "}}', False),
+    (b'{"kind":"Event","verb":"get","user":{"username":"alice"},"sourceIPs":["10.0.0.1"]}', False),
+    (b'{"kind":"Event","verb":"get","user":{"username":"alice"},"sourceIPs":["8.8.8.8"],'
+     b'"responseStatus":{"code":403}}', True),
+    (b'{"kind":"Event","verb":"get","user":{"username":"alice"},"sourceIPs":["10.0.0.1"],'
+     b'"responseStatus":{"code":403}}', False),
+    (b'{"kind":"Event","verb":"get","user":{"username":"system:node:n1"},'
+     b'"sourceIPs":["8.8.8.8","10.0.0.1"]}', True),
+    # wrong types: the full decoder reports them
+    (b'{"kind":"Event","verb":"get","user":null}', True),
+    (b'{"kind":"Event","verb":"get","responseStatus":{"code":"403"}}', True),
+    (b'{"kind":"Event","verb":"get","responseStatus":{"code":403.0}}', True),
+    (b'{"kind":"Event","verb":"get","sourceIPs":"8.8.8.8"}', True),
+    (b'{"kind":"Event","verb":"get","sourceIPs":[8]}', True),
+])
+def test_event_prefilter_reads_user_status_and_addresses(text: bytes, may: bool) -> None:
+    pf = RuleSet(load_rules()).prefilter
+    assert pf is not None
+    assert pf.may_match_event(text) is may
+
+
+@pytest.mark.parametrize(("text", "may"), [
+    (b'{"protoPayload":{"authenticationInfo":{"principalEmail":"bob"},'
+     b'"requestMetadata":{"callerIp":"10.1.2.3"},"methodName":"io.k8s.core.v1.pods.get"}}', False),
+    (b'{"protoPayload":{"authenticationInfo":{"principalEmail":"bob"},'
+     b'"requestMetadata":{"callerIp":"34.1.2.3"},"methodName":"io.k8s.core.v1.pods.get"}}', True),
+    (b'{"protoPayload":{"requestMetadata":{"callerIp":"\\u0033\\u0034.1.2.3"},'
+     b'"methodName":"io.k8s.core.v1.pods.get"}}', True),
+    (b'{"protoPayload":{"authenticationInfo":{"principalEmail":"system:anonymous"},'
+     b'"requestMetadata":{"callerIp":"10.1.2.3"},"methodName":"io.k8s.core.v1.pods.get"}}', True),
+])
+def test_byte_prefilter_finds_public_addresses_and_usernames(text: bytes, may: bool) -> None:
+    pf = RuleSet(load_rules()).prefilter
+    assert pf is not None
+    assert pf.may_match(text) is may

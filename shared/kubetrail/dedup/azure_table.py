@@ -1,14 +1,18 @@
 """Azure Table Storage DedupStore (`azure-data-tables`, imported on first use).
 
 One entity per dedup key: PartitionKey = SHA-256 of the key (Table keys forbid `/ \\ # ?` and
-control characters and stop at 1 KiB; any string is a dedup key), RowKey = "". Concurrency is
-optimistic, as the service offers it:
+control characters and stop at 1 KiB; any string is a dedup key), RowKey = "". Its properties are
+the window's fields as kubetrail.dedup.window writes them (times as Int64 epoch microseconds, the
+distinct hashes as one string of at most 23,000 characters, well under the 64 KiB property
+limit), plus `expires_at` (Double epoch seconds, for `purge_expired`) and `dedup_key`, the key
+made printable for people reading the table. Concurrency is optimistic, as the service offers it:
 
 * the opener creates the entity (insert = create-if-absent; `409 EntityAlreadyExists` → re-read);
-* every other change (count, renewal of an expired window, lease takeover, confirm, release) is
-  an update or delete conditional on the ETag read just before (`412` → re-read and re-decide).
+* every other change (count, renewal of an expired window, escalation, lease takeover, confirm,
+  release) is a replace or delete conditional on the ETag read just before (`412` → re-read and
+  re-decide, kubetrail.dedup.cas).
 
-So 8 racing workers serialize on the entity and exactly one of them becomes the owner. Table
+So 8 racing workers serialize on the entity and exactly one of them owns each publication. Table
 Storage has no TTL: `purge_expired()` deletes windows past `expires_at` (the function app runs it
 on a timer).
 """
@@ -16,27 +20,17 @@ on a timer).
 from __future__ import annotations
 
 import hashlib
-import random
-import time
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from kubetrail.dedup.base import DEFAULT_LEASE, Claim, expires_at
+from kubetrail.dedup.base import DEFAULT_LEASE
+from kubetrail.dedup.cas import CasDedupStore
+from kubetrail.dedup.window import EPOCH, Window, from_fields, later, to_fields, to_us
 from kubetrail.errors import ConfigError, PublishError
 
-MAX_ATTEMPTS = 64
 MAX_KEY_PROPERTY_CHARS = 4096
-_ORIGIN = "azure-table"
-
-
-def _ts(t: datetime) -> float:
-    return t.timestamp()
-
-
-def _dt(ts: float) -> datetime:
-    return datetime.fromtimestamp(ts, UTC)
+_TIMES = ("window_start", "window_end", "last_seen", "lease_until")
 
 
 def printable(key: str) -> str:
@@ -50,7 +44,12 @@ def row_id(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-class AzureTableDedupStore:
+def _plain(value: Any) -> Any:
+    """Int64 properties come back as EntityProperty(value, edm_type)."""
+    return getattr(value, "value", value)
+
+
+class AzureTableDedupStore(CasDedupStore):
     """Dedup windows in one Azure Storage table.
 
     Give `endpoint` (`https://<account>.table.core.windows.net`, authenticated with `credential`,
@@ -71,131 +70,78 @@ class AzureTableDedupStore:
     ) -> None:
         from azure.core import MatchConditions
         from azure.core import exceptions as azure_errors
-        from azure.data.tables import UpdateMode
+        from azure.data.tables import EdmType, EntityProperty, UpdateMode
 
         self.table, self.lease, self.clock = table, lease, clock
+        self.what = f"dedup table {table}"
         self._errors, self._if_match = azure_errors, MatchConditions.IfNotModified
         self._replace = UpdateMode.REPLACE
+        self._int64: Callable[[int], Any] = lambda v: EntityProperty(v, EdmType.INT64)
         if client is None:
             client = _table_client(table, endpoint, connection_string, credential)
         self.client = client
 
-    # -- the port -------------------------------------------------------------------------------
-    def claim(self, key: str, event_time: datetime, period: timedelta, threshold: int = 1
-              ) -> Claim:
-        """Open or count in the key's window (see kubetrail.dedup.base)."""
-        pk, ev, span = row_id(key), _ts(event_time), period.total_seconds()
-        for attempt in range(MAX_ATTEMPTS):
-            now = _ts(self.clock())
-            token, lease_until = uuid.uuid4().hex, now + self.lease.total_seconds()
-            entity = self._get(pk)
-            if entity is None or ev >= entity["window_end"]:
-                owner = threshold <= 1
-                new = {
-                    "PartitionKey": pk, "RowKey": "", "dedup_key": printable(key),
-                    "window_start": ev, "window_end": ev + span, "count": 1, "last_seen": ev,
-                    "state": "pending" if owner else "counting", "token": token,
-                    "lease_until": lease_until,
-                    "expires_at": _ts(expires_at(_dt(ev + span), _dt(now), period)),
-                }
-                written = self._create(new) if entity is None else self._replace_if(entity, new)
-                if written:
-                    return Claim(key, event_time, _dt(ev + span), 1, owner, token)
-            else:
-                count = int(entity["count"]) + 1
-                reached = count == threshold and entity["state"] == "counting"
-                takeover = entity["state"] == "pending" and entity["lease_until"] < now
-                owner = reached or takeover
-                held = token if owner else str(entity["token"])
-                new = {**entity, "count": count, "last_seen": max(entity["last_seen"], ev),
-                       "token": held}
-                if owner:
-                    new.update(state="pending", lease_until=lease_until)
-                if self._replace_if(entity, new):
-                    return Claim(key, _dt(entity["window_start"]), _dt(entity["window_end"]),
-                                 count, owner, held)
-            _backoff(attempt)
-        raise PublishError(f"dedup claim on {self.table} lost {MAX_ATTEMPTS} races in a row")
-
-    def confirm(self, claim: Claim) -> None:
-        """Mark the window published, if the claim still owns it."""
-        self._settle(claim, delete=False)
-
-    def release(self, claim: Claim) -> None:
-        """Delete the still-pending window the claim owns, so that a retry publishes it."""
-        self._settle(claim, delete=True)
-
     # -- housekeeping ---------------------------------------------------------------------------
     def purge_expired(self, now: datetime | None = None) -> int:
         """Delete windows whose `expires_at` has passed (Table Storage has no TTL); the count."""
-        cutoff = _ts(now or self.clock())
+        cutoff = to_us(now or self.clock()) / 1e6
         try:
             expired = list(self.client.query_entities(f"expires_at lt {cutoff!r}"))
         except self._errors.AzureError as exc:
             raise self._translate(exc) from exc
-        return sum(self._delete_if(entity) for entity in expired)  # renewed ones stay
+        # conditional on the ETag read: a window renewed meanwhile stays
+        return sum(self._delete_entity(e["PartitionKey"], e.metadata["etag"]) for e in expired)
 
-    # -- entity operations ----------------------------------------------------------------------
-    def _settle(self, claim: Claim, *, delete: bool) -> None:
-        pk = row_id(claim.key)
-        for attempt in range(MAX_ATTEMPTS):
-            entity = self._get(pk)
-            if entity is None or entity["token"] != claim.token or entity["state"] != "pending":
-                return  # not ours any more (taken over, reopened or already settled)
-            if delete and self._delete_if(entity):
-                return
-            if not delete and self._replace_if(entity, {**entity, "state": "published"}):
-                return
-            _backoff(attempt)
-        raise PublishError(f"dedup {'release' if delete else 'confirm'} on {self.table} kept "
-                           f"losing races")
-
-    def _get(self, pk: str) -> Any:
+    # -- the CAS primitives ---------------------------------------------------------------------
+    def _read(self, key: str) -> tuple[Window | None, Any]:
         try:
-            return self.client.get_entity(pk, "")
+            entity = self.client.get_entity(row_id(key), "")
         except self._errors.ResourceNotFoundError as exc:
             if _table_missing(exc):
                 raise self._translate(exc) from exc
-            return None
+            return None, None
+        except self._errors.AzureError as exc:
+            raise self._translate(exc) from exc
+        fields = {k: _plain(v) for k, v in entity.items()}
+        expires = later(EPOCH, timedelta(seconds=float(fields["expires_at"])))
+        return from_fields(key, fields, expires), entity.metadata["etag"]
+
+    def _put(self, key: str, window: Window, version: Any) -> bool:
+        fields: dict[str, Any] = dict(to_fields(window))
+        for name in _TIMES:
+            fields[name] = self._int64(fields[name])
+        fields["expires_at"] = to_us(window.expires) / 1e6
+        entity = {"PartitionKey": row_id(key), "RowKey": "", "dedup_key": printable(key),
+                  **fields}
+        try:
+            if version is None:
+                self.client.create_entity(entity)
+            else:
+                self.client.update_entity(entity, mode=self._replace, etag=version,
+                                          match_condition=self._if_match)
+            return True
+        except (self._errors.ResourceExistsError, self._errors.ResourceModifiedError):
+            return False  # another worker wrote first: re-read
+        except self._errors.ResourceNotFoundError as exc:
+            if _table_missing(exc):
+                raise self._translate(exc) from exc
+            return False  # deleted since we read it: re-read
         except self._errors.AzureError as exc:
             raise self._translate(exc) from exc
 
-    def _delete_if(self, current: Any) -> bool:
-        """Delete `current` unless it changed since read; True when it is gone."""
+    def _delete(self, key: str, version: Any) -> bool:
+        return self._delete_entity(row_id(key), version)
+
+    def _delete_entity(self, pk: str, etag: str) -> bool:
         try:
-            self.client.delete_entity(current["PartitionKey"], current["RowKey"],
-                                      etag=current.metadata["etag"],
-                                      match_condition=self._if_match)
+            self.client.delete_entity(pk, "", etag=etag, match_condition=self._if_match)
             return True
         except self._errors.ResourceModifiedError:
             return False
         except self._errors.ResourceNotFoundError as exc:
             if _table_missing(exc):
                 raise self._translate(exc) from exc
-            return True  # someone else deleted it
-        except self._errors.AzureError as exc:
-            raise self._translate(exc) from exc
-
-    def _create(self, entity: dict[str, Any]) -> bool:
-        try:
-            self.client.create_entity(entity)
-            return True
-        except self._errors.ResourceExistsError:
-            return False  # another worker opened it first: re-read
-        except self._errors.AzureError as exc:
-            raise self._translate(exc) from exc
-
-    def _replace_if(self, current: Any, new: dict[str, Any]) -> bool:
-        try:
-            self.client.update_entity(new, mode=self._replace, etag=current.metadata["etag"],
-                                      match_condition=self._if_match)
-            return True
-        except self._errors.ResourceModifiedError:
-            return False  # changed since we read it: re-read
-        except self._errors.ResourceNotFoundError as exc:
-            if _table_missing(exc):
-                raise self._translate(exc) from exc
-            return False  # deleted since we read it: re-read
+            return False  # someone else deleted it: re-read
         except self._errors.AzureError as exc:
             raise self._translate(exc) from exc
 
@@ -237,7 +183,3 @@ def _table_client(table: str, endpoint: str | None, connection_string: str | Non
 
         credential = DefaultAzureCredential()
     return TableClient(endpoint=endpoint, table_name=table, credential=credential)
-
-
-def _backoff(attempt: int) -> None:
-    time.sleep(random.uniform(0, min(0.2, 0.005 * (attempt + 1))))

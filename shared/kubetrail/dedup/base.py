@@ -1,21 +1,30 @@
 """The DedupStore port.
 
-Semantics (shared by every adapter, checked by tests/dedup/conformance.py):
+Semantics (shared by every adapter through kubetrail.dedup.window, checked by
+tests/dedup/conformance.py against each store):
 
-* A window for a key opens at the *event time* of the match that opens it and lasts `period`.
+* A window for a key opens at the *event time* of the match that opens it and lasts `period`
+  (its end clamped to year 9999: extreme event times never raise).
 * `claim` is atomic across concurrent invocations. It either
   - opens a window (no window yet, or `event_time >= window_end`): count = 1; or
   - counts the match in the open window (any `event_time < window_end`, late ones included):
     count += 1, last_seen = max(last_seen, event_time).
-  The caller *owns* the claim, and must publish, when its match made `count == threshold` (the
-  opener, for the usual threshold of 1), or when it finds the window still `pending` with an
-  expired lease: the previous owner died between claim and publish, so its finding is taken over.
-* After publishing, the owner calls `confirm` (state `published`); if publishing failed it calls
-  `release`, which deletes the window so a retry of the batch opens it again and publishes.
+* The caller *owns* the claim, and must publish, when
+  - its match made the window reach `threshold` (the opener, for the usual threshold of 1): the
+    number of matches, or with `distinct` the number of distinct values (kept hashed, at most
+    `threshold` of them); `Claim.escalation` is False;
+  - or, once the window has published (or is publishing), its `severity` rank is higher than
+    every severity claimed in the window so far: an escalation (`Claim.escalation` True);
+  - or it finds the window `pending` with an expired lease: the previous owner died between
+    claim and publish. A dead first finding is taken over by this match; a dead escalation is
+    dropped and this match escalates only if it is higher than what was published.
+* After publishing, the owner calls `confirm`; if publishing failed it calls `release`: a first
+  finding's window is deleted, so a retry of the batch opens it again and publishes; a failed
+  escalation restores the highest severity published before, so its retry escalates again.
 * Windows carry an expiry for the backend's TTL: `expires_at = max(window end, wall clock now)
-  + period`, set whenever a window is opened or renewed. Anchoring it on the wall clock too
-  matters for replays and backlogs: events hours old must still be deduplicated against each
-  other, not expire the moment they are written (see `expires_at` below).
+  + period`, renewed by every match. Anchoring it on the wall clock too matters for replays and
+  backlogs: events hours old must still be deduplicated against each other, not expire the
+  moment they are written.
 """
 
 from __future__ import annotations
@@ -27,14 +36,11 @@ from typing import Protocol
 DEFAULT_LEASE = timedelta(minutes=5)
 
 
-def expires_at(window_end: datetime, now: datetime, period: timedelta) -> datetime:
-    """When a window may be garbage-collected: a full period after both its end and now."""
-    return max(window_end, now) + period
-
-
 @dataclass(frozen=True, slots=True)
 class Claim:
-    """What `claim` found or made. `token` identifies the owner's claim for confirm/release."""
+    """What `claim` found or made. `token` identifies the owner's claim for confirm/release;
+    `severity` is the rank the claim was made with; `distinct` the number of distinct values the
+    window holds (0 for counting rules)."""
 
     key: str
     window_start: datetime
@@ -42,6 +48,9 @@ class Claim:
     count: int
     owner: bool
     token: str
+    severity: int = 0
+    escalation: bool = False
+    distinct: int = 0
 
     @property
     def first_seen(self) -> datetime:
@@ -52,9 +61,12 @@ class DedupStore(Protocol):
     """Atomic, event-time windows per dedup key."""
 
     def claim(
-        self, key: str, event_time: datetime, period: timedelta, threshold: int = 1
+        self, key: str, event_time: datetime, period: timedelta, threshold: int = 1, *,
+        severity: int = 0, distinct: str | None = None,
     ) -> Claim:
-        """Open or count in the key's window; see the module docstring for ownership."""
+        """Open or count in the key's window; see the module docstring for ownership.
+        `severity` is the match's rank (INFO 0 … CRITICAL 4); `distinct` the value of the rule's
+        Distinct field (None for rules without one)."""
         ...
 
     def confirm(self, claim: Claim) -> None:

@@ -1,11 +1,13 @@
 """Firestore DedupStore (GCP). One document per dedup key in one collection.
 
-Every claim is a compare-and-swap: read the window's document, then write it back with a
-precondition — `create()` (the document must not exist) to open the first window, or an update /
-delete conditioned on the `update_time` that was read. A racing writer makes the precondition fail
-and the claim simply reads again, so concurrent invocations never both own a window. Documents
-carry `expires_at` (a Timestamp: a period after both the window end and the wall clock, see
-kubetrail.dedup.base) for a Firestore TTL policy.
+Every claim is a compare-and-swap (kubetrail.dedup.cas): read the window's document, then write
+it back with a precondition — `create()` (the document must not exist) to open the first window,
+or an update / delete conditioned on the `update_time` that was read. A racing writer makes the
+precondition fail and the claim simply reads again, so concurrent invocations never both own a
+publication. Documents hold the key itself, the window's fields as kubetrail.dedup.window writes
+them (times as integer epoch microseconds, the distinct hashes as one string, far below the
+1 MiB document limit) and `expires_at` (a Timestamp: a period after both the window end and the
+wall clock) for a Firestore TTL policy.
 
 The client honours FIRESTORE_EMULATOR_HOST; google-cloud-firestore is imported on first use.
 """
@@ -13,17 +15,15 @@ The client honours FIRESTORE_EMULATOR_HOST; google-cloud-firestore is imported o
 from __future__ import annotations
 
 import hashlib
-import random
-import time
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from kubetrail.dedup.base import DEFAULT_LEASE, Claim, expires_at
+from kubetrail.dedup.base import DEFAULT_LEASE
+from kubetrail.dedup.cas import CasDedupStore
+from kubetrail.dedup.window import Window, from_fields, from_us, to_fields, to_us
 from kubetrail.errors import ConfigError, KubetrailError, PublishError
 
-MAX_ATTEMPTS = 64  # CAS rounds; each lost round means another writer won, so this is generous
 _CONFIG_ERRORS = ("NotFound", "PermissionDenied", "Unauthenticated", "InvalidArgument")
 
 
@@ -43,10 +43,10 @@ def document_id(key: str) -> str:
 
 def _utc(value: datetime) -> datetime:
     """Firestore returns DatetimeWithNanoseconds; claims carry plain, aware UTC datetimes."""
-    return datetime.fromtimestamp(value.timestamp(), UTC)
+    return from_us(to_us(value))  # exact, and never out of range near year 9999
 
 
-class FirestoreDedupStore:
+class FirestoreDedupStore(CasDedupStore):
     """Dedup windows as Firestore documents in `collection` (see the module docstring).
 
     `client` is a `google.cloud.firestore.Client`; by default one is built for `project` and
@@ -77,6 +77,7 @@ class FirestoreDedupStore:
         self.collection = client.collection(collection)
         self.lease = lease
         self.clock = clock
+        self.what = f"firestore dedup collection {collection}"
         self.timeout = timeout
         self._exceptions = exceptions
         self._lost = (exceptions.AlreadyExists, exceptions.FailedPrecondition, exceptions.Aborted)
@@ -98,84 +99,34 @@ class FirestoreDedupStore:
         except self._exceptions.RetryError as exc:
             raise PublishError(f"{what}: Firestore unreachable: {exc}") from exc
 
-    def _cas(self, what: str, key: str, step: Callable[[Any, dict[str, Any] | None], Any]
-             ) -> Any:
-        """Read the key's document and let `step(ref, data)` write it with a precondition;
-        repeat while another writer wins the race."""
+    def _read(self, key: str) -> tuple[Window | None, Any]:
         ref = self.collection.document(document_id(key))
-        for attempt in range(MAX_ATTEMPTS):
-            snap = self._call(f"{what}: read", ref.get)
-            data = snap.to_dict() if snap.exists else None
-            if data is not None and data.get("key") != key:
-                raise ConfigError(f"{what}: document {ref.id} holds another key (hash collision?)")
-            try:
-                return step(snap, data)
-            except self._lost:
-                time.sleep(random.uniform(0, min(0.2, 0.005 * 2 ** min(attempt, 6))))
-        raise PublishError(f"{what}: {MAX_ATTEMPTS} lost races on one key; giving up for a retry")
+        snap = self._call("dedup claim: read", ref.get)
+        if not snap.exists:
+            return None, None
+        data = snap.to_dict()
+        if data.get("key") != key:
+            raise ConfigError(f"dedup: document {ref.id} holds another key (hash collision?)")
+        return from_fields(key, data, _utc(data["expires_at"])), snap.update_time
 
-    def _precondition(self, snap: Any) -> Any:
-        return self.client.write_option(last_update_time=snap.update_time)
+    def _put(self, key: str, window: Window, version: Any) -> bool:
+        ref = self.collection.document(document_id(key))
+        doc = {"key": key, **to_fields(window)}
+        try:
+            if version is None:
+                self._call("dedup claim: create", ref.create, doc)
+            else:
+                self._call("dedup claim: update", ref.update, doc,
+                           option=self.client.write_option(last_update_time=version))
+        except self._lost:
+            return False  # another writer won: read again
+        return True
 
-    def claim(self, key: str, event_time: datetime, period: timedelta, threshold: int = 1
-              ) -> Claim:
-        """Open or count in the key's window; see kubetrail.dedup.base for ownership."""
-        now, event_time = self.clock(), _utc(event_time)
-        token = uuid.uuid4().hex
-        lease_until = now + self.lease
-
-        def step(snap: Any, data: dict[str, Any] | None) -> Claim:
-            if data is not None and data["token"] == token:  # our write landed, its reply didn't
-                return Claim(key, _utc(data["window_start"]), _utc(data["window_end"]),
-                             int(data["count"]), data["state"] == "pending", token)
-            if data is None or event_time >= _utc(data["window_end"]):
-                end = event_time + period
-                owner = threshold <= 1
-                doc = {
-                    "key": key, "window_start": event_time, "window_end": end, "count": 1,
-                    "last_seen": event_time, "state": "pending" if owner else "counting",
-                    "token": token, "lease_until": lease_until,
-                    "expires_at": expires_at(end, now, period),
-                }
-                if data is None:
-                    self._call("dedup claim: create", snap.reference.create, doc)
-                else:
-                    self._call("dedup claim: reopen", snap.reference.update, doc,
-                               option=self._precondition(snap))
-                return Claim(key, event_time, end, 1, owner, token)
-            count = int(data["count"]) + 1
-            reached = count == threshold and data["state"] == "counting"
-            takeover = data["state"] == "pending" and _utc(data["lease_until"]) < now
-            owner = reached or takeover
-            update: dict[str, Any] = {
-                "count": count, "last_seen": max(_utc(data["last_seen"]), event_time),
-                # a window still counting stays at least a period past now (never shortened)
-                "expires_at": max(_utc(data["expires_at"]),
-                                  expires_at(_utc(data["window_end"]), now, period))}
-            if owner:
-                update.update(state="pending", token=token, lease_until=lease_until)
-            self._call("dedup claim: count", snap.reference.update, update,
-                       option=self._precondition(snap))
-            return Claim(key, _utc(data["window_start"]), _utc(data["window_end"]), count, owner,
-                         token if owner else str(data["token"]))
-
-        result: Claim = self._cas("dedup claim", key, step)
-        return result
-
-    def confirm(self, claim: Claim) -> None:
-        """Mark an owned claim's window as published (no-op when the token no longer owns it)."""
-        def step(snap: Any, data: dict[str, Any] | None) -> None:
-            if data is not None and data["token"] == claim.token and data["state"] != "published":
-                self._call("dedup confirm", snap.reference.update, {"state": "published"},
-                           option=self._precondition(snap))
-
-        self._cas("dedup confirm", claim.key, step)
-
-    def release(self, claim: Claim) -> None:
-        """Delete a still-pending window owned by `claim`, so that a retry opens it again."""
-        def step(snap: Any, data: dict[str, Any] | None) -> None:
-            if data is not None and data["token"] == claim.token and data["state"] == "pending":
-                self._call("dedup release", snap.reference.delete,
-                           option=self._precondition(snap))
-
-        self._cas("dedup release", claim.key, step)
+    def _delete(self, key: str, version: Any) -> bool:
+        ref = self.collection.document(document_id(key))
+        try:
+            self._call("dedup release", ref.delete,
+                       option=self.client.write_option(last_update_time=version))
+        except self._lost:
+            return False
+        return True

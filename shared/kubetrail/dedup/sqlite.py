@@ -1,43 +1,60 @@
-"""SQLite DedupStore: the local default (`kubetrail scan --dedup-db`). Claims run in
-`BEGIN IMMEDIATE` transactions, so they are atomic across threads and processes sharing a file."""
+"""SQLite DedupStore: the local default (`kubetrail scan --dedup-db`).
+
+One row per dedup key. Writes are compare-and-swap on a `version` column (an INSERT that fails on
+an existing key, an UPDATE or DELETE `WHERE version = ?`), so claims are atomic across threads
+and across processes sharing the file, with the same transitions as every cloud store
+(kubetrail.dedup.window)."""
 
 from __future__ import annotations
 
 import sqlite3
 import threading
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
-from kubetrail.dedup.base import DEFAULT_LEASE, Claim, expires_at
-from kubetrail.errors import ConfigError
+from kubetrail.dedup.base import DEFAULT_LEASE
+from kubetrail.dedup.cas import CasDedupStore
+from kubetrail.dedup.window import Window, from_fields, from_us, to_fields, to_us
+from kubetrail.errors import ConfigError, PublishError
 
+# Table dedup_windows_v2 (v1, REAL seconds and no severity, is left alone in old files).
+_COLUMNS = ("window_start", "window_end", "count", "last_seen", "state", "token", "lease_until",
+            "expires_at", "severity", "published", "distinct_values", "op")
+_PURGE = "DELETE FROM dedup_windows_v2 WHERE expires_at < ?"
+_SELECT = ("SELECT version, window_start, window_end, count, last_seen, state, token, lease_until,"
+           " expires_at, severity, published, distinct_values, op"
+           " FROM dedup_windows_v2 WHERE key = ?")
+_INSERT = "INSERT INTO dedup_windows_v2 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+_UPDATE = ("UPDATE dedup_windows_v2 SET version = ?, window_start = ?, window_end = ?, count = ?,"
+           " last_seen = ?, state = ?, token = ?, lease_until = ?, expires_at = ?, severity = ?,"
+           " published = ?, distinct_values = ?, op = ? WHERE key = ? AND version = ?")
+_DELETE = "DELETE FROM dedup_windows_v2 WHERE key = ? AND version = ?"
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS dedup_windows (
+CREATE TABLE IF NOT EXISTS dedup_windows_v2 (
     key TEXT PRIMARY KEY,
-    window_start REAL NOT NULL,
-    window_end REAL NOT NULL,
+    version INTEGER NOT NULL,
+    window_start INTEGER NOT NULL,   -- epoch microseconds, like every time here
+    window_end INTEGER NOT NULL,
     count INTEGER NOT NULL,
-    last_seen REAL NOT NULL,
-    state TEXT NOT NULL,          -- counting | pending | published
+    last_seen INTEGER NOT NULL,
+    state TEXT NOT NULL,             -- counting | pending | published
     token TEXT NOT NULL,
-    lease_until REAL NOT NULL,
-    expires_at REAL NOT NULL
+    lease_until INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    severity INTEGER NOT NULL,
+    published INTEGER NOT NULL,
+    distinct_values TEXT NOT NULL,
+    op TEXT NOT NULL
 )
 """
 
 
-def _ts(t: datetime) -> float:
-    return t.timestamp()
-
-
-def _dt(ts: float) -> datetime:
-    return datetime.fromtimestamp(ts, UTC)
-
-
-class SqliteDedupStore:
+class SqliteDedupStore(CasDedupStore):
     """Dedup windows in one SQLite file (or `:memory:`). Expired windows are purged on open."""
+
+    what = "sqlite dedup store"
 
     def __init__(
         self,
@@ -54,61 +71,43 @@ class SqliteDedupStore:
                                        check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute(_SCHEMA)
-            self._db.execute("DELETE FROM dedup_windows WHERE expires_at < ?",
-                             (_ts(self.clock()),))
+            self._db.execute(_PURGE, (to_us(clock()),))
         except sqlite3.Error as exc:
             raise ConfigError(f"cannot open dedup database {path}: {exc}") from exc
 
     def close(self) -> None:
         self._db.close()
 
-    def claim(self, key: str, event_time: datetime, period: timedelta, threshold: int = 1
-              ) -> Claim:
-        now, ev = _ts(self.clock()), _ts(event_time)
-        token = uuid.uuid4().hex
-        lease_until = now + self.lease.total_seconds()
-        with self._lock:
-            db = self._db
-            db.execute("BEGIN IMMEDIATE")
+    def _run(self, sql: str, args: tuple[Any, ...]) -> sqlite3.Cursor:
+        try:
+            with self._lock:
+                return self._db.execute(sql, args)
+        except sqlite3.IntegrityError:
+            raise
+        except sqlite3.Error as exc:  # locked for longer than the timeout, disk full, ...
+            raise PublishError(f"dedup database: {exc}") from exc
+
+    def _read(self, key: str) -> tuple[Window | None, Any]:
+        row = self._run(_SELECT, (key,)).fetchone()
+        if row is None:
+            return None, None
+        fields = dict(zip(_COLUMNS, row[1:], strict=True))
+        fields["distinct"] = fields.pop("distinct_values")
+        return from_fields(key, fields, from_us(int(fields["expires_at"]))), row[0]
+
+    def _put(self, key: str, window: Window, version: Any) -> bool:
+        fields = to_fields(window)
+        fields["expires_at"] = to_us(window.expires)
+        values = tuple(fields[c if c != "distinct_values" else "distinct"] for c in _COLUMNS)
+        if version is None:
             try:
-                row = db.execute(
-                    "SELECT window_start, window_end, count, last_seen, state, token, lease_until"
-                    " FROM dedup_windows WHERE key = ?", (key,)).fetchone()
-                if row is None or ev >= row[1]:
-                    end = ev + period.total_seconds()
-                    owner = threshold <= 1
-                    db.execute(
-                        "INSERT OR REPLACE INTO dedup_windows VALUES (?,?,?,?,?,?,?,?,?)",
-                        (key, ev, end, 1, ev, "pending" if owner else "counting", token,
-                         lease_until, _ts(expires_at(_dt(end), _dt(now), period))))
-                    claim = Claim(key, event_time, _dt(end), 1, owner, token)
-                else:
-                    start, end, count, last_seen, state, old_token, old_lease = row
-                    count += 1
-                    reached = count == threshold and state == "counting"
-                    takeover = state == "pending" and old_lease < now
-                    owner = reached or takeover
-                    db.execute(
-                        "UPDATE dedup_windows SET count = ?, last_seen = ?, state = ?, token = ?,"
-                        " lease_until = ? WHERE key = ?",
-                        (count, max(last_seen, ev), "pending" if owner else state,
-                         token if owner else old_token, lease_until if owner else old_lease, key))
-                    claim = Claim(key, _dt(start), _dt(end), count, owner,
-                                  token if owner else old_token)
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-        return claim
+                self._run(_INSERT, (key, 1, *values))
+            except sqlite3.IntegrityError:
+                return False  # another writer created it first
+            return True
+        cur = self._run(_UPDATE, (version + 1, *values, key, version))
+        return cur.rowcount == 1
 
-    def confirm(self, claim: Claim) -> None:
-        with self._lock:
-            self._db.execute(
-                "UPDATE dedup_windows SET state = 'published' WHERE key = ? AND token = ?",
-                (claim.key, claim.token))
-
-    def release(self, claim: Claim) -> None:
-        with self._lock:
-            self._db.execute(
-                "DELETE FROM dedup_windows WHERE key = ? AND token = ? AND state = 'pending'",
-                (claim.key, claim.token))
+    def _delete(self, key: str, version: Any) -> bool:
+        cur = self._run(_DELETE, (key, version))
+        return cur.rowcount == 1

@@ -1,5 +1,6 @@
 """The light decode behind the prefilter: of an audit Event, only the fields the rules' Requires
-name (verb, objectRef.resource/subresource/namespace/apiGroup), typed, without building the rest.
+name (verb, objectRef.resource/subresource/namespace/apiGroup, user.username,
+responseStatus.code, sourceIPs), typed, without building the rest.
 
 The types are made per rule set (a field no rule requires is neither allocated nor checked), in
 two strictnesses over the same fields:
@@ -36,9 +37,12 @@ import msgspec
 # Requires field -> key in the Event's objectRef (verb is top level).
 _REF_KEYS = {"resource": "resource", "subresource": "subresource", "namespace": "namespace",
              "api_group": "apiGroup"}
-FIELDS = frozenset({"verb", *_REF_KEYS})
+# Requires fields outside objectRef -> (attrgetter path in a light event).
+_OTHER_PATHS = {"verb": "verb", "username": "user.username", "response_code": "responseStatus.code",
+                "source_ips": "sourceIPs"}
+FIELDS = frozenset({*_OTHER_PATHS, *_REF_KEYS})
 # Where each Requires field lives in a light event (an attrgetter path).
-PATHS = {"verb": "verb", **{f: f"objectRef.{key}" for f, key in _REF_KEYS.items()}}
+PATHS = {**_OTHER_PATHS, **{f: f"objectRef.{key}" for f, key in _REF_KEYS.items()}}
 LightDecodeError = msgspec.DecodeError
 UNSET = msgspec.UNSET
 # The key wrapping each line of a block; unguessable, so no line can spell an element boundary.
@@ -60,6 +64,17 @@ class LightDecoder:
         body: list[tuple[str, Any, Any]] = []
         if "verb" in wanted:
             body.append(("verb", str | None, None))
+        # As the normalizer has them: a missing user or responseStatus reads as an empty one; a
+        # null user is a failure there, a decode error here (so the full decoder reports it);
+        # a null responseStatus is a decode error here too (rare: the full decoder decides).
+        if "username" in wanted:
+            user = msgspec.defstruct("LightUser", [("username", str | None, None)], gc=False)
+            body.append(("user", user, msgspec.field(default_factory=user)))
+        if "response_code" in wanted:
+            status = msgspec.defstruct("LightStatus", [("code", int | None, None)], gc=False)
+            body.append(("responseStatus", status, msgspec.field(default_factory=status)))
+        if "source_ips" in wanted:
+            body.append(("sourceIPs", list[str] | None, None))
         if ref_fields:
             # An absent objectRef reads as an empty one (so objectRef.resource is None, as the
             # normalizer has it); a null one is a decode error and goes to the full decoder.

@@ -4,6 +4,7 @@ next to the Python file it names (`Filename`) with `rule(event)` and optional `t
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -19,12 +20,18 @@ try:  # libyaml's safe loader, in every PyYAML wheel: ~5x faster rule loading, f
 except ImportError:  # pragma: no cover - PyYAML built without libyaml
     from yaml import SafeLoader  # type: ignore[assignment]
 
+from kubetrail.dedup.window import MAX_DISTINCT
 from kubetrail.errors import ConfigError, Origin
-from kubetrail.events import CLOUD_BY_LOG_TYPE
+from kubetrail.events import CLOUD_BY_LOG_TYPE, AuditEvent
 from kubetrail.rules.lightevent import FIELDS as REQUIRES_FIELDS
+from kubetrail.rules.network import PUBLIC_SOURCE_IPS
 
 BUNDLED_PACKS = Path(__file__).resolve().parent.parent / "packs"
-SEVERITIES = ("INFO", "LOW", "MEDIUM", "HIGH", "CRITICAL")
+SEVERITIES = ("INFO", "LOW", "MEDIUM", "HIGH", "CRITICAL")  # lowest to highest: the rank order
+# AuditEvent fields a `Distinct:` may name: the scalar ones and the string tuples (not the raw
+# record, the request object or the time).
+DISTINCT_FIELDS = frozenset(f.name for f in dataclasses.fields(AuditEvent)
+                            if f.name not in ("raw", "request_object", "time"))
 _MITRE = re.compile(r"^(TA\d{4}):(T\d{4}(?:\.\d{3})?)$")
 
 
@@ -55,13 +62,44 @@ class Rule:
     summary_attributes: tuple[str, ...]
     tags: tuple[str, ...]
     tests: tuple[RuleTest, ...]
-    requires: Mapping[str, frozenset[str]]
+    requires: Mapping[str, Any]  # field -> values (a frozenset), or PUBLIC_SOURCE_IPS
     rule: Callable[[Any], Any]
     title: Callable[[Any], Any] | None = None
     dedup: Callable[[Any], Any] | None = None
     alert_context: Callable[[Any], Any] | None = None
     dynamic_severity: Callable[[Any], Any] | None = None
     source: Path = field(default=Path())
+    distinct: str | None = None  # `Distinct:` the AuditEvent field whose distinct values count
+
+
+def severity_rank(severity: str) -> int:
+    """INFO 0, LOW 1, MEDIUM 2, HIGH 3, CRITICAL 4 (what dedup compares for escalation)."""
+    return SEVERITIES.index(severity)
+
+
+def distinct_value(event: AuditEvent, name: str) -> str:
+    """The value of a rule's Distinct field on an event, as the dedup store counts it. A missing
+    or empty value is the empty string: it counts as one distinct value of its own, never more;
+    a tuple (groups, source_ips) is its items joined by the unit separator."""
+    value = getattr(event, name, None)
+    if value is None:
+        return ""
+    if isinstance(value, tuple):
+        return "\x1f".join(map(str, value))
+    return str(value)
+
+
+def _distinct(spec: Mapping[str, Any], threshold: int, origin: Origin) -> str | None:
+    """kubetrail extension `Distinct`: count distinct values of this AuditEvent field towards the
+    Threshold (2 to MAX_DISTINCT: a window keeps one hash per value up to the threshold)."""
+    name = spec.get("Distinct")
+    if name is None:
+        return None
+    if not isinstance(name, str) or name not in DISTINCT_FIELDS:
+        raise ConfigError(f"Distinct must name one of {sorted(DISTINCT_FIELDS)}", origin)
+    if not 2 <= threshold <= MAX_DISTINCT:
+        raise ConfigError(f"Distinct needs a Threshold from 2 to {MAX_DISTINCT}", origin)
+    return name
 
 
 def _str(spec: Mapping[str, Any], key: str, origin: Origin, default: str | None = None) -> str:
@@ -85,18 +123,25 @@ def _mitre(reports: Any, origin: Origin) -> tuple[tuple[str, str], ...]:
     return tuple(out)
 
 
-def _requires(spec: Any, origin: Origin) -> Mapping[str, frozenset[str]]:
+def _requires(spec: Any, origin: Origin) -> Mapping[str, Any]:
     """kubetrail extension `Requires`: event fields and the values the rule can only match with.
-    The engine checks them before calling rule(), and the prefilter is derived from them."""
+    The engine checks them before calling rule(), and the prefilter is derived from them.
+    Values are strings, except `response_code` (integers) and `source_ips`, whose only value is
+    `public` (some address of sourceIPs is public, kubetrail.rules.network)."""
     if spec is None:
         return {}
-    if not isinstance(spec, Mapping) or not all(
-        k in REQUIRES_FIELDS and isinstance(v, list) and v
-        and all(isinstance(s, str) and s for s in v) for k, v in spec.items()
-    ):
+    def ok(k: Any, v: Any) -> bool:
+        if k not in REQUIRES_FIELDS or not isinstance(v, list) or not v:
+            return False
+        if k == "response_code":
+            return all(type(s) is int for s in v)
+        if k == "source_ips":
+            return v == ["public"]
+        return all(isinstance(s, str) and s for s in v)
+    if not isinstance(spec, Mapping) or not all(ok(k, v) for k, v in spec.items()):
         raise ConfigError(f"Requires must map some of {sorted(REQUIRES_FIELDS)} to non-empty "
-                          "string lists", origin)
-    return {k: frozenset(v) for k, v in spec.items()}
+                          "string lists (response_code: integers, source_ips: [public])", origin)
+    return {k: PUBLIC_SOURCE_IPS if k == "source_ips" else frozenset(v) for k, v in spec.items()}
 
 
 def _load_module(path: Path, rule_id: str, origin: Origin) -> ModuleType:
@@ -134,6 +179,7 @@ def load_rule(yml: Path) -> Rule:
     period, threshold = spec.get("DedupPeriodMinutes", 60), spec.get("Threshold", 1)
     if not isinstance(period, int) or period < 1 or not isinstance(threshold, int) or threshold < 1:
         raise ConfigError("DedupPeriodMinutes and Threshold must be positive integers", origin)
+    distinct = _distinct(spec, threshold, origin)
     tests = []
     for i, t in enumerate(spec.get("Tests") or []):
         if not isinstance(t, Mapping) or not isinstance(t.get("Log"), Mapping):
@@ -164,6 +210,7 @@ def load_rule(yml: Path) -> Rule:
         alert_context=getattr(module, "alert_context", None),
         dynamic_severity=getattr(module, "severity", None),
         source=yml,
+        distinct=distinct,
     )
 
 
