@@ -9,6 +9,7 @@ from typing import Any
 
 from kubetrail.errors import Origin
 from kubetrail.events import AuditEvent
+from kubetrail.rules.index import RequiresIndex
 from kubetrail.rules.loader import SEVERITIES, Rule
 from kubetrail.rules.prefilter import Prefilter
 
@@ -53,19 +54,17 @@ def dedup_key(rule_id: str, dedup: str) -> str:
     return f"{rule_id}:{dedup}"
 
 
-def _requires_ok(rule: Rule, event: AuditEvent) -> bool:
-    return all(getattr(event, f) in values for f, values in rule.requires.items())
-
-
 @dataclass
 class RuleSet:
     """The enabled rules and the prefilter derived from them."""
 
     rules: Sequence[Rule]
     prefilter: Prefilter | None = field(init=False)
+    _index: RequiresIndex = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.prefilter = Prefilter.from_rules(self.rules)
+        self._index = RequiresIndex(self.rules)
 
     def evaluate(
         self, event: AuditEvent, origin: Origin | None = None
@@ -73,8 +72,8 @@ class RuleSet:
         """Every rule whose log type and Requires fit the event; matches and errors."""
         matches: list[Match] = []
         errors: list[RuleError] = []
-        for rule in self.rules:
-            if event.log_type not in rule.log_types or not _requires_ok(rule, event):
+        for rule in self._index.fitting(event):
+            if event.log_type not in rule.log_types:
                 continue
             try:
                 if not rule.rule(event):
