@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 # test (which parses addresses) last.
 _SELECTIVITY = ("resource", "subresource", "namespace", "api_group", "response_code", "username",
                 "verb", "source_ips")
+_RESOURCE = attrgetter(PATHS["resource"])
 # Requirements whose values are not literal text of a record: not tested by `may_match` alone.
 _NOT_LITERAL = frozenset({"response_code", "source_ips"})
 
@@ -85,6 +86,11 @@ class Prefilter:
     # one C-level pass per group, not per rule.
     _groups: tuple[tuple[Callable[[Any], Any], frozenset[Any]], ...] \
         = field(init=False, repr=False, compare=False)
+    _resource_groups: tuple[tuple[Callable[[Any], Any], frozenset[Any]], ...] \
+        = field(init=False, repr=False, compare=False)
+    _other_groups: tuple[tuple[Callable[[Any], Any], frozenset[Any]], ...] \
+        = field(init=False, repr=False, compare=False)
+    _resources: frozenset[str] = field(init=False, repr=False, compare=False)
     # The other rules (a requirement that is a test, e.g. a public source address): per rule,
     # (light event field getter, allowed values) in _SELECTIVITY order.
     _getters: tuple[tuple[tuple[Callable[[Any], Any], Any], ...], ...] \
@@ -118,6 +124,16 @@ class Prefilter:
                 others.append(tuple((getters[f], req[f]) for f in names))
         object.__setattr__(self, "_groups", tuple(
             _group(names, allowed) for names, allowed in groups.items()))
+        # The groups requiring a resource, and every resource they allow: a batch is first
+        # screened on that one column, and only its events with such a resource are looked up.
+        object.__setattr__(self, "_resource_groups", tuple(
+            _group(names, allowed) for names, allowed in groups.items() if "resource" in names))
+        object.__setattr__(self, "_other_groups", tuple(
+            _group(names, allowed) for names, allowed in groups.items()
+            if "resource" not in names))
+        object.__setattr__(self, "_resources", frozenset(
+            combo[names.index("resource")] for names, allowed in groups.items()
+            if "resource" in names for combo in allowed))
         object.__setattr__(self, "_getters", tuple(others))
 
     @classmethod
@@ -162,7 +178,14 @@ class Prefilter:
         other rules, one pass reads each rule's most selective field (once per field), and only
         the events whose value is allowed are looked at in Python."""
         found: set[int] = set()
-        for get, allowed in self._groups:
+        if self._resource_groups:
+            resources = map(_RESOURCE, events)
+            picked = list(compress(count(), map(self._resources.__contains__, resources)))
+            if picked:
+                some = list(map(events.__getitem__, picked))
+                for get, allowed in self._resource_groups:
+                    found.update(compress(picked, map(allowed.__contains__, map(get, some))))
+        for get, allowed in self._other_groups:
             found.update(compress(count(), map(allowed.__contains__, map(get, events))))
         columns: dict[Callable[[Any], Any], list[Any]] = {}
         for (first, allowed), *rest in self._getters:
