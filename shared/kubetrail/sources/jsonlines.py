@@ -22,6 +22,7 @@ import io
 import itertools
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import partial
+from itertools import repeat
 from operator import attrgetter, eq, is_
 from typing import IO, TYPE_CHECKING
 
@@ -29,6 +30,7 @@ from kubetrail.errors import Origin
 from kubetrail.rules.lightevent import UNSET
 from kubetrail.sources.base import Failure, Outcome, Prefiltered
 from kubetrail.sources.blocks import Scanned, scan_blocks
+from kubetrail.sources.eventhub_fast import BODY_PREFIX
 
 if TYPE_CHECKING:
     from kubetrail.rules.prefilter import Prefilter
@@ -90,6 +92,10 @@ def json_lines(stream_parts: Iterable[Part], source: str, prefilter: Prefilter |
 
 def _bulk(batch: Sequence[bytes], lineno: int, source: str, prefilter: Prefilter,
           handle_line: LineHandler) -> Iterator[Outcome]:
+    if all(map(bytes.startswith, batch, repeat(BODY_PREFIX))):
+        # Event Hub bodies: each is a candidate, read by its own fast path (eventhub_fast.py)
+        yield from _runs(len(batch), list(enumerate(batch)), lineno, source, handle_line)
+        return
     try:
         if not all(map(bytes.isascii, batch)):
             raise ValueError("not ASCII")
