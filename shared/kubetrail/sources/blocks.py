@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 BLOCK_BYTES = 1 << 17
 _OPEN = ord("[")  # buffer[0]: the array opener decode_buffer builds on
-_BODY = b'{"records":'  # how an Event Hub body starts
+_ENVELOPES = (b'{"records":', b'{"message":')  # how Event Hub and Pub/Sub push bodies start
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,8 +86,8 @@ def scan_blocks(stream: IO[bytes], limit: int, prefilter: Prefilter | None
 
 def _block(buffer: bytearray, prefilter: Prefilter | None, end: int) -> Scanned | bytes:
     """The block of whole lines buffer[1:end]."""
-    # (a block starting with an Event Hub body holds no audit Event line: not worth a try)
-    events = None if prefilter is None or buffer.startswith(_BODY, 1) \
+    # (a block starting with an envelope holds no audit Event line: not worth a try)
+    events = None if prefilter is None or buffer.startswith(_ENVELOPES, 1) \
         else prefilter.light.decode_buffer(buffer)
     if events is None:
         return bytes(buffer[1:end])

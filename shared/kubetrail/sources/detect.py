@@ -84,6 +84,7 @@ from kubetrail.sources.gke import decode_log_entry
 from kubetrail.sources.guard import isolated, isolated_stream
 from kubetrail.sources.k8s import event_from_k8s, require_audit_event
 from kubetrail.sources.pubsub import decode_cloudevent, decode_pubsub_message
+from kubetrail.sources.pubsub_fast import PUSH_PREFIX, prefiltered_push
 
 if TYPE_CHECKING:
     from kubetrail.rules.prefilter import Prefilter
@@ -154,6 +155,11 @@ def decode_line(
     if prefilter is not None:
         if data.startswith(BODY_PREFIX):  # an Event Hub body: its records in one batch
             fast = prefiltered_body(data, origin, prefilter)
+            if fast is not None:
+                yield from fast
+                return
+        elif data.startswith(PUSH_PREFIX):  # a Pub/Sub push body: its LogEntry, light
+            fast = prefiltered_push(data, origin, prefilter)
             if fast is not None:
                 yield from fast
                 return

@@ -31,6 +31,7 @@ from kubetrail.rules.lightevent import UNSET
 from kubetrail.sources.base import Failure, Outcome, Prefiltered
 from kubetrail.sources.blocks import Scanned, scan_blocks
 from kubetrail.sources.eventhub_fast import BODY_PREFIX
+from kubetrail.sources.pubsub_fast import PUSH_PREFIX
 
 if TYPE_CHECKING:
     from kubetrail.rules.prefilter import Prefilter
@@ -39,6 +40,7 @@ _EVENT = "Event"
 _KIND, _PLT = attrgetter("kind"), attrgetter("p_log_type")
 _IS_EVENT, _IS_UNSET = partial(eq, _EVENT), partial(is_, UNSET)
 BATCH_LINES = 1024
+_ENVELOPES = (BODY_PREFIX, PUSH_PREFIX)
 LineHandler = Callable[[bytes | str, Origin], Iterable[Outcome]]
 # A part of a JSON lines stream: a batch of lines, a Scanned block, a block of whole lines to
 # read one by one (bytes), or the reason (str) one line (or the rest) could not be read.
@@ -92,8 +94,9 @@ def json_lines(stream_parts: Iterable[Part], source: str, prefilter: Prefilter |
 
 def _bulk(batch: Sequence[bytes], lineno: int, source: str, prefilter: Prefilter,
           handle_line: LineHandler) -> Iterator[Outcome]:
-    if all(map(bytes.startswith, batch, repeat(BODY_PREFIX))):
-        # Event Hub bodies: each is a candidate, read by its own fast path (eventhub_fast.py)
+    if all(map(bytes.startswith, batch, repeat(_ENVELOPES))):
+        # Event Hub or Pub/Sub push bodies: no line is an audit Event, each has its own fast
+        # path (eventhub_fast.py, pubsub_fast.py)
         yield from _runs(len(batch), list(enumerate(batch)), lineno, source, handle_line)
         return
     try:
