@@ -41,7 +41,8 @@ class RuleError:
 
 def _printable(text: str, limit: int) -> str:
     """Titles go into e-mail subjects and chat messages: no control characters, bounded length."""
-    clean = "".join(c if c.isprintable() else "\ufffd" for c in text)
+    clean = text if text.isprintable() else "".join(c if c.isprintable() else "\ufffd"
+                                                    for c in text)
     return clean if len(clean) <= limit else clean[:limit] + "…"
 
 
