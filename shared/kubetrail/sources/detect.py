@@ -160,9 +160,11 @@ def decode_line(
                 return
         elif data.startswith(PUSH_PREFIX):  # a Pub/Sub push body: its LogEntry, light
             fast = prefiltered_push(data, origin, prefilter)
-            if fast is not None:
+            if fast:
                 yield from fast
                 return
+            if fast is not None:  # read, and some rule may match: the byte test would agree
+                prefilter = None
         elif fast_prefiltered(data, prefilter):
             yield Prefiltered(origin)
             return

@@ -31,7 +31,7 @@ from kubetrail.rules.lightevent import UNSET
 from kubetrail.sources.base import Failure, Outcome, Prefiltered
 from kubetrail.sources.blocks import Scanned, scan_blocks
 from kubetrail.sources.eventhub_fast import BODY_PREFIX
-from kubetrail.sources.pubsub_fast import PUSH_PREFIX
+from kubetrail.sources.pubsub_fast import PUSH_PREFIX, push_prefiltered
 
 if TYPE_CHECKING:
     from kubetrail.rules.prefilter import Prefilter
@@ -94,6 +94,13 @@ def json_lines(stream_parts: Iterable[Part], source: str, prefilter: Prefilter |
 
 def _bulk(batch: Sequence[bytes], lineno: int, source: str, prefilter: Prefilter,
           handle_line: LineHandler) -> Iterator[Outcome]:
+    if all(map(bytes.startswith, batch, repeat(PUSH_PREFIX))):
+        # Pub/Sub push bodies: each judged by its light LogEntry decode (pubsub_fast.py); the
+        # entries no rule can match leave in runs, as audit Event lines do
+        picked = [(i, line) for i, line in enumerate(batch)
+                  if not push_prefiltered(line, prefilter)]
+        yield from _runs(len(batch), picked, lineno, source, handle_line)
+        return
     if all(map(bytes.startswith, batch, repeat(_ENVELOPES))):
         # Event Hub or Pub/Sub push bodies: no line is an audit Event, each has its own fast
         # path (eventhub_fast.py, pubsub_fast.py)

@@ -2,7 +2,10 @@
 of the few LogEntry fields the rules' Requires map to, without building the body or the entry.
 
 `prefiltered_push(text, origin, prefilter)` answers [Prefiltered] when no rule can match the
-entry, or None: the caller then decodes the line fully, as before. It answers only when
+entry, [] when it read the entry and some rule may match it (the caller decodes it fully, with
+no byte prefilter: it could only agree), or None: the caller then decodes the line the full way,
+as before. `push_prefiltered` is the first answer alone, for a batch of lines (jsonlines.py). It
+reads an entry only when
 
 * the body is `{"message": {...}, "subscription": ...}` and nothing else, its `data` a
   non-empty string (msgspec, typed);
@@ -148,14 +151,35 @@ _REDUCED: dict[int, tuple[Prefilter, Prefilter | None]] = {}
 
 
 def prefiltered_push(text: bytes, origin: Origin, prefilter: Prefilter) -> list[Outcome] | None:
-    """[Prefiltered] when no rule can match the push body `text`'s entry; else None."""
+    """[Prefiltered] when no rule can match the push body `text`'s entry; [] when the entry was
+    read and some rule may match it (decode it fully: a byte test could only agree); None when
+    this path declines it (decode it the full way, prefilter included)."""
+    verdict = _verdict(text, prefilter)
+    if verdict is None or verdict is _CANDIDATE:
+        return None if verdict is None else []
+    return [Prefiltered(origin.child(verdict) if type(verdict) is str else origin)]
+
+
+def push_prefiltered(text: bytes, prefilter: Prefilter) -> bool:
+    """No rule can match the push body `text`'s entry (prefiltered_push's first answer)."""
+    verdict = _verdict(text, prefilter)
+    return verdict is not None and verdict is not _CANDIDATE
+
+
+_CANDIDATE = object()
+_NO_ID = object()
+
+
+def _verdict(text: bytes, prefilter: Prefilter) -> object:
+    """None (declined), _CANDIDATE, or for a prefiltered entry its message id (a str) or
+    _NO_ID."""
     try:
-        return _outcomes(text, origin, prefilter)
+        return _read(text, prefilter)
     except Exception:  # a decode error, RecursionError, ...: the full way
         return None
 
 
-def _outcomes(text: bytes, origin: Origin, prefilter: Prefilter) -> list[Outcome] | None:
+def _read(text: bytes, prefilter: Prefilter) -> object:
     reduced = gke_prefilter(prefilter)
     if reduced is None or not is_utf8(text):
         return None
@@ -183,6 +207,6 @@ def _outcomes(text: bytes, origin: Origin, prefilter: Prefilter) -> list[Outcome
                         _User(None if auth is None else auth.principalEmail), _Code(http),
                         [] if ip is None else [ip])
     if reduced.event_may_match(light):
-        return None
+        return _CANDIDATE
     message_id = message.messageId or message.message_id
-    return [Prefiltered(origin.child(message_id) if type(message_id) is str else origin)]
+    return message_id if type(message_id) is str else _NO_ID
