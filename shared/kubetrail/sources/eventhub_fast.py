@@ -25,6 +25,7 @@ every other record â€” a candidate, another category or another casing of one â€
 from __future__ import annotations
 
 from itertools import compress
+from operator import attrgetter
 from typing import TYPE_CHECKING
 
 import msgspec
@@ -54,6 +55,7 @@ class _Record(msgspec.Struct):
     properties: _Properties
 
 
+_CATEGORY, _LOG = attrgetter("category"), attrgetter("properties.log")
 _decode_body = msgspec.json.Decoder(_Body).decode
 _decode_record = msgspec.json.Decoder(_Record).decode
 
@@ -74,17 +76,20 @@ def _outcomes(text: bytes, origin: Origin, prefilter: Prefilter) -> list[Outcome
     if not raws:
         return None
     records = list(map(_decode_record, raws))
-    audit = list(map(AUDIT_CATEGORIES.__contains__, (r.category for r in records)))
-    logs = [r.properties.log for r in compress(records, audit)]
+    audit = list(map(AUDIT_CATEGORIES.__contains__, map(_CATEGORY, records)))
+    logs = list(map(_LOG, compress(records, audit)))
     events = _light_events(logs, prefilter) if logs else []
     if events is None or len(events) != len(logs):
         return None
-    may = iter(_flags(len(events), prefilter.candidates(events)))
-    # a record is looked at when it is not of an audit category (spelled exactly), or may match
-    looked = [not is_audit or next(may) for is_audit in audit]
+    picked = prefilter.candidates(events)
+    if len(logs) == len(records):
+        looked = picked  # (every record of an audit category: the usual case)
+    else:  # a record is looked at when it is not of an audit category (spelled exactly), or
+        may = iter(_flags(len(events), picked))  # when it may match
+        looked = [i for i, is_audit in enumerate(audit) if not is_audit or next(may)]
     out: list[Outcome] = []
     start = 0
-    for i in compress(range(len(raws)), looked):
+    for i in looked:
         if i > start:
             out.append(Prefiltered(origin.child(f"records[{start}]"), i - start))
         record = orjson.loads(bytes(raws[i]))
