@@ -20,6 +20,10 @@ decide for it (category `kube-audit`/`kube-audit-admin`, an audit Event the pref
 every other record — a candidate, another category or another casing of one — is parsed alone
 (orjson) and decoded by decode_aks_record, as the full path would. Anything unexpected on the way
 (an error, a count that does not add up) answers None before any outcome is given.
+
+One difference remains, in the direction of reporting more: a body that is valid JSON but holds,
+in a record no rule can match, a number orjson refuses (one beyond a double's range, `1e999`)
+fails whole in the full parse, while here its other records keep their own outcomes.
 """
 
 from __future__ import annotations
