@@ -97,7 +97,9 @@ def _outcomes(text: bytes, origin: Origin, prefilter: Prefilter) -> list[Outcome
         if i > start:
             out.append(Prefiltered(origin.child(f"records[{start}]"), i - start))
         record = orjson.loads(bytes(raws[i]))
-        out.append(decode_aks_record(record, origin.child(f"records[{i}]"), prefilter))
+        # (on a record of an audit category the prefilter has had its say: it may match)
+        out.append(decode_aks_record(record, origin.child(f"records[{i}]"),
+                                     None if audit[i] else prefilter))
         start = i + 1
     if start < len(raws):
         out.append(Prefiltered(origin.child(f"records[{start}]"), len(raws) - start))
