@@ -34,6 +34,8 @@ $(VENV_STAMP):
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip 2>&1 | $(PIP_FILTER)
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev,aws,azure,gcp,panther]' \
 		2>&1 | $(PIP_FILTER)
+	$(PY) -c "from kubetrail.rules.speccache import build_bundled; build_bundled()"
+	$(PY) -m compileall -q shared/kubetrail functions >/dev/null
 	@rm -f $(VENV)/.installed-* && touch $@
 
 venv: $(VENV_STAMP)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from kubetrail.rules.network import (
@@ -58,3 +60,18 @@ def test_public_source_requirement_reads_event_tuples_and_light_lists() -> None:
 ])
 def test_public_addresses_are_found_in_record_text(text: bytes, found: bool) -> None:
     assert text_has_public_ip(text) is found
+
+
+def test_isdisjoint_agrees_with_membership_on_every_shape_of_value() -> None:
+    # the one-pass screen on never-public prefixes, and its fallback on odd values
+    shapes: list[object] = [
+        None, [], ["10.0.0.1"], ["10.0.0.1", "192.168.1.1"], ["8.8.8.8"], ["10.0.0.1", "8.8.8.8"],
+        ["8.8.8.8", "10.0.0.1"], ["100.64.0.1"], ["100.128.0.1"], ["172.15.0.1"], ["::1"],
+        ["2600:1f18::7"], ["::ffff:34.1.2.3"], ["10.0.0.1x"], "10.0.0.1", "8.8.8.8", 7,
+        [7], ("8.8.8.8",), ("10.0.0.1",), {"8.8.8.8": 1}, [""], ["1" * 80],
+    ]
+    for size in (1, 2, 3):
+        for values in itertools.combinations(shapes, size):
+            expected = not any(v in PUBLIC_SOURCE_IPS for v in values)
+            assert PUBLIC_SOURCE_IPS.isdisjoint(list(values)) is expected, values
+            assert PUBLIC_SOURCE_IPS.isdisjoint(iter(values)) is expected, values

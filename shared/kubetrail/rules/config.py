@@ -34,8 +34,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from kubetrail.errors import ConfigError, Origin
 from kubetrail.events import AuditEvent
 from kubetrail.rules.loader import SEVERITIES, Rule
@@ -236,6 +234,8 @@ def parse_config(data: Any) -> RulesConfig:
 
 def load_config(path: Path | str) -> RulesConfig:
     """Read and validate a configuration file."""
+    import yaml  # here, not at import: a scan without a configuration file never needs it
+
     try:
         text = Path(path).read_text(encoding="utf-8")
         data = yaml.safe_load(text)

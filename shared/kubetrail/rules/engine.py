@@ -9,6 +9,7 @@ from typing import Any
 
 from kubetrail.errors import Origin
 from kubetrail.events import AuditEvent
+from kubetrail.rules.index import RequiresIndex
 from kubetrail.rules.loader import SEVERITIES, Rule
 from kubetrail.rules.prefilter import Prefilter
 
@@ -69,7 +70,8 @@ def rule_error(rule_id: str, function: str, exc: BaseException, origin: Origin |
 
 def _printable(text: str, limit: int) -> str:
     """Titles go into e-mail subjects and chat messages: no control characters, bounded length."""
-    clean = "".join(c if c.isprintable() else "\ufffd" for c in text)
+    clean = text if text.isprintable() else "".join(c if c.isprintable() else "\ufffd"
+                                                    for c in text)
     return clean if len(clean) <= limit else clean[:limit] + "…"
 
 
@@ -82,24 +84,17 @@ def dedup_key(rule_id: str, dedup: str) -> str:
     return f"{rule_id}:{dedup}"
 
 
-def _requires_ok(rule: Rule, event: AuditEvent) -> bool:
-    if rule.requires_log_types is not None and event.log_type not in rule.requires_log_types:
-        return True
-    for name, values in rule.requires.items():  # noqa: SIM110 - a loop is ~2x all(generator)
-        if getattr(event, name) not in values:
-            return False
-    return True
-
-
 @dataclass
 class RuleSet:
     """The enabled rules and the prefilter derived from them."""
 
     rules: Sequence[Rule]
     prefilter: Prefilter | None = field(init=False)
+    _index: RequiresIndex = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.prefilter = Prefilter.from_rules(self.rules)
+        self._index = RequiresIndex(self.rules)
 
     def evaluate(
         self, event: AuditEvent, origin: Origin | None = None
@@ -107,8 +102,8 @@ class RuleSet:
         """Every rule whose log type and Requires fit the event; matches and errors."""
         matches: list[Match] = []
         errors: list[RuleError] = []
-        for rule in self.rules:
-            if event.log_type not in rule.log_types or not _requires_ok(rule, event):
+        for rule in self._index.fitting(event):
+            if event.log_type not in rule.log_types:
                 continue
             try:
                 if not rule.rule(event):

@@ -26,7 +26,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import compress, count
+from itertools import compress, count, product
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 # test (which parses addresses) last.
 _SELECTIVITY = ("resource", "subresource", "namespace", "api_group", "response_code", "username",
                 "verb", "source_ips")
+_RESOURCE = attrgetter(PATHS["resource"])
 # Requirements whose values are not literal text of a record: not tested by `may_match` alone.
 _NOT_LITERAL = frozenset({"response_code", "source_ips"})
 
@@ -79,7 +80,19 @@ class Prefilter:
     _public: tuple[bool, ...] = field(init=False, repr=False, compare=False)
     light: LightDecoder = field(init=False, repr=False, compare=False)
     _escapes: re.Pattern[bytes] = field(init=False, repr=False, compare=False)
-    # Per rule, (light event field getter, allowed values) in _SELECTIVITY order.
+    # Rules grouped by the fields they require, when every required value can be listed: per
+    # group, one getter of those fields (a tuple) and the set of allowed value tuples (the union
+    # over the group's rules of the products of their allowed values). A whole pack thus costs
+    # one C-level pass per group, not per rule.
+    _groups: tuple[tuple[Callable[[Any], Any], frozenset[Any]], ...] \
+        = field(init=False, repr=False, compare=False)
+    _resource_groups: tuple[tuple[Callable[[Any], Any], frozenset[Any]], ...] \
+        = field(init=False, repr=False, compare=False)
+    _other_groups: tuple[tuple[Callable[[Any], Any], frozenset[Any]], ...] \
+        = field(init=False, repr=False, compare=False)
+    _resources: frozenset[str] = field(init=False, repr=False, compare=False)
+    # The other rules (a requirement that is a test, e.g. a public source address): per rule,
+    # (light event field getter, allowed values) in _SELECTIVITY order.
     _getters: tuple[tuple[tuple[Callable[[Any], Any], Any], ...], ...] \
         = field(init=False, repr=False, compare=False)
 
@@ -100,12 +113,28 @@ class Prefilter:
         object.__setattr__(self, "_escapes",
                            _escape_pattern(needles, IP_CHARS if any(public) else ""))
         object.__setattr__(self, "light", LightDecoder(f for req in self.requirements for f in req))
-        # One getter object per field, shared by the rules: candidates() reads each field's
-        # column of a batch once, however many rules start with it.
+        groups: dict[tuple[str, ...], set[tuple[Any, ...]]] = {}
         getters = {f: attrgetter(PATHS[f]) for f in _SELECTIVITY}
-        object.__setattr__(self, "_getters", tuple(
-            tuple((getters[f], req[f]) for f in _SELECTIVITY if f in req)
-            for req in self.requirements))
+        others = []
+        for req in self.requirements:
+            names = tuple(f for f in _SELECTIVITY if f in req)
+            if all(isinstance(req[f], frozenset) for f in names):
+                groups.setdefault(names, set()).update(product(*(req[f] for f in names)))
+            else:
+                others.append(tuple((getters[f], req[f]) for f in names))
+        object.__setattr__(self, "_groups", tuple(
+            _group(names, allowed) for names, allowed in groups.items()))
+        # The groups requiring a resource, and every resource they allow: a batch is first
+        # screened on that one column, and only its events with such a resource are looked up.
+        object.__setattr__(self, "_resource_groups", tuple(
+            _group(names, allowed) for names, allowed in groups.items() if "resource" in names))
+        object.__setattr__(self, "_other_groups", tuple(
+            _group(names, allowed) for names, allowed in groups.items()
+            if "resource" not in names))
+        object.__setattr__(self, "_resources", frozenset(
+            combo[names.index("resource")] for names, allowed in groups.items()
+            if "resource" in names for combo in allowed))
+        object.__setattr__(self, "_getters", tuple(others))
 
     @classmethod
     def from_rules(cls, rules: Sequence[Rule]) -> Prefilter | None:
@@ -139,14 +168,25 @@ class Prefilter:
         """`may_match_event` after the light decode (`light.decode_line`)."""
         if ev.p_log_type is not UNSET or ev.kind != "Event":
             return True  # a Panther log (p_log_type decides its format), or no audit Event
-        return any(all(get(ev) in allowed for get, allowed in fields) for fields in self._getters)
+        return any(get(ev) in allowed for get, allowed in self._groups) or any(
+            all(get(ev) in ok for get, ok in fields) for fields in self._getters)
 
     def candidates(self, events: list[Any]) -> list[int]:
         """Indexes of the audit Events (kind Event, no p_log_type: the caller checks) that some
-        rule may match. One C-level pass reads each rule's most selective field over the whole
-        batch (once per field, shared by the rules starting with it); only the events whose value
-        is allowed are looked at in Python."""
+        rule may match: per group of rules requiring the same fields, one C-level pass reads
+        those fields of the whole batch as tuples and looks them up in the allowed set; for the
+        other rules, one pass reads each rule's most selective field (once per field), and only
+        the events whose value is allowed are looked at in Python."""
         found: set[int] = set()
+        if self._resource_groups:
+            resources = map(_RESOURCE, events)
+            picked = list(compress(count(), map(self._resources.__contains__, resources)))
+            if picked:
+                some = list(map(events.__getitem__, picked))
+                for get, allowed in self._resource_groups:
+                    found.update(compress(picked, map(allowed.__contains__, map(get, some))))
+        for get, allowed in self._other_groups:
+            found.update(compress(count(), map(allowed.__contains__, map(get, events))))
         columns: dict[Callable[[Any], Any], list[Any]] = {}
         for (first, allowed), *rest in self._getters:
             values = columns.get(first)
@@ -159,3 +199,12 @@ class Prefilter:
                 if all(get(ev) in ok for get, ok in rest):
                     found.add(i)
         return sorted(found)
+
+
+def _group(fields: tuple[str, ...], allowed: set[tuple[str, ...]]
+           ) -> tuple[Callable[[Any], Any], frozenset[Any]]:
+    """The getter and allowed values of a group: plain values for one field (attrgetter of one
+    path answers the value itself), tuples for several."""
+    if len(fields) == 1:
+        return attrgetter(PATHS[fields[0]]), frozenset(v for (v,) in allowed)
+    return attrgetter(*(PATHS[f] for f in fields)), frozenset(allowed)

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 BLOCK_BYTES = 1 << 17
 _OPEN = ord("[")  # buffer[0]: the array opener decode_buffer builds on
+_ENVELOPES = (b'{"records":', b'{"message":')  # how Event Hub and Pub/Sub push bodies start
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +86,9 @@ def scan_blocks(stream: IO[bytes], limit: int, prefilter: Prefilter | None
 
 def _block(buffer: bytearray, prefilter: Prefilter | None, end: int) -> Scanned | bytes:
     """The block of whole lines buffer[1:end]."""
-    events = None if prefilter is None else prefilter.light.decode_buffer(buffer)
+    # (a block starting with an envelope holds no audit Event line: not worth a try)
+    events = None if prefilter is None or buffer.startswith(_ENVELOPES, 1) \
+        else prefilter.light.decode_buffer(buffer)
     if events is None:
         return bytes(buffer[1:end])
     assert prefilter is not None

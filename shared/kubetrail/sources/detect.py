@@ -79,10 +79,12 @@ from kubetrail.sources.common import (
     type_name,
 )
 from kubetrail.sources.eventhub import decode_aks_record, decode_eventhub_body
+from kubetrail.sources.eventhub_fast import BODY_PREFIX, prefiltered_body
 from kubetrail.sources.gke import decode_log_entry
 from kubetrail.sources.guard import isolated, isolated_stream
 from kubetrail.sources.k8s import event_from_k8s, require_audit_event
 from kubetrail.sources.pubsub import decode_cloudevent, decode_pubsub_message
+from kubetrail.sources.pubsub_fast import PUSH_PREFIX, prefiltered_push
 
 if TYPE_CHECKING:
     from kubetrail.rules.prefilter import Prefilter
@@ -150,9 +152,22 @@ def decode_line(
         data = data.strip().removeprefix(BOM).lstrip()
         if not data:
             return
-    if prefilter is not None and fast_prefiltered(data, prefilter):
-        yield Prefiltered(origin)
-        return
+    if prefilter is not None:
+        if data.startswith(BODY_PREFIX):  # an Event Hub body: its records in one batch
+            fast = prefiltered_body(data, origin, prefilter)
+            if fast is not None:
+                yield from fast
+                return
+        elif data.startswith(PUSH_PREFIX):  # a Pub/Sub push body: its LogEntry, light
+            fast = prefiltered_push(data, origin, prefilter)
+            if fast:
+                yield from fast
+                return
+            if fast is not None:  # read, and some rule may match: the byte test would agree
+                prefilter = None
+        elif fast_prefiltered(data, prefilter):
+            yield Prefiltered(origin)
+            return
     try:
         doc = loads(data)
     except DecodeError as exc:

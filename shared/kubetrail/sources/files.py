@@ -172,7 +172,9 @@ def _json_lines(head: list[bytes | str], lines: Iterator[bytes | str], stream: I
     bounded = isinstance(stream, gzip.GzipFile) or source == "<stdin>"
     yield from json_lines(parts(head, lines, stream, prefilter, bounded=bounded,
                                 limit=max_inflate), source, prefilter,
-                          lambda line, origin: _json_line(line, origin, prefilter, max_inflate))
+                          lambda line, origin: _json_line(line, origin, prefilter, max_inflate),
+                          # a candidate audit Event: the prefilter has had its say
+                          lambda line, origin: _json_line(line, origin, None, max_inflate))
 
 
 def _json_line(text: bytes | str, origin: Origin, prefilter: Prefilter | None,

@@ -22,6 +22,7 @@ import io
 import itertools
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import partial
+from itertools import repeat
 from operator import attrgetter, eq, is_
 from typing import IO, TYPE_CHECKING
 
@@ -29,6 +30,8 @@ from kubetrail.errors import Origin
 from kubetrail.rules.lightevent import UNSET
 from kubetrail.sources.base import Failure, Outcome, Prefiltered
 from kubetrail.sources.blocks import Scanned, scan_blocks
+from kubetrail.sources.eventhub_fast import BODY_PREFIX
+from kubetrail.sources.pubsub_fast import PUSH_PREFIX, push_prefiltered
 
 if TYPE_CHECKING:
     from kubetrail.rules.prefilter import Prefilter
@@ -37,6 +40,7 @@ _EVENT = "Event"
 _KIND, _PLT = attrgetter("kind"), attrgetter("p_log_type")
 _IS_EVENT, _IS_UNSET = partial(eq, _EVENT), partial(is_, UNSET)
 BATCH_LINES = 1024
+_ENVELOPES = (BODY_PREFIX, PUSH_PREFIX)
 LineHandler = Callable[[bytes | str, Origin], Iterable[Outcome]]
 # A part of a JSON lines stream: a batch of lines, a Scanned block, a block of whole lines to
 # read one by one (bytes), or the reason (str) one line (or the rest) could not be read.
@@ -66,12 +70,16 @@ def parts(head: list[bytes | str], lines: Iterator[bytes | str], stream: IO[byte
 
 
 def json_lines(stream_parts: Iterable[Part], source: str, prefilter: Prefilter | None,
-               handle_line: LineHandler) -> Iterator[Outcome]:
-    """Outcomes of every line, in order; `handle_line` decodes one line the slow way."""
+               handle_line: LineHandler, handle_event: LineHandler | None = None
+               ) -> Iterator[Outcome]:
+    """Outcomes of every line, in order; `handle_line` decodes one line the slow way, and
+    `handle_event` (default: handle_line) a candidate line proven to be one audit Event (kind
+    Event, no p_log_type), which the prefilter need not look at again."""
+    handle_event = handle_event or handle_line
     lineno = 0
     for part in stream_parts:
         if type(part) is Scanned:
-            yield from _runs(part.lines, part.candidates, lineno, source, handle_line)
+            yield from _runs(part.lines, part.candidates, lineno, source, handle_event)
             lineno += part.lines
             continue
         if type(part) is str:
@@ -84,12 +92,24 @@ def json_lines(stream_parts: Iterable[Part], source: str, prefilter: Prefilter |
             for i, line in enumerate(batch, lineno + 1):
                 yield from handle_line(line, Origin(source, str(i)))
         else:
-            yield from _bulk(batch, lineno, source, prefilter, handle_line)
+            yield from _bulk(batch, lineno, source, prefilter, handle_line, handle_event)
         lineno += len(batch)
 
 
 def _bulk(batch: Sequence[bytes], lineno: int, source: str, prefilter: Prefilter,
-          handle_line: LineHandler) -> Iterator[Outcome]:
+          handle_line: LineHandler, handle_event: LineHandler) -> Iterator[Outcome]:
+    if all(map(bytes.startswith, batch, repeat(PUSH_PREFIX))):
+        # Pub/Sub push bodies: each judged by its light LogEntry decode (pubsub_fast.py); the
+        # entries no rule can match leave in runs, as audit Event lines do
+        picked = [(i, line) for i, line in enumerate(batch)
+                  if not push_prefiltered(line, prefilter)]
+        yield from _runs(len(batch), picked, lineno, source, handle_line)
+        return
+    if all(map(bytes.startswith, batch, repeat(_ENVELOPES))):
+        # Event Hub or Pub/Sub push bodies: no line is an audit Event, each has its own fast
+        # path (eventhub_fast.py, pubsub_fast.py)
+        yield from _runs(len(batch), list(enumerate(batch)), lineno, source, handle_line)
+        return
     try:
         if not all(map(bytes.isascii, batch)):
             raise ValueError("not ASCII")
@@ -103,7 +123,9 @@ def _bulk(batch: Sequence[bytes], lineno: int, source: str, prefilter: Prefilter
         # (partial(eq/is_, x), not x.__eq__, which answers NotImplemented — truthy — for other
         # types)
         if all(map(_IS_EVENT, map(_KIND, light))) and all(map(_IS_UNSET, map(_PLT, light))):
-            candidates = prefilter.candidates(light)
+            picked = [(i, batch[i]) for i in prefilter.candidates(light)]
+            yield from _runs(len(batch), picked, lineno, source, handle_event)
+            return
         else:
             candidates = [i for i, ev in enumerate(light) if prefilter.event_may_match(ev)]
     yield from _runs(len(batch), [(i, batch[i]) for i in candidates], lineno, source,

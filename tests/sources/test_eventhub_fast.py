@@ -1,0 +1,116 @@
+"""The Event Hub fast path gives each record the outcome the full decode gives it, whatever the
+body holds: it is either taken with the same decisions, or declined (None) before any outcome."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import orjson
+import pytest
+
+from kubetrail.errors import Origin
+from kubetrail.rules import RuleSet, load_rules
+from kubetrail.sources.base import Outcome, Prefiltered
+from kubetrail.sources.detect import decode_document, decode_line
+from kubetrail.sources.eventhub_fast import prefiltered_body
+from tests.synthetic import events
+
+PREFILTER = RuleSet(load_rules()).prefilter
+ORIGIN = Origin("hub")
+AKS_ID = "/SUBSCRIPTIONS/S/PROVIDERS/MICROSOFT.CONTAINERSERVICE/MANAGEDCLUSTERS/K1"
+
+
+def _record(ev: dict[str, Any], *, category: str = "kube-audit", log: Any = None) -> dict[str, Any]:
+    text = orjson.dumps(ev).decode() + "\n" if log is None else log
+    return {"category": category, "operationName": "x", "resourceId": AKS_ID,
+            "properties": {"log": text, "stream": "stdout", "pod": "apiserver"},
+            "time": "2026-11-27T00:00:00Z"}
+
+
+def _per_record(outcomes: list[Outcome]) -> list[Any]:
+    """Outcomes with each Prefiltered run spelled out record by record."""
+    out: list[Any] = []
+    for o in outcomes:
+        if type(o) is Prefiltered:
+            index = int(o.origin.position.rsplit("[", 1)[1].rstrip("]"))
+            prefix = o.origin.position.rsplit("[", 1)[0]
+            out.extend(("prefiltered", f"{prefix}[{index + k}]") for k in range(o.count))
+        else:
+            out.append(o)
+    return out
+
+
+def _full(body: bytes) -> list[Any]:
+    assert PREFILTER is not None
+    return _per_record(list(decode_document(orjson.loads(body), ORIGIN, PREFILTER)))
+
+
+def _fast(body: bytes) -> list[Any]:
+    assert PREFILTER is not None
+    return _per_record(list(decode_line(body, ORIGIN, PREFILTER)))
+
+
+def _bodies() -> list[tuple[str, bytes, bool]]:
+    """(name, body, whether the fast path must take it)."""
+    evs = list(events(400, seed=3, daemonset_every=37))
+    plain = [_record(ev) for ev in evs[:50]]
+    daemonset = next(ev for ev in evs if ev["objectRef"]["resource"] == "daemonsets")
+    hidden = orjson.dumps(daemonset).decode().replace('"daemonsets"', '"\\u0064aemonsets"')
+    quoted = dict(evs[60], annotations={"reason": 'allowed by "x" \\ y'})
+    cases = [
+        ("plain", plain, True),
+        ("escaped quotes and backslashes in the log", [*plain[:5], _record(quoted)], True),
+        ("a daemonset spelled with an escape", [*plain[:3], _record({}, log=hidden + "\n")], True),
+        ("another category", [*plain[:4], _record(daemonset, category="kube-apiserver")], True),
+        ("another casing", [*plain[:4], _record(daemonset, category="Kube-Audit")], True),
+        ("mixed with non-JSON logs", [*plain[:4], _record({}, category="guard", log="E1 x")], True),
+        ("log without its newline", [_record({}, log=orjson.dumps(ev).decode())
+                                     for ev in evs[:3]], False),
+        ("log pretty-printed", [_record({}, log=orjson.dumps(
+            daemonset, option=orjson.OPT_INDENT_2).decode() + "\n"), *plain[:2]], False),
+        ("log is an object", [*plain[:2], {**plain[2], "properties": {"log": evs[2]}}], False),
+        ("no properties", [*plain[:2], {"category": "kube-audit"}], False),
+        ("a Panther log inside", [_record({**evs[0], "p_log_type": "Amazon.EKS.Audit"})], False),
+        ("a core Event", [_record({**daemonset, "apiVersion": "v1"})], True),
+        ("truncated log", [_record({}, log=orjson.dumps(daemonset).decode()[:-9] + "\n")], False),
+        ("BOM before the log", [_record({}, log="\ufeff" + orjson.dumps(daemonset).decode())],
+         False),
+    ]
+    out = [(name, orjson.dumps({"records": recs}), taken) for name, recs, taken in cases]
+    dup = b'{"records":[' + orjson.dumps(_record(daemonset)) + b'],"records":' \
+        + orjson.dumps(plain[:3]) + b"}"
+    out.append(("duplicated records key", dup, True))
+    dup_log = orjson.dumps({"records": [_record(evs[0])]}).replace(
+        b'"stream"', b'"log":' + orjson.dumps(orjson.dumps(daemonset).decode() + "\n") + b',"x"')
+    out.append(("duplicated log key", dup_log, True))
+    out.append(("another top-level key", orjson.dumps({"records": plain[:2], "kind": "Event"}),
+                False))
+    out.append(("not UTF-8", orjson.dumps({"records": plain[:2]}).replace(b"apiserver", b"\xff"),
+                False))
+    rng = random.Random(1)
+    mixed = [_record(ev, category=rng.choice(["kube-audit", "kube-audit-admin"])) for ev in evs]
+    out.append(("a long body", orjson.dumps({"records": mixed}), True))
+    return out
+
+
+@pytest.mark.parametrize(("name", "body", "taken"), _bodies(), ids=[c[0] for c in _bodies()])
+def test_fast_path_gives_every_record_the_full_decode_outcome(name: str, body: bytes,
+                                                              taken: bool) -> None:
+    assert PREFILTER is not None
+    assert (prefiltered_body(body, ORIGIN, PREFILTER) is not None) is taken
+    if name == "not UTF-8":
+        return  # the full decode of such a body is a Failure of the body (test_eventhub)
+    assert _fast(body) == _full(body)
+
+
+def test_fast_path_prefilters_in_runs_and_decodes_candidates() -> None:
+    assert PREFILTER is not None
+    evs = list(events(200, seed=3, daemonset_every=37))
+    body = orjson.dumps({"records": [_record(ev) for ev in evs]})
+    outcomes = prefiltered_body(body, ORIGIN, PREFILTER)
+    assert outcomes is not None
+    runs = [o for o in outcomes if type(o) is Prefiltered]
+    assert sum(o.count for o in runs) > 100 and len(runs) < len(outcomes)
+    decoded = [o for o in outcomes if type(o) is not Prefiltered]
+    assert any(getattr(o, "event", None) and o.event.resource == "daemonsets" for o in decoded)
