@@ -1,4 +1,4 @@
-"""The cost model of docs/performance-cost.md: what kubetrail costs per GB of audit logs on each
+"""The cost model of docs/performance.md: what kubetrail costs per GB of audit logs on each
 cloud, computed from the per-invocation figures `make bench` measured (bench-data/invocations.json,
 in-memory rows) and the public list prices below (USD, the cheapest tier beyond the free grants,
 which are ignored). Re-run it after a bench on your own machine, or change a price here.
