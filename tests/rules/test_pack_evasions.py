@@ -1,0 +1,152 @@
+"""Evasions of the bundled pack, tried as an attacker who can send any request to the API server:
+each test writes the audit record the API server would write (an EKS audit Event, an AKS
+diagnostic record, a GKE LogEntry), scans it with `kubetrail scan` with and without the
+prefilter, and asserts the finding is there (docs/rules.md, "Evasions considered")."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from kubetrail.cli import main
+
+USER = "mallory@example.com"
+
+
+def eks(verb: str, resource: str, name: str | None, body: Any, *, code: int = 200,
+        namespace: str | None = "default", group: str = "", subresource: str | None = None,
+        query: str = "", user: str = USER, stage: str = "ResponseComplete") -> dict[str, Any]:
+    """An audit.k8s.io/v1 Event as EKS writes it to CloudWatch (and AKS inside properties.log)."""
+    prefix = f"/apis/{group}/v1" if group else "/api/v1"
+    path = prefix + (f"/namespaces/{namespace}" if namespace else "") + f"/{resource}"
+    path += f"/{name}" if name else ""
+    path += f"/{subresource}" if subresource else ""
+    ref: dict[str, Any] = {"resource": resource, "apiVersion": "v1"}
+    for key, value in (("namespace", namespace), ("name", name), ("apiGroup", group or None),
+                       ("subresource", subresource)):
+        if value:
+            ref[key] = value
+    event: dict[str, Any] = {
+        "kind": "Event", "apiVersion": "audit.k8s.io/v1", "level": "RequestResponse",
+        "auditID": "4d2c8b1e-7f3a-4c55-9a0e-2b6f1d9e8c71", "stage": stage,
+        "requestURI": path + (f"?{query}" if query else ""), "verb": verb,
+        "user": {"username": user, "groups": ["system:authenticated"]},
+        "sourceIPs": ["10.0.12.7"], "userAgent": "kubectl/v1.31.2 (linux/amd64)",
+        "objectRef": ref, "responseStatus": {"metadata": {}, "code": code},
+        "requestReceivedTimestamp": "2026-11-27T12:00:00.000000Z",
+        "stageTimestamp": "2026-11-27T12:00:00.020000Z",
+    }
+    if body is not None:
+        event["requestObject"] = body
+    return event
+
+
+def aks(event: dict[str, Any]) -> dict[str, Any]:
+    """The AKS diagnostic record (Event Hub) carrying the same Event."""
+    return {"category": "kube-audit", "operationName": "Microsoft.ContainerService/"
+            "managedClusters/diagnosticLogs/Read", "time": "2026-11-27T12:00:00.0200000Z",
+            "resourceId": "/SUBSCRIPTIONS/0000/RESOURCEGROUPS/RG/PROVIDERS/"
+            "MICROSOFT.CONTAINERSERVICE/MANAGEDCLUSTERS/PROD",
+            "properties": {"log": orjson.dumps(event).decode() + "\n", "stream": "stdout",
+                           "pod": "kube-apiserver-6f9c"}}
+
+
+def gke(method: str, resource_name: str, body: Any = None, *, status: Any = None,
+        user: str = USER) -> dict[str, Any]:
+    """A Cloud Logging LogEntry of the k8s.io service, as a GKE Log Router sink delivers it."""
+    payload: dict[str, Any] = {
+        "@type": "type.googleapis.com/google.cloud.audit.AuditLog",
+        "authenticationInfo": {"principalEmail": user},
+        "authorizationInfo": [{"granted": True, "permission": method,
+                               "resource": resource_name}],
+        "methodName": method, "resourceName": resource_name, "serviceName": "k8s.io",
+        "requestMetadata": {"callerIp": "10.0.12.7",
+                            "callerSuppliedUserAgent": "kubectl/v1.31.2 (linux/amd64)"},
+        "status": {} if status is None else status,
+    }
+    if body is not None:
+        payload["request"] = body
+    return {"insertId": "b7c1d3e5-0a2b-4c6d-8e9f-123456789abc", "logName":
+            "projects/p/logs/cloudaudit.googleapis.com%2Factivity",
+            "operation": {"id": "b7c1d3e5-0a2b-4c6d-8e9f-123456789abc", "first": True,
+                          "last": True, "producer": "k8s.io"},
+            "protoPayload": payload, "receiveTimestamp": "2026-11-27T12:00:01.000000Z",
+            "resource": {"type": "k8s_cluster", "labels": {
+                "cluster_name": "prod", "location": "europe-west1", "project_id": "p"}},
+            "severity": "NOTICE", "timestamp": "2026-11-27T12:00:00.020000Z"}
+
+
+def _scan(path: Path, *extra: str) -> list[dict[str, Any]]:
+    out, err = io.StringIO(), io.StringIO()
+    out.buffer = io.BytesIO()  # type: ignore[misc]
+    assert main(["scan", *extra, str(path)], out=out, err=err) == 0, err.getvalue()
+    return [orjson.loads(line)
+            for line in out.buffer.getvalue().splitlines()]  # type: ignore[attr-defined]
+
+
+def findings(tmp_path: Path, record: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """rule id -> finding of one record, scanned with and without the prefilter (identical)."""
+    path = tmp_path / "records.jsonl"
+    path.write_bytes(orjson.dumps(record) + b"\n")
+    fast = {f["rule_id"]: f for f in _scan(path)}
+    slow = {f["rule_id"]: f for f in _scan(path, "--no-prefilter")}
+    assert sorted(fast) == sorted(slow)
+    return fast
+
+
+# --- JSON patch bodies (`kubectl patch --type=json`) ------------------------------------------
+
+def _json_patch(*ops: tuple[str, str, Any]) -> list[dict[str, Any]]:
+    return [{"op": op, "path": path, "value": value} for op, path, value in ops]
+
+
+JSON_PATCHES = [
+    ("Kubernetes.Pod.Privileged.Created", "daemonsets", "apps", _json_patch(
+        ("add", "/spec/template/spec/containers/0/securityContext", {"privileged": True}))),
+    ("Kubernetes.Pod.Host.PID", "deployments", "apps", _json_patch(
+        ("add", "/spec/template/spec/hostPID", True))),
+    ("Kubernetes.Pod.HostPath.Volume", "statefulsets", "apps", _json_patch(
+        ("add", "/spec/template/spec/volumes/-", {"name": "h", "hostPath": {"path": "/"}}))),
+    ("Kubernetes.Pod.Dangerous.Capabilities", "cronjobs", "batch", _json_patch(
+        ("add", "/spec/jobTemplate/spec/template/spec/containers/0/securityContext/capabilities",
+         {"add": ["SYS_ADMIN"]}))),
+    ("Kubernetes.Role.Wildcard", "clusterroles", "rbac.authorization.k8s.io", _json_patch(
+        ("add", "/rules/-", {"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}))),
+    ("Kubernetes.ClusterRoleBinding.Privileged", "clusterrolebindings",
+     "rbac.authorization.k8s.io", _json_patch(
+         ("add", "/subjects/-", {"kind": "Group", "name": "system:masters",
+                                 "apiGroup": "rbac.authorization.k8s.io"}))),
+    ("Kubernetes.Service.NodePort.Deployed", "services", "", _json_patch(
+        ("replace", "/spec/type", "NodePort"))),
+    ("Kubernetes.ConfigMap.PrivateCredentials", "configmaps", "", _json_patch(
+        ("add", "/data/aws", "AKIAIOSFODNN7EXAMPLQ"))),
+]
+
+
+@pytest.mark.parametrize("wrap", [lambda e: e, aks], ids=["eks", "aks"])
+@pytest.mark.parametrize(("rule_id", "resource", "group", "ops"), JSON_PATCHES,
+                         ids=[p[0] for p in JSON_PATCHES])
+def test_json_patch_bodies_are_judged(tmp_path: Path, wrap: Any, rule_id: str, resource: str,
+                                      group: str, ops: list[dict[str, Any]]) -> None:
+    cluster_scoped = resource.startswith("cluster")
+    record = eks("patch", resource, "target", ops, group=group,
+                 namespace=None if cluster_scoped else "default")
+    assert rule_id in findings(tmp_path, wrap(record))
+
+
+def test_json_patch_copy_of_a_true_field_into_a_switch_is_seen(tmp_path: Path) -> None:
+    ops = [{"op": "copy", "from": "/spec/template/spec/containers/0/stdin",
+            "path": "/spec/template/spec/containers/0/securityContext/privileged"}]
+    record = eks("patch", "daemonsets", "agent", ops, group="apps")
+    assert "Kubernetes.Pod.Privileged.Created" in findings(tmp_path, record)
+
+
+def test_json_patch_that_removes_or_tests_writes_nothing(tmp_path: Path) -> None:
+    ops = [{"op": "test", "path": "/spec/template/spec/hostPID", "value": True},
+           {"op": "remove", "path": "/spec/template/spec/hostPID"}]
+    record = eks("patch", "deployments", "web", ops, group="apps")
+    assert "Kubernetes.Pod.Host.PID" not in findings(tmp_path, record)
