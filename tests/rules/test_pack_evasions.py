@@ -150,3 +150,48 @@ def test_json_patch_that_removes_or_tests_writes_nothing(tmp_path: Path) -> None
            {"op": "remove", "path": "/spec/template/spec/hostPID"}]
     record = eks("patch", "deployments", "web", ops, group="apps")
     assert "Kubernetes.Pod.Host.PID" not in findings(tmp_path, record)
+
+
+# --- Server-side apply on GKE (verb patch; GKE records no HTTP status, so no 201) --------------
+
+PRIVILEGED_POD = {"containers": [{"name": "x", "image": "alpine",
+                                  "securityContext": {"privileged": True}}], "hostPID": True}
+
+
+def _apply_body(kind: str, api_version: str, namespace: str,
+                spec: dict[str, Any]) -> dict[str, Any]:
+    return {"@type": "k8s.io/Patch", "apiVersion": api_version, "kind": kind,
+            "metadata": {"name": "x", "namespace": namespace}, "spec": spec}
+
+
+def test_server_side_apply_of_a_privileged_pod_on_gke_is_seen(tmp_path: Path) -> None:
+    body = _apply_body("Pod", "v1", "default", PRIVILEGED_POD)
+    found = findings(tmp_path, gke("io.k8s.core.v1.pods.patch",
+                                   "core/v1/namespaces/default/pods/x", body))
+    assert {"Kubernetes.Pod.Privileged.Created", "Kubernetes.Pod.Host.PID"} <= set(found)
+    assert "applied" in found["Kubernetes.Pod.Privileged.Created"]["title"]
+
+
+def test_server_side_apply_of_a_pod_on_eks_creates_it(tmp_path: Path) -> None:
+    body = {k: v for k, v in _apply_body("Pod", "v1", "default", PRIVILEGED_POD).items()
+            if k != "@type"}
+    found = findings(tmp_path, eks("patch", "pods", "x", body, code=201,
+                                   query="fieldManager=kubectl&force=false"))
+    assert "created Pod" in found["Kubernetes.Pod.Privileged.Created"]["title"]
+
+
+def test_server_side_apply_of_a_daemonset_in_kube_system_on_gke_is_seen(tmp_path: Path) -> None:
+    body = _apply_body("DaemonSet", "apps/v1", "kube-system",
+                       {"template": {"spec": {"containers": [{"name": "a", "image": "b"}]}}})
+    found = findings(tmp_path, gke("io.k8s.apps.v1.daemonsets.patch",
+                                   "apps/v1/namespaces/kube-system/daemonsets/x", body))
+    assert {"Kubernetes.DaemonSet.Created", "Kubernetes.Pod.SystemNamespace"} <= set(found)
+
+
+def test_a_strategic_merge_patch_on_gke_is_no_create(tmp_path: Path) -> None:
+    body = {"@type": "k8s.io/Patch", "spec": {"template": {"metadata": {"annotations": {
+        "kubectl.kubernetes.io/restartedAt": "2026-11-27T12:00:00Z"}}}}}
+    found = findings(tmp_path, gke("io.k8s.apps.v1.daemonsets.patch",
+                                   "apps/v1/namespaces/kube-system/daemonsets/x", body))
+    assert "Kubernetes.DaemonSet.Created" not in found
+    assert "Kubernetes.Pod.SystemNamespace" not in found

@@ -9,12 +9,17 @@ semantics identical across rules:
 * a failed request (HTTP >= 400, or a gRPC error mapped to one) did nothing;
 * a server-side dry run (`?dryRun=All`) persisted nothing;
 * "created" includes a server-side apply that creates (`kubectl apply --server-side`: verb
-  `patch`, response 201); "modified" is update or patch;
+  `patch`, response 201); "modified" is update or patch. GKE records no HTTP status (a gRPC code
+  only), so there a server-side apply (a patch whose body names its apiVersion and kind, as an
+  apply must) may have created the object and counts as a create too, named "applied";
 * exec, attach and port-forward arrive as verb `create` (SPDY) or `get` (WebSocket, the default
   of kubectl >= 1.30).
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
 
 from kubetrail.events import AuditEvent
 
@@ -30,11 +35,30 @@ def succeeded(event: AuditEvent) -> bool:
     return event.completed and not event.failed and not event.dry_run
 
 
-def created(event: AuditEvent) -> bool:
-    """The request created its object (create, or a server-side apply answered 201)."""
+def creation(event: AuditEvent) -> str | None:
+    """"created" when the request created its object (create, or a server-side apply answered
+    201); "applied" for a server-side apply on GKE, whose log cannot say whether it created (it
+    is judged as a create: an attacker must not evade by applying instead of creating); None
+    otherwise."""
     if not succeeded(event):
-        return False
-    return event.verb == "create" or (event.verb == "patch" and event.response_code == 201)
+        return None
+    if event.verb == "create" or (event.verb == "patch" and event.response_code == 201):
+        return "created"
+    if event.verb == "patch" and event.cloud == "gcp" and is_apply_body(event.request_object):
+        return "applied"
+    return None
+
+
+def created(event: AuditEvent) -> bool:
+    """The request created (or, on GKE, may have created) its object: see creation()."""
+    return creation(event) is not None
+
+
+def is_apply_body(body: Mapping[str, Any] | None) -> bool:
+    """A patch body that can be a server-side apply: it names its apiVersion and kind (the API
+    server refuses an apply that does not; strategic merge patches usually do not)."""
+    return (body is not None and isinstance(body.get("apiVersion"), str)
+            and isinstance(body.get("kind"), str) and bool(body["kind"]))
 
 
 def modified(event: AuditEvent) -> bool:

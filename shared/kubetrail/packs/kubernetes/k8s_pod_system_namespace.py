@@ -6,7 +6,7 @@ from typing import Any
 from kubetrail.events import AuditEvent
 from kubetrail.rules.podspec import WORKLOAD_KINDS, workload_risk
 from kubetrail.rules.principals import is_system_namespace, is_system_principal
-from kubetrail.rules.requests import created
+from kubetrail.rules.requests import created, creation
 from kubetrail.rules.workloads import actor_dedup, object_name
 
 
@@ -19,7 +19,8 @@ def rule(event: AuditEvent) -> bool:
 
 def title(event: AuditEvent) -> str:
     kind = WORKLOAD_KINDS.get(event.resource or "", "workload")
-    return (f"[{event.username or '<unknown>'}] created {kind} [{object_name(event)}] "
+    return (f"[{event.username or '<unknown>'}] {creation(event) or 'created'} {kind} "
+            f"[{object_name(event)}] "
             "in a system namespace")
 
 
