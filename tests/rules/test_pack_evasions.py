@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote_plus
 
 import orjson
 import pytest
@@ -195,3 +196,49 @@ def test_a_strategic_merge_patch_on_gke_is_no_create(tmp_path: Path) -> None:
                                    "apps/v1/namespaces/kube-system/daemonsets/x", body))
     assert "Kubernetes.DaemonSet.Created" not in found
     assert "Kubernetes.Pod.SystemNamespace" not in found
+
+
+# --- Exec commands hiding the token path behind shell expansions -----------------------------
+
+HIDDEN_TOKEN_READS = [
+    "cat /var/run/secrets/kubernetes.io/serviceacc{ount,x}/token",     # brace expansion
+    "cat /var/run/secrets/kubernetes.io/service$@account/token",       # empty "$@"
+    "cat /var/run/secrets/eks.amazonaws.com/serviceacc$()ount/token",  # empty substitution
+    "cat /var/run/secrets/kubernetes.io/serviceacco``unt/token",       # empty backquotes
+    "cd /var/run/secrets/kubernetes.io/;cat serviceacc{ount,}/tok{en,}",
+]
+
+
+@pytest.mark.parametrize("command", HIDDEN_TOKEN_READS)
+def test_token_reads_behind_shell_expansions_are_seen_on_eks(tmp_path: Path,
+                                                              command: str) -> None:
+    query = "&".join(f"command={quote_plus(a)}" for a in ("bash", "-c", command))
+    record = eks("get", "pods", "web-0", None, code=101, subresource="exec",
+                 stage="ResponseStarted", query=query + "&container=web&stdin=true&tty=true")
+    assert "Kubernetes.Pod.StealServiceAccountToken" in findings(tmp_path, record)
+
+
+@pytest.mark.parametrize("command", HIDDEN_TOKEN_READS)
+def test_token_reads_behind_shell_expansions_are_seen_on_gke(tmp_path: Path,
+                                                              command: str) -> None:
+    body = {"@type": "k8s.io/PodExecOptions", "command": ["bash", "-c", command],
+            "container": "web", "stdin": True}
+    record = gke("io.k8s.core.v1.pods.exec.create", "core/v1/namespaces/default/pods/web-0/exec",
+                 body)
+    assert "Kubernetes.Pod.StealServiceAccountToken" in findings(tmp_path, record)
+
+
+def test_tar_behind_an_empty_expansion_is_seen(tmp_path: Path) -> None:
+    query = "&".join(f"command={quote_plus(a)}" for a in ("sh", "-c", "t$@ar cf - /etc"))
+    record = eks("create", "pods", "web-0", None, code=101, subresource="exec",
+                 stage="ResponseStarted", query=query)
+    assert "Kubernetes.Kubectl.CP.Operation" in findings(tmp_path, record)
+
+
+def test_ordinary_globs_and_variables_are_no_token_read(tmp_path: Path) -> None:
+    query = "&".join(f"command={quote_plus(a)}" for a in ("sh", "-c", "ls */* $HOME/a/b/c"))
+    record = eks("create", "pods", "web-0", None, code=101, subresource="exec",
+                 stage="ResponseStarted", query=query)
+    found = findings(tmp_path, record)
+    assert "Kubernetes.Pod.Exec" in found
+    assert "Kubernetes.Pod.StealServiceAccountToken" not in found
