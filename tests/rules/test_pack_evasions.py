@@ -242,3 +242,33 @@ def test_ordinary_globs_and_variables_are_no_token_read(tmp_path: Path) -> None:
     found = findings(tmp_path, record)
     assert "Kubernetes.Pod.Exec" in found
     assert "Kubernetes.Pod.StealServiceAccountToken" not in found
+
+
+# --- Bulk secret reads by field selector, and one name in many namespaces ---------------------
+
+def _bulk(tmp_path: Path, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    path = tmp_path / "reads.jsonl"
+    path.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in records))
+    fast = [f for f in _scan(path) if f["rule_id"] == "Kubernetes.BulkSecretAccess"]
+    slow = [f for f in _scan(path, "--no-prefilter")
+            if f["rule_id"] == "Kubernetes.BulkSecretAccess"]
+    assert len(fast) == len(slow)
+    return fast
+
+
+@pytest.mark.parametrize("verb", ["list", "watch"])
+def test_secrets_read_one_by_one_through_a_field_selector_count(tmp_path: Path, verb: str) -> None:
+    query = "fieldSelector=metadata.name%3Ddb-{i}" + ("&watch=true" if verb == "watch" else "")
+    records = []
+    for i in range(15):
+        record = eks(verb, "secrets", f"db-{i}", None, namespace="prod",
+                     stage="ResponseStarted" if verb == "watch" else "ResponseComplete")
+        record["requestURI"] = "/api/v1/namespaces/prod/secrets?" + query.format(i=i)
+        records.append(record if i % 2 else aks(record))
+    assert len(_bulk(tmp_path, records)) == 1
+
+
+def test_one_secret_name_in_many_namespaces_counts_once_per_namespace(tmp_path: Path) -> None:
+    records = [gke("io.k8s.core.v1.secrets.get", f"core/v1/namespaces/team-{i}/secrets/registry")
+               for i in range(15)]
+    assert len(_bulk(tmp_path, records)) == 1
