@@ -272,3 +272,27 @@ def test_one_secret_name_in_many_namespaces_counts_once_per_namespace(tmp_path: 
     records = [gke("io.k8s.core.v1.secrets.get", f"core/v1/namespaces/team-{i}/secrets/registry")
                for i in range(15)]
     assert len(_bulk(tmp_path, records)) == 1
+
+
+# --- The images allowlist and partial bodies -------------------------------------------------
+
+def test_a_trusted_decoy_image_in_a_patch_does_not_allowlist_host_pid(tmp_path: Path) -> None:
+    config = tmp_path / "kubetrail.yml"
+    config.write_text("rules:\n  Kubernetes.Pod.Host.PID:\n    allowlist:\n"
+                      "      - images: [registry.corp.example/]\n")
+    decoy = {"spec": {"template": {"spec": {"hostPID": True, "containers": [
+        {"name": "decoy", "image": "registry.corp.example/pause:3.9"}]}}}}
+    path = tmp_path / "patch.jsonl"
+    for record in (eks("patch", "deployments", "web", decoy, group="apps"),
+                   gke("io.k8s.apps.v1.deployments.patch",
+                       "apps/v1/namespaces/default/deployments/web",
+                       {"@type": "k8s.io/Patch", **decoy})):
+        path.write_bytes(orjson.dumps(record) + b"\n")
+        assert "Kubernetes.Pod.Host.PID" in {f["rule_id"]
+                                             for f in _scan(path, "--config", str(config))}
+    # a create carries every container: there the allowlist holds
+    whole = {"kind": "Deployment", "apiVersion": "apps/v1", **decoy}
+    path.write_bytes(orjson.dumps(eks("create", "deployments", None, whole, group="apps",
+                                      code=201)) + b"\n")
+    assert "Kubernetes.Pod.Host.PID" not in {f["rule_id"]
+                                             for f in _scan(path, "--config", str(config))}
