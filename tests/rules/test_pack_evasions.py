@@ -296,3 +296,30 @@ def test_a_trusted_decoy_image_in_a_patch_does_not_allowlist_host_pid(tmp_path: 
                                       code=201)) + b"\n")
     assert "Kubernetes.Pod.Host.PID" not in {f["rule_id"]
                                              for f in _scan(path, "--config", str(config))}
+
+
+# --- Aggregated ClusterRoles ------------------------------------------------------------------
+
+AGGREGATED = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+              "metadata": {"name": "metrics-reader"},
+              "aggregationRule": {"clusterRoleSelectors": [
+                  {"matchLabels": {"kubernetes.io/bootstrapping": "rbac-defaults"}}]},
+              "rules": []}
+
+
+def test_a_cluster_role_aggregating_the_built_in_roles_is_seen(tmp_path: Path) -> None:
+    eks_record = eks("create", "clusterroles", None, AGGREGATED, namespace=None, code=201,
+                     group="rbac.authorization.k8s.io")
+    gke_record = gke("io.k8s.authorization.rbac.v1.clusterroles.create",
+                     "rbac.authorization.k8s.io/v1/clusterroles/metrics-reader",
+                     {"@type": "rbac.authorization.k8s.io/v1.ClusterRole", **AGGREGATED})
+    for record in (eks_record, aks(eks_record), gke_record):
+        found = findings(tmp_path, record)
+        assert "aggregation rule" in found["Kubernetes.Role.Wildcard"]["title"]
+
+
+def test_an_empty_aggregation_selector_is_critical(tmp_path: Path) -> None:
+    body = {**AGGREGATED, "aggregationRule": {"clusterRoleSelectors": [{}]}}
+    found = findings(tmp_path, eks("update", "clusterroles", "metrics-reader", body,
+                                   namespace=None, group="rbac.authorization.k8s.io"))
+    assert found["Kubernetes.Role.Wildcard"]["severity"] == "CRITICAL"
