@@ -323,3 +323,39 @@ def test_an_empty_aggregation_selector_is_critical(tmp_path: Path) -> None:
     found = findings(tmp_path, eks("update", "clusterroles", "metrics-reader", body,
                                    namespace=None, group="rbac.authorization.k8s.io"))
     assert found["Kubernetes.Role.Wildcard"]["severity"] == "CRITICAL"
+
+
+# --- exec, attach and port-forward through the node proxy (nodes/proxy, straight to kubelet) --
+
+def _node_proxy(path: str, verb: str = "get") -> dict[str, Any]:
+    record = eks(verb, "nodes", "ip-10-0-1-20.ec2.internal", None, namespace=None, code=101,
+                 subresource="proxy", stage="ResponseStarted",
+                 user="system:serviceaccount:monitoring:prometheus")
+    record["requestURI"] = "/api/v1/nodes/ip-10-0-1-20.ec2.internal/proxy/" + path
+    return record
+
+
+TOKEN_QUERY = "command=cat&command=%2Fvar%2Frun%2Fsecrets%2Fkubernetes.io%2Fserviceaccount%2Ftoken"
+
+
+@pytest.mark.parametrize("wrap", [lambda e: e, aks], ids=["eks", "aks"])
+@pytest.mark.parametrize(("path", "rule_ids"), [
+    ("exec/kube-system/coredns-5d78c9869d-x2x8k/coredns?" + TOKEN_QUERY + "&output=1",
+     {"Kubernetes.Pod.Exec", "Kubernetes.Pod.StealServiceAccountToken"}),
+    ("%65xec//prod/./db-0/db?command=tar&command=cf&command=-&command=%2Fdata",
+     {"Kubernetes.Pod.Exec", "Kubernetes.Kubectl.CP.Operation"}),
+    ("attach/prod/db-0/db?output=1&tty=1", {"Kubernetes.Pod.Exec"}),
+    ("portForward/prod/db-0?port=5432", {"Kubernetes.Pod.PortForward"}),
+])
+def test_streams_through_the_node_proxy_are_seen(tmp_path: Path, wrap: Any, path: str,
+                                                 rule_ids: set[str]) -> None:
+    found = findings(tmp_path, wrap(_node_proxy(path)))
+    assert rule_ids <= set(found)
+    assert "through the proxy of node" in found[sorted(rule_ids)[0]]["title"]
+
+
+def test_node_proxy_metrics_and_failed_streams_are_no_exec(tmp_path: Path) -> None:
+    assert findings(tmp_path, _node_proxy("metrics/cadvisor")) == {}
+    denied = _node_proxy("exec/prod/db-0/db?command=sh")
+    denied["responseStatus"]["code"] = 403
+    assert "Kubernetes.Pod.Exec" not in findings(tmp_path, denied)

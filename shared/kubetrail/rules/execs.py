@@ -23,6 +23,7 @@ from fnmatch import fnmatchcase
 from urllib.parse import unquote_plus
 
 from kubetrail.events import AuditEvent
+from kubetrail.rules.requests import kubelet_stream
 
 # Go's HTTP server refuses request lines over 1 MiB, so nothing the API server ran is cut.
 MAX_QUERY_CHARS = 2 * 1024 * 1024
@@ -71,6 +72,16 @@ def exec_command(event: AuditEvent) -> tuple[str, ...]:
     if isinstance(body, Mapping) and isinstance(body.get("command"), list):
         args.extend(str(a) for a in body["command"])
     return tuple(args[:MAX_ARGS])
+
+
+def target_pod(event: AuditEvent) -> str:
+    """`[namespace/pod]` of an exec, attach or port-forward, with the node when it went through
+    the node proxy (kubetrail.rules.requests.kubelet_stream)."""
+    stream = kubelet_stream(event)
+    if stream is None:
+        return f"[{event.namespace or '<unknown>'}/{event.name or '<unknown>'}]"
+    return (f"[{stream[1] or '<unknown>'}/{stream[2] or '<unknown>'}] through the proxy of node "
+            f"[{event.name or '<unknown>'}]")
 
 
 def shown_command(args: tuple[str, ...], max_args: int = 64, max_chars: int = 512) -> list[str]:
