@@ -359,3 +359,15 @@ def test_node_proxy_metrics_and_failed_streams_are_no_exec(tmp_path: Path) -> No
     denied = _node_proxy("exec/prod/db-0/db?command=sh")
     denied["responseStatus"]["code"] = 403
     assert "Kubernetes.Pod.Exec" not in findings(tmp_path, denied)
+
+
+# --- Forged X-Forwarded-For: the title says which address connected ----------------------------
+
+def test_a_forged_forwarded_for_address_is_not_shown_as_the_caller(tmp_path: Path) -> None:
+    record = eks("get", "pods", None, None, user="system:node:ip-10-0-1-20.ec2.internal")
+    record["sourceIPs"] = ["198.51.100.77", "8.8.8.8", "10.0.12.7"]  # header values, connection
+    title = findings(tmp_path, record)["Kubernetes.System.Principal.PublicIP"]["title"]
+    assert "[8.8.8.8, as forwarded by 10.0.12.7]" in title
+    record["sourceIPs"] = ["10.9.9.9", "8.8.8.8"]  # the connection itself is public
+    title = findings(tmp_path, record)["Kubernetes.System.Principal.PublicIP"]["title"]
+    assert title.endswith("[8.8.8.8]")
