@@ -371,3 +371,23 @@ def test_a_forged_forwarded_for_address_is_not_shown_as_the_caller(tmp_path: Pat
     record["sourceIPs"] = ["10.9.9.9", "8.8.8.8"]  # the connection itself is public
     title = findings(tmp_path, record)["Kubernetes.System.Principal.PublicIP"]["title"]
     assert title.endswith("[8.8.8.8]")
+
+
+# --- Any role handed to unauthenticated users ---------------------------------------------------
+
+def test_binding_any_role_to_anonymous_is_seen(tmp_path: Path) -> None:
+    body = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+            "metadata": {"name": "public-read", "namespace": "prod"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                        "name": "secret-reader"},
+            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group",
+                          "name": "system:unauthenticated"}]}
+    eks_record = eks("create", "rolebindings", None, body, namespace="prod", code=201,
+                     group="rbac.authorization.k8s.io")
+    gke_record = gke("io.k8s.authorization.rbac.v1.rolebindings.create",
+                     "rbac.authorization.k8s.io/v1/namespaces/prod/rolebindings/public-read",
+                     {"@type": "rbac.authorization.k8s.io/v1.RoleBinding", **body})
+    for record in (eks_record, gke_record):
+        found = findings(tmp_path, record)["Kubernetes.ClusterRoleBinding.Privileged"]
+        assert found["severity"] == "CRITICAL"
+        assert "secret-reader to unauthenticated users" in found["title"]
