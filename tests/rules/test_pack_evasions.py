@@ -391,3 +391,17 @@ def test_binding_any_role_to_anonymous_is_seen(tmp_path: Path) -> None:
         found = findings(tmp_path, record)["Kubernetes.ClusterRoleBinding.Privileged"]
         assert found["severity"] == "CRITICAL"
         assert "secret-reader to unauthenticated users" in found["title"]
+
+
+# --- TLS removed from an existing Ingress by a patch -------------------------------------------
+
+def test_a_patch_removing_an_ingress_tls_section_is_seen(tmp_path: Path) -> None:
+    group = "networking.k8s.io"
+    json_patch = [{"op": "remove", "path": "/spec/tls"}]
+    merge_patch = {"@type": "k8s.io/Patch", "spec": {"tls": None}}
+    for record in (eks("patch", "ingresses", "web", json_patch, group=group),
+                   gke("io.k8s.networking.v1.ingresses.patch",
+                       "networking.k8s.io/v1/namespaces/default/ingresses/web", merge_patch)):
+        assert "Kubernetes.Ingress.NoTLS" in findings(tmp_path, record)
+    unrelated = eks("patch", "ingresses", "web", {"metadata": {"labels": {"a": "b"}}}, group=group)
+    assert "Kubernetes.Ingress.NoTLS" not in findings(tmp_path, unrelated)

@@ -14,7 +14,7 @@ def test_values_land_at_their_paths_and_indexes_merge() -> None:
            {"op": "move", "from": "/x", "path": "/spec/hostIPC"}]
     assert json_patch_manifest(ops) == {
         "spec": {"containers": [{}, {"image": "evil", "securityContext": {"privileged": True}}],
-                 "hostIPC": True},
+                 "hostIPC": True, "hostPID": None},
         "metadata": {"annotations": {"a/b~c": "x"}}}
 
 

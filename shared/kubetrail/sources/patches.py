@@ -10,7 +10,8 @@ like any other partial body (a merge patch, a strategic merge patch).
 
 A `copy` or `move` writes a value that is already somewhere in the object and is not in the
 record; it is placed as `true`, so a boolean switch copied from another true field
-(`privileged`, `hostPID`, ...) is still seen. `remove` and `test` write nothing.
+(`privileged`, `hostPID`, ...) is still seen. A `remove` is placed as `null`, as a merge patch
+spells a removal (a rule can tell "TLS removed" from "TLS not mentioned"); `test` writes nothing.
 Bounded work: at most MAX_OPS operations, MAX_DEPTH path tokens, list indexes up to MAX_INDEX.
 """
 
@@ -89,6 +90,8 @@ def json_patch_manifest(operations: list[Any]) -> dict[str, Any]:
             _place(root, op["path"], op["value"])
         elif kind in _COPIES:
             _place(root, op["path"], True)
+        elif kind == "remove":
+            _place(root, op["path"], None)  # as a merge patch spells a removal
     return root
 
 
