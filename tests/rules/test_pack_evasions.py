@@ -405,3 +405,21 @@ def test_a_patch_removing_an_ingress_tls_section_is_seen(tmp_path: Path) -> None
         assert "Kubernetes.Ingress.NoTLS" in findings(tmp_path, record)
     unrelated = eks("patch", "ingresses", "web", {"metadata": {"labels": {"a": "b"}}}, group=group)
     assert "Kubernetes.Ingress.NoTLS" not in findings(tmp_path, unrelated)
+
+
+# --- Mutation without a webhook: MutatingAdmissionPolicy -------------------------------------
+
+def test_a_mutating_admission_policy_is_an_admission_controller(tmp_path: Path) -> None:
+    group = "admissionregistration.k8s.io"
+    policy = {"apiVersion": f"{group}/v1beta1", "kind": "MutatingAdmissionPolicy",
+              "metadata": {"name": "sidecar"}, "spec": {"mutations": [{
+                  "patchType": "ApplyConfiguration", "applyConfiguration": {"expression":
+                      "Object{spec: Object.spec{initContainers: [Object.spec.initContainers"
+                      "{name: 'x', image: 'evil/x'}]}}"}}]}}
+    for record in (eks("create", "mutatingadmissionpolicies", None, policy, namespace=None,
+                       group=group, code=201),
+                   gke(f"io.k8s.{group.removesuffix('.k8s.io')}.v1beta1."
+                       "mutatingadmissionpolicies.create",
+                       f"{group}/v1beta1/mutatingadmissionpolicies/sidecar", policy)):
+        found = findings(tmp_path, record)["Kubernetes.AdmissionController.Created"]
+        assert found["severity"] == "HIGH" and "mutating admission policy" in found["title"]
