@@ -195,7 +195,7 @@ def test_a_strategic_merge_patch_on_gke_is_no_create(tmp_path: Path) -> None:
     found = findings(tmp_path, gke("io.k8s.apps.v1.daemonsets.patch",
                                    "apps/v1/namespaces/kube-system/daemonsets/x", body))
     assert "Kubernetes.DaemonSet.Created" not in found
-    assert "Kubernetes.Pod.SystemNamespace" not in found
+    assert "modified DaemonSet" in found["Kubernetes.Pod.SystemNamespace"]["title"]
 
 
 # --- Exec commands hiding the token path behind shell expansions -----------------------------
@@ -423,3 +423,17 @@ def test_a_mutating_admission_policy_is_an_admission_controller(tmp_path: Path) 
                        f"{group}/v1beta1/mutatingadmissionpolicies/sidecar", policy)):
         found = findings(tmp_path, record)["Kubernetes.AdmissionController.Created"]
         assert found["severity"] == "HIGH" and "mutating admission policy" in found["title"]
+
+
+# --- A system workload's image swapped by a user ---------------------------------------------
+
+def test_a_new_image_in_a_kube_system_daemonset_is_seen(tmp_path: Path) -> None:
+    patch = {"spec": {"template": {"spec": {"containers": [
+        {"name": "kube-proxy", "image": "ghcr.io/mallory/kube-proxy:v1.31.2"}]}}}}
+    for record in (eks("patch", "daemonsets", "kube-proxy", patch, namespace="kube-system",
+                       group="apps"),
+                   gke("io.k8s.apps.v1.daemonsets.patch",
+                       "apps/v1/namespaces/kube-system/daemonsets/kube-proxy",
+                       {"@type": "k8s.io/Patch", **patch})):
+        found = findings(tmp_path, record)["Kubernetes.Pod.SystemNamespace"]
+        assert "modified DaemonSet [kube-system/kube-proxy]" in found["title"]
