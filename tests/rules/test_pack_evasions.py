@@ -437,3 +437,21 @@ def test_a_new_image_in_a_kube_system_daemonset_is_seen(tmp_path: Path) -> None:
                        {"@type": "k8s.io/Patch", **patch})):
         found = findings(tmp_path, record)["Kubernetes.Pod.SystemNamespace"]
         assert "modified DaemonSet [kube-system/kube-proxy]" in found["title"]
+
+
+# --- The node's root through a PersistentVolume (no hostPath in the pod) ----------------------
+
+def test_a_host_path_persistent_volume_is_seen(tmp_path: Path) -> None:
+    pv = {"apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": "scratch"},
+          "spec": {"capacity": {"storage": "1Gi"}, "accessModes": ["ReadWriteOnce"],
+                   "storageClassName": "manual", "hostPath": {"path": "/"}}}
+    for record in (eks("create", "persistentvolumes", None, pv, namespace=None, code=201),
+                   gke("io.k8s.core.v1.persistentvolumes.create",
+                       "core/v1/persistentvolumes/scratch",
+                       {"@type": "core.k8s.io/v1.PersistentVolume", **pv})):
+        found = findings(tmp_path, record)["Kubernetes.Pod.HostPath.Volume"]
+        assert found["severity"] == "CRITICAL"
+        assert "PersistentVolume [scratch]" in found["title"]
+    provisioned = eks("create", "persistentvolumes", None, pv, namespace=None, code=201,
+                      user="system:serviceaccount:kube-system:persistent-volume-binder")
+    assert "Kubernetes.Pod.HostPath.Volume" not in findings(tmp_path, provisioned)
