@@ -455,3 +455,17 @@ def test_a_host_path_persistent_volume_is_seen(tmp_path: Path) -> None:
     provisioned = eks("create", "persistentvolumes", None, pv, namespace=None, code=201,
                       user="system:serviceaccount:kube-system:persistent-volume-binder")
     assert "Kubernetes.Pod.HostPath.Volume" not in findings(tmp_path, provisioned)
+
+
+# --- Look-alike principals in titles -----------------------------------------------------------
+
+def test_a_homoglyph_of_a_system_principal_is_visible_in_the_title(tmp_path: Path) -> None:
+    ds = {"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "agent"},
+          "spec": {"template": {"spec": {"containers": [{"name": "a", "image": "b"}]}}}}
+    lookalike = "\u0430ksService"  # Cyrillic a: not AKS's own identity, so a finding
+    for record in (aks(eks("create", "daemonsets", None, ds, namespace="kube-system",
+                           group="apps", code=201, user=lookalike)),
+                   gke("io.k8s.apps.v1.daemonsets.create",
+                       "apps/v1/namespaces/kube-system/daemonsets/agent", ds, user=lookalike)):
+        title = findings(tmp_path, record)["Kubernetes.DaemonSet.Created"]["title"]
+        assert title.startswith("[\\u0430ksService] created DaemonSet")
