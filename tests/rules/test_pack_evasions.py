@@ -469,3 +469,12 @@ def test_a_homoglyph_of_a_system_principal_is_visible_in_the_title(tmp_path: Pat
                        "apps/v1/namespaces/kube-system/daemonsets/agent", ds, user=lookalike)):
         title = findings(tmp_path, record)["Kubernetes.DaemonSet.Created"]["title"]
         assert title.startswith("[\\u0430ksService] created DaemonSet")
+
+
+def test_json_patch_adding_a_privileged_ephemeral_container_is_seen(tmp_path: Path) -> None:
+    ops = _json_patch(("add", "/spec/ephemeralContainers/-", {
+        "name": "debugger", "image": "busybox", "securityContext": {"privileged": True}}))
+    record = eks("patch", "pods", "web-0", ops, subresource="ephemeralcontainers")
+    found = findings(tmp_path, record)
+    assert found["Kubernetes.Pod.EphemeralContainer.Created"]["severity"] == "HIGH"
+    assert "Kubernetes.Pod.Privileged.Created" in found
