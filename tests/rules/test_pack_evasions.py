@@ -478,3 +478,18 @@ def test_json_patch_adding_a_privileged_ephemeral_container_is_seen(tmp_path: Pa
     found = findings(tmp_path, record)
     assert found["Kubernetes.Pod.EphemeralContainer.Created"]["severity"] == "HIGH"
     assert "Kubernetes.Pod.Privileged.Created" in found
+
+
+# --- A role granting ephemeral containers (a shell by another name) ----------------------------
+
+def test_a_role_granting_ephemeral_containers_is_seen(tmp_path: Path) -> None:
+    group = "rbac.authorization.k8s.io"
+    role = {"apiVersion": f"{group}/v1", "kind": "Role",
+            "metadata": {"name": "debugger", "namespace": "prod"},
+            "rules": [{"apiGroups": [""], "resources": ["pods/ephemeralcontainers"],
+                       "verbs": ["patch"]}]}
+    for record in (eks("create", "roles", None, role, namespace="prod", group=group, code=201),
+                   gke("io.k8s.authorization.rbac.v1.roles.create",
+                       f"{group}/v1/namespaces/prod/roles/debugger", role)):
+        title = findings(tmp_path, record)["Kubernetes.Role.PodExec"]["title"]
+        assert "pods/ephemeralcontainers" in title
