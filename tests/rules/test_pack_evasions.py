@@ -493,3 +493,33 @@ def test_a_role_granting_ephemeral_containers_is_seen(tmp_path: Path) -> None:
                        f"{group}/v1/namespaces/prod/roles/debugger", role)):
         title = findings(tmp_path, record)["Kubernetes.Role.PodExec"]["title"]
         assert "pods/ephemeralcontainers" in title
+
+
+# --- dryRun=All on requests that ignore it -----------------------------------------------------
+
+@pytest.mark.parametrize("wrap", [lambda e: e, aks], ids=["eks", "aks"])
+def test_dry_run_on_an_exec_is_ignored_by_the_api_server_and_by_the_rules(
+        tmp_path: Path, wrap: Any) -> None:
+    record = eks("create", "pods", "web-0", None, code=101, subresource="exec",
+                 stage="ResponseStarted", query=TOKEN_QUERY + "&stdout=true&dryRun=All")
+    found = findings(tmp_path, wrap(record))
+    assert {"Kubernetes.Pod.Exec", "Kubernetes.Pod.StealServiceAccountToken"} <= set(found)
+    proxied = _node_proxy("exec/prod/db-0/db?command=sh&dryRun=All")
+    assert "Kubernetes.Pod.Exec" in findings(tmp_path, wrap(proxied))
+
+
+def test_dry_run_on_secret_reads_is_ignored(tmp_path: Path) -> None:
+    dump = eks("list", "secrets", None, None, namespace=None, query="dryRun=All")
+    assert "Kubernetes.Secrets.DumpAllNamespaces" in findings(tmp_path, dump)
+    reads = []
+    for i in range(15):
+        read = eks("get", "secrets", f"s{i}", None, namespace="prod", query="dryRun=All")
+        reads.append(read)
+    assert len(_bulk(tmp_path, reads)) == 1
+
+
+def test_a_dry_run_create_is_still_a_dry_run(tmp_path: Path) -> None:
+    body = {"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "x"},
+            "spec": {"template": {"spec": {"containers": [{"name": "a", "image": "b"}]}}}}
+    record = eks("create", "daemonsets", None, body, group="apps", code=201, query="dryRun=All")
+    assert "Kubernetes.DaemonSet.Created" not in findings(tmp_path, record)
