@@ -523,3 +523,17 @@ def test_a_dry_run_create_is_still_a_dry_run(tmp_path: Path) -> None:
             "spec": {"template": {"spec": {"containers": [{"name": "a", "image": "b"}]}}}}
     record = eks("create", "daemonsets", None, body, group="apps", code=201, query="dryRun=All")
     assert "Kubernetes.DaemonSet.Created" not in findings(tmp_path, record)
+
+
+# --- Windows HostProcess set for the whole pod -------------------------------------------------
+
+def test_a_pod_level_host_process_is_privileged(tmp_path: Path) -> None:
+    spec = {"securityContext": {"windowsOptions": {"hostProcess": True,
+                                                   "runAsUserName": "NT AUTHORITY\\SYSTEM"}},
+            "hostNetwork": True, "nodeSelector": {"kubernetes.io/os": "windows"},
+            "containers": [{"name": "shell", "image": "mcr.microsoft.com/windows/nanoserver"}]}
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "w"}, "spec": spec}
+    for record in (aks(eks("create", "pods", None, pod, code=201)),
+                   gke("io.k8s.core.v1.pods.create", "core/v1/namespaces/default/pods/w", pod)):
+        title = findings(tmp_path, record)["Kubernetes.Pod.Privileged.Created"]["title"]
+        assert "['shell']" in title
