@@ -537,3 +537,18 @@ def test_a_pod_level_host_process_is_privileged(tmp_path: Path) -> None:
                    gke("io.k8s.core.v1.pods.create", "core/v1/namespaces/default/pods/w", pod)):
         title = findings(tmp_path, record)["Kubernetes.Pod.Privileged.Created"]["title"]
         assert "['shell']" in title
+
+
+# --- A system-looking role made by generateName ------------------------------------------------
+
+def test_a_system_role_named_by_generate_name_is_seen(tmp_path: Path) -> None:
+    group = "rbac.authorization.k8s.io"
+    role = {"apiVersion": f"{group}/v1", "kind": "ClusterRole",
+            "metadata": {"generateName": "system:controller:node-"},
+            "rules": [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"]}]}
+    for record in (eks("create", "clusterroles", None, role, namespace=None, group=group,
+                       code=201),
+                   gke("io.k8s.authorization.rbac.v1.clusterroles.create",
+                       f"{group}/v1/clusterroles", role)):
+        title = findings(tmp_path, record)["Kubernetes.SystemRole.Modified"]["title"]
+        assert "[system:controller:node-*]" in title
