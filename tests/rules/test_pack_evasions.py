@@ -5,6 +5,7 @@ prefilter, and asserts the finding is there (docs/rules.md, "Evasions considered
 
 from __future__ import annotations
 
+import base64
 import io
 from pathlib import Path
 from typing import Any
@@ -552,3 +553,16 @@ def test_a_system_role_named_by_generate_name_is_seen(tmp_path: Path) -> None:
                        f"{group}/v1/clusterroles", role)):
         title = findings(tmp_path, record)["Kubernetes.SystemRole.Modified"]["title"]
         assert "[system:controller:node-*]" in title
+
+
+# --- Credentials in a ConfigMap's binaryData ---------------------------------------------------
+
+def test_credentials_in_config_map_binary_data_are_seen(tmp_path: Path) -> None:
+    pem = b"-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA\n-----END RSA PRIVATE KEY-----\n"
+    cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "tls"},
+          "binaryData": {"key.pem": base64.b64encode(pem).decode()}}
+    for record in (eks("create", "configmaps", None, cm, code=201),
+                   gke("io.k8s.core.v1.configmaps.create",
+                       "core/v1/namespaces/default/configmaps/tls", cm)):
+        found = findings(tmp_path, record)["Kubernetes.ConfigMap.PrivateCredentials"]
+        assert "private-key" in found["title"]
