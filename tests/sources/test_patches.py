@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kubetrail.sources.patches import MAX_OPS, is_json_patch, json_patch_manifest
+from kubetrail.sources.patches import MAX_OPS, MAX_PADDING, is_json_patch, json_patch_manifest
 
 
 def test_values_land_at_their_paths_and_indexes_merge() -> None:
@@ -37,3 +37,18 @@ def test_only_lists_of_operations_are_patches() -> None:
     assert is_json_patch([{"op": "add"}])
     assert not is_json_patch([{"op": "add"}, 3])
     assert not is_json_patch(["a"])
+
+
+def test_deep_padded_paths_cannot_allocate_without_bound() -> None:
+    path = "/" + "/".join(["a", "255"] * 31) + "/x"
+    ops = [{"op": "add", "path": path.replace("a", f"k{i}", 1), "value": True}
+           for i in range(MAX_OPS)]
+
+    def slots(value: object) -> int:
+        if isinstance(value, dict):
+            return sum(slots(v) for v in value.values())
+        if isinstance(value, list):
+            return len(value) + sum(slots(v) for v in value)
+        return 0
+
+    assert slots(json_patch_manifest(ops)) <= MAX_PADDING + MAX_OPS * 32
