@@ -139,10 +139,25 @@ def token_reads(args: tuple[str, ...]) -> list[str]:
     return hits
 
 
+_GLOB_SPLIT = re.compile(r"[*?\[\]]")
+# Every spelling a token file's path is compared in: as is, with /var/run, and each suffix.
+_TOKEN_TEXTS = tuple({*TOKEN_FILES, *("/var" + f for f in TOKEN_FILES)})
+
+
+def _literals_fit(glob: str, texts: tuple[str, ...]) -> bool:
+    """Every literal piece of the glob occurs in one of the texts: a cheap necessary condition
+    (substring tests) before compiling a pattern, so many decoy globs cost little."""
+    pieces = [p for p in _GLOB_SPLIT.split(glob) if p]
+    return any(all(p in text for p in pieces) for text in texts)
+
+
 def _glob_names_token(word: str, norm: str) -> bool:
     """A glob naming a token file: absolute (three or more `/`), or relative to a directory the
     command changed into, matching the last segments of a token file with a literal character
     in each segment (so `*/*` alone is not one)."""
+    if not (_literals_fit(norm, _TOKEN_TEXTS) or _literals_fit(_canonical(word, False),
+                                                                _TOKEN_TEXTS)):
+        return False
     if word.count("/") >= 3 and any(
             fnmatchcase(f, norm) or fnmatchcase("/var" + f, _canonical(word, False))
             for f in TOKEN_FILES):
@@ -160,8 +175,9 @@ def tar_direction(args: tuple[str, ...]) -> str | None:
     words = command_words(args, expand=True)
     for i, word in enumerate(words):
         name = posixpath.basename(word)
-        if name not in TAR_NAMES and not (_GLOB.search(name) and _GLOB.sub("", name) and any(
-                fnmatchcase(t, name) for t in TAR_NAMES)):
+        if name not in TAR_NAMES and not (
+                _GLOB.search(name) and _GLOB.sub("", name) and _literals_fit(name, TAR_NAMES)
+                and any(fnmatchcase(t, name) for t in TAR_NAMES)):
             continue
         flags = words[i + 1].lstrip("-") if i + 1 < len(words) else ""
         if "x" in flags and "c" not in flags:
