@@ -572,8 +572,8 @@ def test_many_decoy_globs_stay_cheap_and_do_not_hide_the_real_one() -> None:
     import time
 
     from kubetrail.rules.execs import token_reads
-    decoys = " ".join(f"/v*/r*/s{i}/k*/t*" for i in range(40000))
+    decoys = " ".join(f"/v*/r*/s{i}/k*/t*" for i in range(80000))
     started = time.monotonic()
     found = token_reads(("sh", "-c", decoys + " ; cat /v*/r*/s*/k*/s*/t*"))
     assert found == ["/v*/r*/s*/k*/s*/t*"]
-    assert time.monotonic() - started < 5  # one compiled pattern per decoy took ~5 s
+    assert time.monotonic() - started < 6  # one compiled pattern per decoy took ~10 s
