@@ -23,6 +23,12 @@ CLOUD_BY_LOG_TYPE: dict[str, Cloud] = {
 }
 
 
+# Verbs whose options carry dryRun (CreateOptions, UpdateOptions, PatchOptions, DeleteOptions).
+DRY_RUN_VERBS = frozenset({"create", "update", "patch", "delete", "deletecollection"})
+# Connect subresources: their options (PodExecOptions, ...) have no dryRun; it is ignored.
+CONNECT_SUBRESOURCES = frozenset({"exec", "attach", "portforward", "proxy"})
+
+
 @dataclass(frozen=True, slots=True)
 class AuditEvent:
     """A Kubernetes API request as the API server audited it, whichever cloud delivered it.
@@ -74,10 +80,14 @@ class AuditEvent:
         cannot pass itself off as a dry run (rules skip dry runs). The API server rejects any
         other dryRun value with 400; a URI that `urlsplit` cannot parse (e.g. a malformed `[...]`
         host) is not a dry run; the query is everything after the first `?`, fragment included,
-        as the API server reads a request URI, so `?dryRun=All#x` is not a dry run either."""
+        as the API server reads a request URI, so `?dryRun=All#x` is not a dry run either.
+        Only writes take the parameter: a read (get, list, watch) or a connection to a pod or node
+        (exec, attach, portforward, proxy) ignores it and happens, so it is never a dry run."""
         uri = self.request_uri
         if not isinstance(uri, str) or "dryRun" not in uri:
             return False
+        if self.verb not in DRY_RUN_VERBS or self.subresource in CONNECT_SUBRESOURCES:
+            return False  # the parameter is ignored there: the read or the stream happened
         try:
             urlsplit(uri)
             _, sep, query = uri.partition("?")

@@ -173,7 +173,7 @@ def test_rules_list_json_fields_and_table() -> None:
         assert r["reports"]["MITRE ATT&CK"]
     by_id = {r["rule_id"]: r for r in listed}
     assert (by_id["Kubernetes.BulkSecretAccess"]["distinct"],
-            by_id["Kubernetes.BulkSecretAccess"]["threshold"]) == ("name", 15)
+            by_id["Kubernetes.BulkSecretAccess"]["threshold"]) == ("namespace+name", 15)
     assert by_id[DS]["distinct"] is None
     status, out, _ = cli("rules", "list")
     lines = out.splitlines()

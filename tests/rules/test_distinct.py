@@ -40,6 +40,8 @@ def test_rules_without_distinct_have_none(tmp_path: Path) -> None:
     ("Threshold: 5\nDistinct: objectRef.name\n", "Distinct must name one of"),
     ("Threshold: 5\nDistinct: raw\n", "Distinct must name one of"),
     ("Threshold: 5\nDistinct: [name]\n", "Distinct must name one of"),
+    ("Threshold: 5\nDistinct: namespace+raw\n", "Distinct must name one of"),
+    ("Threshold: 5\nDistinct: name+\n", "Distinct must name one of"),
     ("Distinct: name\n", "Threshold from 2"),
     ("Threshold: 1\nDistinct: name\n", "Threshold from 2"),
     (f"Threshold: {MAX_DISTINCT + 1}\nDistinct: name\n", f"Threshold from 2 to {MAX_DISTINCT}"),
@@ -55,6 +57,8 @@ def test_distinct_value_of_scalars_tuples_and_missing_fields() -> None:
     assert distinct_value(event, "source_ips") == "203.0.113.7\x1f10.0.0.1"
     assert distinct_value(event, "response_code") == "403"
     assert distinct_value(event, "username") == "alice@example.com"
+    assert distinct_value(event, "namespace+username") == "default\x1ealice@example.com"
+    assert distinct_value(event, "namespace+name") == "default\x1e"
 
 
 def test_severity_ranks_follow_the_severity_order() -> None:

@@ -163,7 +163,9 @@ def test_system_namespace_rule(namespace: str) -> None:
     assert match(rid, workload_event("pods", {}, namespace=namespace, verb="patch",
                                      response_code=201))
     assert not match(rid, workload_event("pods", {}, namespace=namespace, verb="patch",
-                                         response_code=200))
+                                         response_code=200))  # a bare Pod's spec is fixed
+    assert match(rid, workload_event("daemonsets", {}, namespace=namespace, verb="patch",
+                                     response_code=200))
     assert not match(rid, workload_event("pods", {}, namespace=namespace,
                                          username="system:kube-scheduler"))
     assert match(rid, workload_event("pods", {}, namespace=namespace, username="eks:addon-x"))

@@ -132,9 +132,10 @@ def test_a_non_object_is_refused() -> None:
         decode([])  # type: ignore[arg-type]
 
 
-def test_a_json_patch_body_is_no_manifest_but_the_record_still_decodes() -> None:
+def test_a_json_patch_body_is_read_as_the_manifest_it_writes() -> None:
     """`kubectl patch --type=json` logs a list of operations as requestObject: the record is an
-    event (its verb, user and object are what rules read), not a decode failure."""
+    event, not a decode failure, and its body is the sparse manifest the operations write (so the
+    rules see the hostPID it sets); the operations stay in raw."""
     from kubetrail.errors import Origin
     from kubetrail.sources import decode_document
     from kubetrail.sources.base import Decoded
@@ -149,5 +150,6 @@ def test_a_json_patch_body_is_no_manifest_but_the_record_still_decodes() -> None
               "stageTimestamp": "2026-11-27T12:00:00.000000Z"}
     [outcome] = decode_document(record, Origin("t"))
     assert isinstance(outcome, Decoded), outcome
-    assert outcome.event.request_object is None and outcome.event.verb == "patch"
+    assert outcome.event.verb == "patch"
+    assert outcome.event.request_object == {"spec": {"template": {"spec": {"hostPID": True}}}}
     assert outcome.event.raw["requestObject"] == patch

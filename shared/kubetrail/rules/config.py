@@ -21,7 +21,9 @@ suppressed when any entry (the rule's own or a global one) holds. Each key is ex
 * users: the username equals one of the strings;
 * namespaces: the namespace equals one of the strings (a cluster-scoped request has none);
 * images: the request's manifest names at least one image and *every* image equals an entry, or
-  starts with an entry that ends in `/` (a registry or repository path);
+  starts with an entry that ends in `/` (a registry or repository path); only a manifest that
+  holds every container counts (a create, an update, added ephemeral containers), never a patch
+  of a workload, which can add a trusted decoy container next to a risky pod-level setting;
 * source_cidrs: the request has at least one source IP and *every* source IP (forwarded-for
   values included, so a forged header cannot vouch for a foreign address) is in one of them.
 """
@@ -38,6 +40,7 @@ from kubetrail.errors import ConfigError, Origin
 from kubetrail.events import AuditEvent
 from kubetrail.rules.loader import SEVERITIES, Rule
 from kubetrail.rules.podspec import containers, pod_spec
+from kubetrail.rules.requests import creation
 
 ENV_VAR = "KUBETRAIL_CONFIG"
 _TOP = frozenset({"rules", "tags", "allowlist"})
@@ -67,12 +70,24 @@ class AllowEntry:
 
 
 def _images_allowed(event: AuditEvent, allowed: tuple[str, ...]) -> bool:
+    if not _whole_pod_spec(event):
+        return False
     spec = pod_spec(event.request_object, event.resource)
     images = [c.get("image") for _, c in containers(spec)]
     if not images:
         return False
     return all(isinstance(i, str) and any(i == a or (a.endswith("/") and i.startswith(a))
                                           for a in allowed) for i in images)
+
+
+def _whole_pod_spec(event: AuditEvent) -> bool:
+    """The request carries every container the pods will run: a create, an update, or the
+    ephemeral containers being added. A patch (strategic merge, JSON or server-side apply that
+    may not have created) carries only what it changes: a trusted decoy image next to a
+    `hostPID: true` says nothing of the containers already in the template."""
+    if event.subresource == "ephemeralcontainers" or event.verb == "update":
+        return True
+    return creation(event) == "created"
 
 
 def _ips_allowed(ips: Sequence[str], networks: tuple[Network, ...]) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -69,10 +70,24 @@ def rule_error(rule_id: str, function: str, exc: BaseException, origin: Origin |
 
 
 def _printable(text: str, limit: int) -> str:
-    """Titles go into e-mail subjects and chat messages: no control characters, bounded length."""
-    clean = text if text.isprintable() else "".join(c if c.isprintable() else "\ufffd"
-                                                    for c in text)
+    """Titles go into e-mail subjects and chat messages: no control characters, bounded length,
+    and no look-alikes: a non-ASCII letter, digit or mark is shown as its `\\uXXXX` code, so
+    `aksService` spelled with a Cyrillic a (not a system principal) cannot pass for AKS's own."""
+    if text.isascii() and text.isprintable():
+        return text if len(text) <= limit else text[:limit] + "…"
+    clean = "".join(_shown(c) for c in text)
     return clean if len(clean) <= limit else clean[:limit] + "…"
+
+
+def _shown(char: str) -> str:
+    if char.isascii():
+        return char if char.isprintable() else "\ufffd"
+    if not char.isprintable():
+        return "\ufffd"
+    if unicodedata.category(char)[0] in "LMN":
+        code = ord(char)
+        return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+    return char
 
 
 def dedup_key(rule_id: str, dedup: str) -> str:

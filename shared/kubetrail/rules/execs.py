@@ -23,6 +23,7 @@ from fnmatch import fnmatchcase
 from urllib.parse import unquote_plus
 
 from kubetrail.events import AuditEvent
+from kubetrail.rules.requests import kubelet_stream
 
 # Go's HTTP server refuses request lines over 1 MiB, so nothing the API server ran is cut.
 MAX_QUERY_CHARS = 2 * 1024 * 1024
@@ -43,9 +44,17 @@ TOKEN_MARKERS = (
 NOT_TOKENS = frozenset({"ca.crt", "namespace"})
 # Environment variables that hold a token file's path (IRSA, Azure workload identity).
 TOKEN_VARIABLES = frozenset({"AWS_WEB_IDENTITY_TOKEN_FILE", "AZURE_FEDERATED_TOKEN_FILE"})
+TAR_NAMES = ("tar", "gtar", "bsdtar")
 _SPLIT = re.compile(r"[\s;|&<>()`{}$,=:\"'\\]+")
 _GLOB = re.compile(r"[*?\[]")
 _IFS = re.compile(r"\$\{?IFS\}?")
+# Shell expansions whose result the log cannot show, inside a word: parameters (`$@`, `$x`,
+# `${x}`), command substitutions (`$(...)`, backquotes), ANSI-C and locale quoting (`$'...'`),
+# brace expansions (`{ount,x}`). Each becomes a `*`, so `serviceacc$@ount`, `to${x}ken` or
+# `serviceacc{ount,}` is matched as the glob it could expand to.
+_EXPANSIONS = re.compile(r"\$\{[^{}]*\}|\$\([^()]*\)|`[^`]*`|\$'[^']*'|\$\"[^\"]*\"|"
+                         r"\$[A-Za-z_][A-Za-z0-9_]*|\$[@*#?$!0-9-]|\{[^{}\s]*\}")
+MAX_EXPANSION_PASSES = 4  # nested expansions collapse from the inside, one level a pass
 
 
 def exec_command(event: AuditEvent) -> tuple[str, ...]:
@@ -65,6 +74,16 @@ def exec_command(event: AuditEvent) -> tuple[str, ...]:
     return tuple(args[:MAX_ARGS])
 
 
+def target_pod(event: AuditEvent) -> str:
+    """`[namespace/pod]` of an exec, attach or port-forward, with the node when it went through
+    the node proxy (kubetrail.rules.requests.kubelet_stream)."""
+    stream = kubelet_stream(event)
+    if stream is None:
+        return f"[{event.namespace or '<unknown>'}/{event.name or '<unknown>'}]"
+    return (f"[{stream[1] or '<unknown>'}/{stream[2] or '<unknown>'}] through the proxy of node "
+            f"[{event.name or '<unknown>'}]")
+
+
 def shown_command(args: tuple[str, ...], max_args: int = 64, max_chars: int = 512) -> list[str]:
     """The command for a finding's context: the first arguments, each cut, with a marker when
     something was left out (the whole command can be 1 MiB of attacker text)."""
@@ -74,10 +93,16 @@ def shown_command(args: tuple[str, ...], max_args: int = 64, max_chars: int = 51
     return shown
 
 
-def command_words(args: tuple[str, ...]) -> list[str]:
+def command_words(args: tuple[str, ...], expand: bool = False) -> list[str]:
     """The words a shell would see, over-approximated: quotes and escapes dropped, $IFS as a
-    space, split on whitespace and shell punctuation."""
+    space, split on whitespace and shell punctuation. With `expand`, every expansion inside a
+    word is first replaced by a `*` (see _EXPANSIONS): the words as globs of what they become."""
     text = _IFS.sub(" ", " ".join(args)[:MAX_QUERY_CHARS])
+    if expand:
+        for _ in range(MAX_EXPANSION_PASSES):
+            text, found = _EXPANSIONS.subn("*", text)
+            if not found:
+                break
     text = text.replace("'", "").replace('"', "").replace("\\", "")
     return [w for w in _SPLIT.split(text) if w]
 
@@ -95,7 +120,8 @@ def token_reads(args: tuple[str, ...]) -> list[str]:
     """The words of the command that name a service-account token (file, directory, glob or
     the variable holding its path); empty when none does."""
     hits = []
-    for word in command_words(args):
+    words = dict.fromkeys([*command_words(args), *command_words(args, expand=True)])
+    for word in words:
         if word in TOKEN_VARIABLES:
             hits.append(word)
             continue
@@ -103,9 +129,7 @@ def token_reads(args: tuple[str, ...]) -> list[str]:
             continue
         norm = _canonical(word)
         if _GLOB.search(word):
-            if word.count("/") >= 3 and any(
-                    fnmatchcase(f, norm) or fnmatchcase("/var" + f, _canonical(word, False))
-                    for f in TOKEN_FILES):
+            if _glob_names_token(word, norm):
                 hits.append(word)
             continue
         if posixpath.basename(norm) in NOT_TOKENS:
@@ -115,12 +139,45 @@ def token_reads(args: tuple[str, ...]) -> list[str]:
     return hits
 
 
+_GLOB_SPLIT = re.compile(r"[*?\[\]]")
+# Every spelling a token file's path is compared in: as is, with /var/run, and each suffix.
+_TOKEN_TEXTS = tuple({*TOKEN_FILES, *("/var" + f for f in TOKEN_FILES)})
+
+
+def _literals_fit(glob: str, texts: tuple[str, ...]) -> bool:
+    """Every literal piece of the glob occurs in one of the texts: a cheap necessary condition
+    (substring tests) before compiling a pattern, so many decoy globs cost little."""
+    pieces = [p for p in _GLOB_SPLIT.split(glob) if p]
+    return any(all(p in text for p in pieces) for text in texts)
+
+
+def _glob_names_token(word: str, norm: str) -> bool:
+    """A glob naming a token file: absolute (three or more `/`), or relative to a directory the
+    command changed into, matching the last segments of a token file with a literal character
+    in each segment (so `*/*` alone is not one)."""
+    if not (_literals_fit(norm, _TOKEN_TEXTS) or _literals_fit(_canonical(word, False),
+                                                                _TOKEN_TEXTS)):
+        return False
+    if word.count("/") >= 3 and any(
+            fnmatchcase(f, norm) or fnmatchcase("/var" + f, _canonical(word, False))
+            for f in TOKEN_FILES):
+        return True
+    segments = norm.split("/")
+    if norm.startswith("/") or len(segments) < 2 or \
+            not all(_GLOB.sub("", s).strip(".") for s in segments):
+        return False
+    return any(fnmatchcase("/".join(f.split("/")[-len(segments):]), norm) for f in TOKEN_FILES)
+
+
 def tar_direction(args: tuple[str, ...]) -> str | None:
     """`from pod` (tar creates: a download, as `kubectl cp pod:/x .` runs it), `to pod` (tar
     extracts: an upload), `unknown` (tar with other flags), or None when no tar runs."""
-    words = command_words(args)
+    words = command_words(args, expand=True)
     for i, word in enumerate(words):
-        if posixpath.basename(word) not in ("tar", "gtar", "bsdtar"):
+        name = posixpath.basename(word)
+        if name not in TAR_NAMES and not (
+                _GLOB.search(name) and _GLOB.sub("", name) and _literals_fit(name, TAR_NAMES)
+                and any(fnmatchcase(t, name) for t in TAR_NAMES)):
             continue
         flags = words[i + 1].lstrip("-") if i + 1 < len(words) else ""
         if "x" in flags and "c" not in flags:

@@ -89,7 +89,11 @@ def severity_rank(severity: str) -> int:
 def distinct_value(event: AuditEvent, name: str) -> str:
     """The value of a rule's Distinct field on an event, as the dedup store counts it. A missing
     or empty value is the empty string: it counts as one distinct value of its own, never more;
-    a tuple (groups, source_ips) is its items joined by the unit separator."""
+    a tuple (groups, source_ips) is its items joined by the unit separator. Several fields
+    joined by `+` (`namespace+name`) count their values together, separated by a record
+    separator (a Secret is its namespace and name: the same name in two namespaces is two)."""
+    if "+" in name:
+        return "\x1e".join(distinct_value(event, part) for part in name.split("+"))
     value = getattr(event, name, None)
     if value is None:
         return ""
@@ -99,13 +103,15 @@ def distinct_value(event: AuditEvent, name: str) -> str:
 
 
 def _distinct(spec: Mapping[str, Any], threshold: int, origin: Origin) -> str | None:
-    """kubetrail extension `Distinct`: count distinct values of this AuditEvent field towards the
-    Threshold (2 to MAX_DISTINCT: a window keeps one hash per value up to the threshold)."""
+    """kubetrail extension `Distinct`: count distinct values of this AuditEvent field (or of
+    several, `namespace+name`) towards the Threshold (2 to MAX_DISTINCT: a window keeps one
+    hash per value up to the threshold)."""
     name = spec.get("Distinct")
     if name is None:
         return None
-    if not isinstance(name, str) or name not in DISTINCT_FIELDS:
-        raise ConfigError(f"Distinct must name one of {sorted(DISTINCT_FIELDS)}", origin)
+    if not isinstance(name, str) or not all(p in DISTINCT_FIELDS for p in name.split("+")):
+        raise ConfigError(f"Distinct must name one of {sorted(DISTINCT_FIELDS)} (or several "
+                          "joined by +)", origin)
     if not 2 <= threshold <= MAX_DISTINCT:
         raise ConfigError(f"Distinct needs a Threshold from 2 to {MAX_DISTINCT}", origin)
     return name

@@ -71,6 +71,24 @@ def public_source_ip(event: AuditEvent) -> str | None:
     return last_public_ip(event.source_ips)
 
 
+def shown_source(event: AuditEvent) -> str:
+    """The public source for a title, saying when it is not the connection's own address: a
+    forwarded-for value that the connection (a private address the caller may be) reported, so a
+    reader never takes a header any client can write for the address that connected."""
+    found = public_source_ip(event)
+    if found is None:
+        return "<unknown>"
+    last = event.source_ips[-1] if event.source_ips else None
+    if last is None or str(parse_ip(last)) == found:
+        return found
+    return f"{found}, as forwarded by {cut_address(last)}"
+
+
+def cut_address(text: str) -> str:
+    """An address as shown in a title, cut to a length no real address exceeds."""
+    return text if len(text) <= MAX_IP_CHARS else text[:MAX_IP_CHARS] + "…"
+
+
 # Every text parse_ip accepts is made of these characters only (no zone: see parse_ip).
 IP_CHARS = "0123456789abcdefABCDEF:."
 _IP_RUN = re.compile(rb"(?<![0-9A-Fa-f:.])[0-9A-Fa-f:.]*[.:][0-9A-Fa-f:.]*(?![0-9A-Fa-f:.])")

@@ -88,6 +88,13 @@ def is_privileged(container: Mapping[str, Any]) -> bool:
         _map(sc.get("windowsOptions")).get("hostProcess") is True
 
 
+def pod_host_process(spec: Mapping[str, Any]) -> bool:
+    """The pod-level `securityContext.windowsOptions.hostProcess: true`: every container of a
+    Windows pod then runs as a HostProcess container (the node's own rights)."""
+    sc = _map(spec.get("securityContext"))
+    return _map(sc.get("windowsOptions")).get("hostProcess") is True
+
+
 def added_capabilities(container: Mapping[str, Any]) -> set[str]:
     """The capabilities a container adds, as the runtimes read them (case and CAP_ ignored)."""
     adds = _list(_map(_map(container.get("securityContext")).get("capabilities")).get("add"))
@@ -142,10 +149,11 @@ def workload_risk(request_object: Mapping[str, Any] | None,
     images: list[str] = []
     privileged: list[str] = []
     capabilities: list[str] = []
+    host_process = pod_host_process(spec)
     for name, c in containers(spec):
         if isinstance(c.get("image"), str):
             images.append(c["image"])
-        if is_privileged(c):
+        if host_process or is_privileged(c):
             privileged.append(name)
         capabilities += [f"{name}:{a}" for a in sorted(added_capabilities(c)
                                                        & DANGEROUS_CAPABILITIES)]

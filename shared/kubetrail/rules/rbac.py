@@ -111,9 +111,16 @@ def subjects(request_object: Mapping[str, Any] | None) -> list[Subject]:
 
 def object_name(request_object: Mapping[str, Any] | None, fallback: str | None) -> str | None:
     """The object's name: objectRef.name when the request has one (update, patch, delete),
-    else metadata.name of the manifest (a create's objectRef often has none)."""
+    else metadata.name of the manifest (a create's objectRef often has none), else its
+    generateName followed by `*`."""
     if fallback:
         return fallback
     meta = request_object.get("metadata") if isinstance(request_object, Mapping) else None
-    name = meta.get("name") if isinstance(meta, Mapping) else None
-    return name if isinstance(name, str) and name else None
+    if not isinstance(meta, Mapping):
+        return None
+    name, prefix = meta.get("name"), meta.get("generateName")
+    if isinstance(name, str) and name:
+        return name
+    # generateName: the API server appends a random suffix (`system:` + suffix is still a
+    # system-looking name), shown with a trailing `*`.
+    return prefix + "*" if isinstance(prefix, str) and prefix else None

@@ -23,7 +23,7 @@ from typing import Any
 from kubetrail.events import AuditEvent
 from kubetrail.rules.podspec import CONTAINER_LISTS, WORKLOAD_KINDS, pod_spec
 from kubetrail.rules.principals import system_in_system_namespace
-from kubetrail.rules.requests import created, modified
+from kubetrail.rules.requests import creation, modified
 
 WORKLOAD_RESOURCES = frozenset(WORKLOAD_KINDS)
 EPHEMERAL = "ephemeralcontainers"
@@ -35,7 +35,7 @@ WORKLOAD_VERBS = ("create", "update", "patch")
 class WorkloadWrite:
     """A request that wrote a pod spec: what it did, the spec, the container lists to judge."""
 
-    action: str  # "created", "modified" or "added an ephemeral container to"
+    action: str  # "created", "applied" (GKE), "modified" or "added an ephemeral container to"
     kind: str
     spec: Mapping[str, Any]
     lists: tuple[str, ...]
@@ -68,11 +68,10 @@ def _workload_write(event: AuditEvent) -> WorkloadWrite | None:
         return None
     kind = WORKLOAD_KINDS[resource]
     if event.subresource is None:
-        if created(event):
-            action = "created"
-        elif resource != "pods" and modified(event):
+        action = creation(event)
+        if action is None and resource != "pods" and modified(event):
             action = "modified"
-        else:
+        if action is None:
             return None
         return WorkloadWrite(action, kind, pod_spec(event.request_object, resource),
                              CONTAINER_LISTS, True)

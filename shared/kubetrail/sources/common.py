@@ -24,6 +24,7 @@ import msgspec
 import orjson
 
 from kubetrail.errors import ConfigError, DecodeError
+from kubetrail.sources.patches import is_json_patch, json_patch_manifest
 
 DEFAULT_MAX_INFLATE = 64 * 1024 * 1024
 # Failure.raw is cut here; the dead-letter document cuts again (smaller) and flags the cut.
@@ -298,12 +299,14 @@ def opt_map(obj: Mapping[str, Any], key: str, path: str) -> Mapping[str, Any] | 
 
 
 def request_body(obj: Mapping[str, Any], key: str, path: str) -> Mapping[str, Any] | None:
-    """The request body as a manifest: an object, or None when absent, null or a JSON patch
-    (`kubectl patch --type=json` sends a list of operations, which is no manifest; the record
-    itself keeps it in `raw`). Anything else is a DecodeError."""
+    """The request body as a manifest: an object, or None when absent or null. A JSON patch
+    (`kubectl patch --type=json` sends a list of operations) is read as the sparse manifest of
+    what it writes (sources/patches.py), so the rules judge it like any other partial body; any
+    other list is None (the record itself keeps the body in `raw`). Anything else is a
+    DecodeError."""
     value = obj.get(key)
     if type(value) is list:
-        return None
+        return json_patch_manifest(value) if value and is_json_patch(value) else None
     return opt_map(obj, key, path)
 
 

@@ -17,6 +17,12 @@ from kubetrail.rules.rbac import object_name
 from kubetrail.rules.requests import created_or_modified
 
 MAX_WEBHOOKS = 16
+# In-process CEL mutation (no webhook needed): a policy and the binding that activates it.
+POLICIES = frozenset({"mutatingadmissionpolicies", "mutatingadmissionpolicybindings"})
+
+
+def _mutating(event: AuditEvent) -> bool:
+    return event.resource == "mutatingwebhookconfigurations" or event.resource in POLICIES
 
 
 def _webhooks(event: AuditEvent) -> list[dict[str, Any]]:
@@ -42,9 +48,13 @@ def rule(event: AuditEvent) -> bool:
 
 
 def title(event: AuditEvent) -> str:
-    kind = "mutating" if event.resource == "mutatingwebhookconfigurations" else "validating"
+    kind = "mutating" if _mutating(event) else "validating"
+    what = "admission webhook"
+    if event.resource in POLICIES:
+        what = ("admission policy binding" if event.resource.endswith("bindings")
+                else "admission policy")
     action = "created" if event.verb == "create" else "changed"
-    return (f"[{event.username or '<unknown>'}] {action} {kind} admission webhook "
+    return (f"[{event.username or '<unknown>'}] {action} {kind} {what} "
             f"[{object_name(event.request_object, event.name) or '<unknown>'}]")
 
 
@@ -54,7 +64,7 @@ def dedup(event: AuditEvent) -> str:
 
 
 def severity(event: AuditEvent) -> str:
-    return "HIGH" if event.resource == "mutatingwebhookconfigurations" else "DEFAULT"
+    return "HIGH" if _mutating(event) else "DEFAULT"
 
 
 def alert_context(event: AuditEvent) -> dict[str, Any]:

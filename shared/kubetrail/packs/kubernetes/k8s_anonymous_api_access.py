@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from kubetrail.events import AuditEvent
-from kubetrail.rules.network import public_source_ip
+from kubetrail.rules.network import public_source_ip, shown_source
 from kubetrail.rules.principals import is_anonymous
 
 PROBE_ROOTS = frozenset({"healthz", "livez", "readyz", "version"})
@@ -42,8 +42,9 @@ def rule(event: AuditEvent) -> bool:
 
 def title(event: AuditEvent) -> str:
     target = event.resource or event.request_uri or "<unknown>"
-    return (f"Anonymous request [{event.verb or '<unknown>'} {target}] allowed from "
-            f"[{public_source_ip(event) or ', '.join(event.source_ips) or '<unknown>'}]")
+    source = (shown_source(event) if public_source_ip(event)
+              else ", ".join(event.source_ips)[:256] or "<unknown>")
+    return f"Anonymous request [{event.verb or '<unknown>'} {target}] allowed from [{source}]"
 
 
 def dedup(event: AuditEvent) -> str:

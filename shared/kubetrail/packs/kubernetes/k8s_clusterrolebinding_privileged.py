@@ -8,6 +8,9 @@ principals are excluded (exact test).
 
 A patch carries only what it changes: a patch adding a subject to an existing cluster-admin
 binding has no roleRef and matches only when it adds `system:masters`.
+
+Binding `system:anonymous` or `system:unauthenticated` matches whatever the role: it hands the
+role to anyone who can reach the API server (Critical).
 """
 
 from typing import Any
@@ -32,17 +35,31 @@ def _binds_masters(event: AuditEvent) -> bool:
     return any(s.kind == "Group" and s.name == MASTERS for s in subjects(event.request_object))
 
 
+# Subjects that hand whatever the role grants to anyone who can reach the API server: binding
+# them to *any* role is a finding (and Critical), not only to cluster-admin.
+UNAUTHENTICATED = frozenset({("User", "system:anonymous"), ("Group", "system:unauthenticated")})
+
+
+def _binds_unauthenticated(event: AuditEvent) -> bool:
+    return any((s.kind, s.name) in UNAUTHENTICATED for s in subjects(event.request_object))
+
+
 def rule(event: AuditEvent) -> bool:
     if event.subresource is not None or not created_or_modified(event):
         return False
     if is_system_principal(event.username):
         return False
-    return _privileged_ref(event) or _binds_masters(event)
+    return _privileged_ref(event) or _binds_masters(event) or _binds_unauthenticated(event)
 
 
 def title(event: AuditEvent) -> str:
     ref = role_ref(event.request_object)
-    target = "system:masters" if ref is None or not _privileged_ref(event) else ref[1]
+    if _privileged_ref(event) and ref is not None:
+        target = ref[1]
+    elif _binds_masters(event):
+        target = "system:masters"
+    else:
+        target = f"{ref[1] if ref else '<role>'} to unauthenticated users"
     return (f"[{event.username or '<unknown>'}] bound [{target}] in {event.resource} "
             f"[{object_name(event.request_object, event.name) or '<unknown>'}]")
 

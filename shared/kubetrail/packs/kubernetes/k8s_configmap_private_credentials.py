@@ -7,6 +7,9 @@ work on any size) names the data keys and the kind of credential, never the valu
 exclusion applies: the cluster's own components in its own namespaces.
 """
 
+import base64
+import binascii
+from collections.abc import Mapping
 from typing import Any
 
 from kubetrail.events import AuditEvent
@@ -15,10 +18,34 @@ from kubetrail.rules.principals import system_in_system_namespace
 from kubetrail.rules.rbac import object_name
 from kubetrail.rules.requests import created_or_modified
 
+MAX_BINARY_CHARS = 256 * 1024
+
+
+def _binary_data(body: Mapping[str, Any]) -> dict[str, str]:
+    """`binaryData` (base64 values) decoded as text: the same credentials, one encoding away."""
+    raw = body.get("binaryData")
+    out: dict[str, str] = {}
+    budget = MAX_BINARY_CHARS
+    for key, value in raw.items() if isinstance(raw, Mapping) else ():
+        if budget <= 0:
+            break
+        if isinstance(key, str) and isinstance(value, str):
+            text = value[:budget]
+            budget -= len(text)
+            try:
+                out[key] = base64.b64decode(text + "=" * (-len(text) % 4)).decode(
+                    "utf-8", "replace")
+            except (binascii.Error, ValueError):
+                continue
+    return out
+
 
 def _evidence(event: AuditEvent) -> list[dict[str, str]]:
-    data = event.request_object.get("data") if event.request_object else None
-    return credential_evidence(data)
+    body = event.request_object or {}
+    data = body.get("data")
+    found = credential_evidence(data)
+    binary = _binary_data(body)
+    return found + credential_evidence(binary) if binary else found
 
 
 def rule(event: AuditEvent) -> bool:

@@ -10,7 +10,7 @@ from typing import Any
 from kubetrail.events import AuditEvent
 from kubetrail.rules.podspec import workload_risk
 from kubetrail.rules.principals import system_in_system_namespace
-from kubetrail.rules.requests import created
+from kubetrail.rules.requests import created, creation
 
 
 def rule(event: AuditEvent) -> bool:
@@ -22,7 +22,7 @@ def rule(event: AuditEvent) -> bool:
 
 
 def title(event: AuditEvent) -> str:
-    return (f"[{event.username or '<unknown>'}] created DaemonSet "
+    return (f"[{event.username or '<unknown>'}] {creation(event) or 'created'} DaemonSet "
             f"[{event.namespace or '<cluster>'}/{event.name or '<unknown>'}]")
 
 

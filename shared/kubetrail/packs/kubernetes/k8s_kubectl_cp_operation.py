@@ -4,15 +4,19 @@ pod (tar create) or into one (tar extract), or tar run by exec directly."""
 from typing import Any
 
 from kubetrail.events import AuditEvent
-from kubetrail.rules.execs import exec_command, shown_command, tar_direction
+from kubetrail.rules.execs import exec_command, shown_command, tar_direction, target_pod
 from kubetrail.rules.principals import system_in_system_namespace
-from kubetrail.rules.requests import streamed
+from kubetrail.rules.requests import kubelet_stream, streamed
 
 EXEC = frozenset({"exec"})
 
 
 def rule(event: AuditEvent) -> bool:
-    if not streamed(event, EXEC) or system_in_system_namespace(event):
+    stream = kubelet_stream(event)
+    if stream is not None:
+        if stream[0] != "exec":
+            return False
+    elif not streamed(event, EXEC) or system_in_system_namespace(event):
         return False
     return tar_direction(exec_command(event)) is not None
 
@@ -20,7 +24,7 @@ def rule(event: AuditEvent) -> bool:
 def title(event: AuditEvent) -> str:
     direction = tar_direction(exec_command(event)) or "unknown"
     return (f"[{event.username or '<unknown>'}] copied files ({direction}) with tar in pod "
-            f"[{event.namespace or '<unknown>'}/{event.name or '<unknown>'}]")
+            f"{target_pod(event)}")
 
 
 def dedup(event: AuditEvent) -> str:

@@ -9,7 +9,7 @@ X-Forwarded-For header can neither hide the caller nor spread its count over man
 from typing import Any
 
 from kubetrail.events import AuditEvent
-from kubetrail.rules.network import public_source_ip
+from kubetrail.rules.network import public_source_ip, shown_source
 
 DENIED = frozenset({401, 403})
 
@@ -21,7 +21,7 @@ def rule(event: AuditEvent) -> bool:
 
 def title(event: AuditEvent) -> str:
     return ("Repeated denied Kubernetes API requests from public address "
-            f"[{public_source_ip(event)}]")
+            f"[{shown_source(event)}]")
 
 
 def dedup(event: AuditEvent) -> str:

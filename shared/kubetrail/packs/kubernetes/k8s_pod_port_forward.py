@@ -5,13 +5,17 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 from kubetrail.events import AuditEvent
+from kubetrail.rules.execs import target_pod
 from kubetrail.rules.principals import is_system_namespace, system_in_system_namespace
-from kubetrail.rules.requests import streamed
+from kubetrail.rules.requests import kubelet_stream, streamed
 
 PORT_FORWARD = frozenset({"portforward"})
 
 
 def rule(event: AuditEvent) -> bool:
+    stream = kubelet_stream(event)
+    if stream is not None:
+        return stream[0] == "portforward"
     return streamed(event, PORT_FORWARD) and not system_in_system_namespace(event)
 
 
@@ -23,7 +27,7 @@ def _ports(event: AuditEvent) -> list[str]:
 
 def title(event: AuditEvent) -> str:
     return (f"[{event.username or '<unknown>'}] forwarded ports {_ports(event)} of pod "
-            f"[{event.namespace or '<unknown>'}/{event.name or '<unknown>'}]")
+            f"{target_pod(event)}")
 
 
 def severity(event: AuditEvent) -> str:

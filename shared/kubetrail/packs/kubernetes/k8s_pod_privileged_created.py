@@ -4,7 +4,7 @@ container took effect: created, a controller's template changed, or an ephemeral
 from typing import Any
 
 from kubetrail.events import AuditEvent
-from kubetrail.rules.podspec import containers, is_privileged
+from kubetrail.rules.podspec import containers, is_privileged, pod_host_process
 from kubetrail.rules.workloads import actor_dedup, workload_title, workload_write
 
 
@@ -12,6 +12,9 @@ def _privileged(event: AuditEvent) -> list[str]:
     write = workload_write(event)
     if write is None:
         return []
+    if write.pod_level and pod_host_process(write.spec):
+        # a Windows HostProcess pod: every container, even one not named in a patch
+        return [name for name, _ in containers(write.spec, write.lists)] or ["<all containers>"]
     return [name for name, c in containers(write.spec, write.lists) if is_privileged(c)]
 
 

@@ -2,8 +2,10 @@
 
 `pods/exec` and `pods/attach` are authorized as `create` (SPDY) or `get` (WebSocket, the default
 of kubectl >= 1.30 and accepted by API servers before 1.35): either verb grants a shell in every
-container the role reaches. Wildcards count (RBAC matching, kubetrail.rules.rbac). System
-principals, which reconcile the built-in roles, are excluded (exact test).
+container the role reaches. `update`/`patch` of `pods/ephemeralcontainers` grants the same (a
+debug container of any image, privileged if asked, in any pod the role reaches). Wildcards count
+(RBAC matching, kubetrail.rules.rbac). System principals, which reconcile the built-in roles,
+are excluded (exact test).
 """
 
 from typing import Any
@@ -17,9 +19,17 @@ SUBRESOURCES = ("exec", "attach")
 VERBS = ("create", "get")
 
 
+# Adding an ephemeral container (`kubectl debug`) runs any image, privileged if asked, inside
+# the pod: a shell by another name.
+EPHEMERAL_VERBS = ("update", "patch")
+
+
 def _granted(event: AuditEvent) -> list[str]:
     rules = policy_rules(event.request_object)
-    return [f"pods/{s}" for s in SUBRESOURCES if grants_any(rules, VERBS, "", "pods", s)]
+    found = [f"pods/{s}" for s in SUBRESOURCES if grants_any(rules, VERBS, "", "pods", s)]
+    if grants_any(rules, EPHEMERAL_VERBS, "", "pods", "ephemeralcontainers"):
+        found.append("pods/ephemeralcontainers")
+    return found
 
 
 def rule(event: AuditEvent) -> bool:

@@ -7,19 +7,25 @@ No exclusion for system principals: none of them reads tokens through exec."""
 from typing import Any
 
 from kubetrail.events import AuditEvent
-from kubetrail.rules.execs import exec_command, shown_command, token_reads
-from kubetrail.rules.requests import streamed
+from kubetrail.rules.execs import exec_command, shown_command, target_pod, token_reads
+from kubetrail.rules.requests import kubelet_stream, streamed
 
 EXEC = frozenset({"exec"})
 
 
+def _exec(event: AuditEvent) -> bool:
+    """An exec into a pod, directly or through the node proxy to the kubelet."""
+    stream = kubelet_stream(event)
+    return stream[0] == "exec" if stream is not None else streamed(event, EXEC)
+
+
 def rule(event: AuditEvent) -> bool:
-    return streamed(event, EXEC) and bool(token_reads(exec_command(event)))
+    return _exec(event) and bool(token_reads(exec_command(event)))
 
 
 def title(event: AuditEvent) -> str:
     return (f"[{event.username or '<unknown>'}] read a service-account token in pod "
-            f"[{event.namespace or '<unknown>'}/{event.name or '<unknown>'}]")
+            f"{target_pod(event)}")
 
 
 def dedup(event: AuditEvent) -> str:

@@ -11,7 +11,7 @@ credentials were accepted either way.
 from typing import Any
 
 from kubetrail.events import AuditEvent
-from kubetrail.rules.network import public_source_ip
+from kubetrail.rules.network import public_source_ip, shown_source
 from kubetrail.rules.principals import is_system_principal
 
 
@@ -22,7 +22,7 @@ def rule(event: AuditEvent) -> bool:
 
 def title(event: AuditEvent) -> str:
     return (f"System principal [{event.username}] called the Kubernetes API from public address "
-            f"[{public_source_ip(event)}]")
+            f"[{shown_source(event)}]")
 
 
 def dedup(event: AuditEvent) -> str:
