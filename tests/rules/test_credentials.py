@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
@@ -52,9 +51,7 @@ def test_evidence_never_carries_the_value() -> None:
 def test_work_is_bounded_on_huge_data() -> None:
     data = {f"k{i}": ("password=" + "a" * 70_000) for i in range(5_000)}
     data["late"] = "AKIAIOSFODNN7EXAMPLE"  # beyond MAX_KEYS: not examined
-    start = time.perf_counter()
-    evidence = credential_evidence(data)
-    assert time.perf_counter() - start < 2.0
+    evidence = credential_evidence(data)  # the bound is on what is examined, not on time
     assert len(evidence) <= MAX_REPORTED
     assert all(e["key"] != "late" for e in evidence)
     assert len(data) > MAX_KEYS
