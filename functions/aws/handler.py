@@ -16,7 +16,7 @@ from aws_settings import Components, Settings, build, traced
 
 from kubetrail.errors import KubetrailError, Origin
 from kubetrail.sources.base import Outcome
-from kubetrail.sources.cloudwatch import decode_awslogs, decode_data_message, open_awslogs
+from kubetrail.sources.cloudwatch import awslogs_failure, decode_data_message, open_awslogs
 
 SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME") or "kubetrail"
 logger = Logger(service=SERVICE)  # structured JSON; POWERTOOLS_LOG_LEVEL sets the level
@@ -36,8 +36,8 @@ def outcomes(event: Any, origin: Origin, parts: Components) -> Iterator[Outcome]
     prefilter, limit = parts.pipeline.rules.prefilter, parts.max_inflate
     try:
         payload = open_awslogs(event, max_inflate=limit)
-    except Exception:  # decode_awslogs turns whatever it was into the delivery's Failure
-        return decode_awslogs(event, origin, prefilter, max_inflate=limit)
+    except Exception as exc:  # the delivery's one Failure, without inflating it a second time
+        return iter([awslogs_failure(event, exc, origin)])
     if isinstance(payload, dict):
         logger.append_keys(**{key: value[:512] for key, value in (
             ("log_group", payload.get("logGroup")), ("log_stream", payload.get("logStream")))

@@ -43,7 +43,7 @@ from kubetrail.sources.common import (
     opt_str,
     type_name,
 )
-from kubetrail.sources.guard import isolated, isolated_stream
+from kubetrail.sources.guard import failure_of, isolated, isolated_stream
 from kubetrail.sources.k8s import (
     embedded_audit_event,
     event_from_k8s,
@@ -98,6 +98,15 @@ def open_awslogs(event: Mapping[str, Any] | bytes, *, max_inflate: int = DEFAULT
     return _payload(event, max_inflate)
 
 
+def awslogs_failure(event: Mapping[str, Any] | bytes, exc: Exception, origin: Origin) -> Failure:
+    """The delivery's one Failure when `open_awslogs` raised `exc` (the event kept, cut, for the
+    dead-letter path): what decode_awslogs yields then, for a caller that opened it itself."""
+    if not isinstance(exc, DecodeError):
+        return failure_of(exc, origin, event)
+    return Failure(exc.message, origin, cut(event if isinstance(event, bytes | bytearray)
+                                            else dump(event)))
+
+
 @isolated_stream
 def decode_awslogs(
     event: Mapping[str, Any] | bytes, origin: Origin, prefilter: Prefilter | None = None,
@@ -108,8 +117,7 @@ def decode_awslogs(
     try:
         message = open_awslogs(event, max_inflate=max_inflate)
     except DecodeError as exc:
-        raw = event if isinstance(event, bytes | bytearray) else dump(event)
-        yield Failure(exc.message, origin, cut(raw))
+        yield awslogs_failure(event, exc, origin)
         return
     yield from decode_data_message(message, origin, prefilter)
 
