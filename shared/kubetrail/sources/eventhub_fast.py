@@ -37,7 +37,8 @@ import orjson
 
 from kubetrail.errors import Origin
 from kubetrail.sources.base import Outcome, Prefiltered
-from kubetrail.sources.common import check_density, is_utf8
+from kubetrail.sources.common import is_utf8
+from kubetrail.sources.density import check_density
 from kubetrail.sources.eventhub import AUDIT_CATEGORIES, decode_aks_record
 
 if TYPE_CHECKING:
