@@ -14,24 +14,13 @@ import contextlib
 import os
 import shutil
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from kubetrail.local.aws import patched_environ
 from tests.emulators.azurite import AZURITE_BIN
 
 Fresh = Callable[[], None]
-
-
-@contextlib.contextmanager
-def environ(values: Mapping[str, str]) -> Iterator[None]:
-    """These variables set for the duration (previous values restored, new ones removed)."""
-    saved = dict(os.environ)
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
 
 
 def missing(cloud: str) -> str | None:
@@ -52,7 +41,7 @@ def aws(workdir: Path) -> Iterator[Fresh]:
     proc.wait_ready()
     moto = Moto(proc.endpoint)
     try:
-        with environ({**moto.env(), "AWS_CONFIG_FILE": os.devnull,
+        with patched_environ({**moto.env(), "AWS_CONFIG_FILE": os.devnull,
                       "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
                       "POWERTOOLS_SERVICE_NAME": "kubetrail-bench"}):
             topic, _ = moto.topic_with_queue()
@@ -81,7 +70,7 @@ def azure(workdir: Path) -> Iterator[Fresh]:
         os.environ.update({"KUBETRAIL_DEDUP_TABLE": table, "KUBETRAIL_DEADLETTER_QUEUE": queue})
 
     try:
-        with environ({"KUBETRAIL_STORAGE_CONNECTION_STRING": conn,
+        with patched_environ({"KUBETRAIL_STORAGE_CONNECTION_STRING": conn,
                       "KUBETRAIL_EVENTGRID_ENDPOINT": standin.endpoint,
                       "KUBETRAIL_EVENTGRID_KEY": standin.key}):
             for name in ("KUBETRAIL_TABLE_ENDPOINT", "KUBETRAIL_QUEUE_ENDPOINT"):
@@ -101,7 +90,7 @@ def gcp(workdir: Path) -> Iterator[Fresh]:
         emulators = GcloudEmulators(PROJECT, pubsub.host, firestore.host)
         findings, _ = emulators.topic_with_subscription("findings")
         deadletter, _ = emulators.topic_with_subscription("deadletter")
-        with environ({**emulators.env(), "KUBETRAIL_FINDINGS_TOPIC": findings,
+        with patched_environ({**emulators.env(), "KUBETRAIL_FINDINGS_TOPIC": findings,
                       "KUBETRAIL_DEADLETTER_TOPIC": deadletter,
                       "KUBETRAIL_TIMEOUT_SECONDS": "30"}):
             yield lambda: os.environ.update(
