@@ -60,16 +60,18 @@ def read_paths(
     """Outcomes of every record in the given files, in order. Raises ConfigError at once when a
     path is missing, a directory or unreadable."""
     check_max_inflate(max_inflate)
-    checked = [_check(Path(p)) for p in paths]
+    checked = [check_path(Path(p)) for p in paths]
     return itertools.chain.from_iterable(
-        guard_stream(_read(p, prefilter, max_inflate), Origin(_source(p))) for p in checked)
+        guard_stream(_read(p, prefilter, max_inflate), Origin(source_name(p))) for p in checked)
 
 
-def _source(path: Path) -> str:
+def source_name(path: Path) -> str:
+    """The name outcomes of `path` carry in their Origin."""
     return "<stdin>" if str(path) == STDIN else str(path)
 
 
-def _check(path: Path) -> Path:
+def check_path(path: Path) -> Path:
+    """`path`, once known to be readable (or `-`); else ConfigError."""
     if str(path) == STDIN:
         return path
     if path.is_dir():
@@ -104,8 +106,7 @@ def _read_stream(raw: IO[bytes], source: str, prefilter: Prefilter | None, max_i
     first = _next_content(lines, head)
     if first is None:
         return
-    if isinstance(first, str) or first.strip().removeprefix(BOM).lstrip()[:1] not in (b"{", b"[") \
-            or is_json(first):
+    if _json_lines_from_the_start(first):
         yield from _json_lines(head, lines, stream, source, prefilter, max_inflate)
         return
     size = sum(map(len, head))
@@ -130,6 +131,35 @@ def _read_stream(raw: IO[bytes], source: str, prefilter: Prefilter | None, max_i
             yield Failure(head[-1], origin.child(str(len(head))))
         return
     yield from decode_document(doc, origin, prefilter, max_inflate=max_inflate)
+
+
+def _json_lines_from_the_start(first: bytes | str) -> bool:
+    """The file is JSON lines, decided by its first non-blank line (or its reason: too long)."""
+    return isinstance(first, str) or first.strip().removeprefix(BOM).lstrip()[:1] not in (
+        b"{", b"[") or is_json(first)
+
+
+def json_lines_start(handle: IO[bytes], max_inflate: int) -> int | None:
+    """For an uncompressed file open at its start: the offset where its first non-blank line
+    ends when the file is read as JSON lines from that line on, else None (a document, an
+    empty file, a file that could not be read). `kubetrail scan --jobs` cuts only such files."""
+    lines = _lines(handle, max_inflate)
+    first = _next_content(lines, [])
+    if first is None or (isinstance(first, str) and first.startswith("unreadable")) \
+            or not _json_lines_from_the_start(first):
+        return None
+    return handle.tell()
+
+
+def read_chunk(stream: IO[bytes], source: str, prefilter: Prefilter | None, max_inflate: int,
+               *, first: bool) -> Iterator[Outcome]:
+    """Outcomes of a run of whole lines of an uncompressed JSON lines file (`stream` ends where
+    the run ends), numbered from 1 at the run's first line: the first run is read as the whole
+    file would be, the others as the lines after a file's first line are. Not guarded: the
+    caller decides what an exception means for the rest of the file."""
+    if first:
+        return _read_stream(stream, source, prefilter, max_inflate)
+    return _json_lines([], iter(()), stream, source, prefilter, max_inflate)
 
 
 def _is_object_line(line: bytes) -> bool:

@@ -1,0 +1,280 @@
+"""`kubetrail scan --jobs N`: large JSON-lines files read and evaluated by N worker processes,
+with the same findings, in the same order, as one process.
+
+A file that sources/chunks.py can cut (regular, uncompressed, JSON lines, at least a few chunks)
+is read in chunks of whole lines. Each worker reads its chunks with the sequential reader
+(files.read_chunk: the same decoders, prefilter and guards) and evaluates the rules on every
+decoded record; it sends back, per chunk, only what the pipeline needs: counters' outcomes
+(Prefiltered runs, Skips, Failures), and per decoded record its matches and rule errors
+(sources.base.Evaluated). This process takes the chunks' results in chunk order and runs the
+pipeline on them (dedup claims, publishing, the report), numbering lines from the file's start.
+Everything else (stdin, gzip, small files, documents) is read here, as with --jobs 1.
+
+At most `2 x jobs` chunks are in flight, so memory stays bounded. A chunk whose worker died,
+failed, or whose results could not be sent (e.g. too deep to pickle) is read again here, so no
+record is lost and none is counted twice. Workers ignore SIGINT: the interrupted scan
+terminates them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import multiprocessing
+import os
+import pickle
+import signal
+import sys
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, replace
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from kubetrail.errors import ConfigError, Origin
+from kubetrail.pipeline import _describe, _raw
+from kubetrail.sources.base import Decoded, Evaluated, Failure, Outcome, Prefiltered
+from kubetrail.sources.chunks import CHUNK_BYTES, boundaries, open_chunk, shifted, splittable
+from kubetrail.sources.common import check_max_inflate
+from kubetrail.sources.files import check_path, read_chunk, read_paths, source_name
+from kubetrail.sources.guard import failure_of
+
+if TYPE_CHECKING:
+    from kubetrail.rules.engine import RuleError, RuleSet
+    from kubetrail.rules.prefilter import Prefilter
+
+MAX_DEFAULT_JOBS = 8
+IN_FLIGHT_PER_JOB = 2
+Setup = Callable[[], "tuple[RuleSet, Prefilter | None]"]
+# One decoded record's rules, as a worker sends them: (origin, event, matches as
+# (rule position, title, dedup key, severity, alert context, overrides), rule errors).
+Hit = tuple[Origin, Any, tuple[tuple[Any, ...], ...], tuple["RuleError", ...]]
+
+
+def default_jobs() -> int:
+    """The CPUs this process may run on (its affinity where the OS tells), at most 8."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, MAX_DEFAULT_JOBS))
+
+
+@dataclass(frozen=True, slots=True)
+class _Chunk:
+    """What one chunk gave: outcomes with chunk-relative origins (an Origin alone is a decoded
+    record nothing matched; a Hit one with matches or rule errors), its line count, and whether
+    reading stopped in it (the rest of the file is then not read, as sequentially)."""
+
+    items: list[Outcome | Origin | Hit]
+    lines: int
+    stopped: bool
+
+
+def run_chunk(path: Path, source: str, start: int, end: int | None, rules: RuleSet,
+              prefilter: Prefilter | None, max_inflate: int) -> _Chunk:
+    """Read and evaluate one chunk (in a worker, or here when a worker could not)."""
+    position = {id(rule): i for i, rule in enumerate(rules.rules)}
+    stream, raw = open_chunk(path, start, end)
+    items: list[Outcome | Origin | Hit] = []
+    stopped = False
+    with stream:
+        outcomes = read_chunk(stream, source, prefilter, max_inflate, first=start == 0)
+        try:
+            for outcome in outcomes:
+                if type(outcome) is Decoded:
+                    items.append(_evaluate(outcome, rules, position))
+                elif type(outcome) is Prefiltered and items and type(items[-1]) is Prefiltered:
+                    items[-1] = Prefiltered(items[-1].origin, items[-1].count + outcome.count)
+                else:
+                    items.append(outcome)
+        except ConfigError:
+            raise
+        except Exception as exc:  # as guard_stream does for the whole file
+            items.append(failure_of(exc, Origin(source), b""))
+            stopped = True
+    return _Chunk(items, raw.lines, stopped or raw.failed)
+
+
+def _evaluate(outcome: Decoded, rules: RuleSet, position: dict[int, int]
+              ) -> Failure | Origin | Hit:
+    try:
+        matches, errors = rules.evaluate(outcome.event, outcome.origin)
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:  # as Pipeline._examine: the record's failure
+        return Failure(f"examining the record raised {_describe(exc)}", outcome.origin,
+                       _raw(outcome))
+    if not matches and not errors:
+        return outcome.origin
+    return (outcome.origin, outcome.event,
+            tuple((position[id(m.rule)], m.title, m.dedup_key, m.severity, m.alert_context,
+                   m.overrides) for m in matches), tuple(errors))
+
+
+def _outcomes(chunk: _Chunk, lines: int, rules: RuleSet) -> Iterator[Outcome | Evaluated]:
+    """The chunk's outcomes, numbered from the file's first line (`lines` lines before it)."""
+    from kubetrail.rules.engine import Match
+
+    for item in chunk.items:
+        if type(item) is Origin:
+            yield Evaluated(shifted(item, lines))
+        elif type(item) is tuple:
+            origin, event, rows, errors = item
+            at = shifted(origin, lines)
+            yield Evaluated(at, event, [Match(rules.rules[row[0]], event, *row[1:])
+                                        for row in rows],
+                            [replace(e, origin=at) for e in errors])
+        else:
+            assert not isinstance(item, Origin | tuple)
+            yield replace(item, origin=shifted(item.origin, lines))
+
+
+def _serve(conn: Connection, setup: Setup | tuple[RuleSet, Prefilter | None], path: Path,
+           source: str, max_inflate: int) -> None:
+    """A worker: chunks (start, end) in, pickled _Chunk out (None: read it again yourself)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # (a forked worker holds a copy of the parent's unflushed output: never write it again)
+    sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - until os._exit
+    rules, prefilter = setup if isinstance(setup, tuple) else setup()
+    while True:
+        try:
+            task = conn.recv()
+        except (EOFError, OSError):
+            return
+        if task is None:
+            return
+        start, end = task
+        try:
+            payload = pickle.dumps(run_chunk(path, source, start, end, rules, prefilter,
+                                             max_inflate), pickle.HIGHEST_PROTOCOL)
+        except Exception:
+            payload = pickle.dumps(None)
+        conn.send_bytes(payload)
+
+
+class _Workers:
+    """`jobs` worker processes for one file, each with its own pipe; tasks go round-robin to
+    the live ones and each answers in the order it was asked."""
+
+    def __init__(self, jobs: int, setup: Setup | tuple[RuleSet, Prefilter | None], path: Path,
+                 source: str, max_inflate: int, method: str) -> None:
+        context: Any = multiprocessing.get_context(method)
+        self.conns: list[Connection | None] = []
+        self.procs: list[BaseProcess] = []
+        self._next = 0
+        for _ in range(jobs):
+            ours, theirs = context.Pipe()
+            proc = context.Process(target=_serve, args=(theirs, setup, path, source, max_inflate),
+                                   daemon=True)
+            proc.start()
+            theirs.close()
+            self.conns.append(ours)
+            self.procs.append(proc)
+
+    def submit(self, task: tuple[int, int | None]) -> int | None:
+        """The worker given `task`, None when none is left."""
+        for _ in range(len(self.conns)):
+            w, self._next = self._next, (self._next + 1) % len(self.conns)
+            conn = self.conns[w]
+            if conn is None:
+                continue
+            try:
+                conn.send(task)
+                return w
+            except (OSError, ValueError):
+                self._lost(w)
+        return None
+
+    def result(self, w: int | None) -> _Chunk | None:
+        """Worker w's next answer; None when it failed or is gone."""
+        conn = None if w is None else self.conns[w]
+        if w is None or conn is None:
+            return None
+        try:
+            answer = pickle.loads(conn.recv_bytes())  # noqa: S301 - our own worker's
+        except (EOFError, OSError, pickle.UnpicklingError):
+            self._lost(w)
+            return None
+        return answer if isinstance(answer, _Chunk) else None
+
+    def _lost(self, w: int) -> None:
+        conn, self.conns[w] = self.conns[w], None
+        if conn is not None:
+            conn.close()
+
+    def close(self, *, wait: bool) -> None:
+        """Let the workers end (after their current chunk when `wait`), else terminate them."""
+        for w, conn in enumerate(self.conns):
+            if conn is not None:
+                if wait:
+                    with contextlib.suppress(OSError, ValueError):
+                        conn.send(None)
+                self._lost(w)
+        for proc in self.procs:
+            if not wait:
+                proc.terminate()
+            proc.join()
+
+
+def _read_parallel(path: Path, source: str, first_end: int, jobs: int, chunk_bytes: int,
+                   rules: RuleSet, prefilter: Prefilter | None, setup: Setup, max_inflate: int,
+                   method: str) -> Iterator[Outcome | Evaluated]:
+    for stream in (sys.stdout, sys.stderr):  # nothing buffered for a forked worker to copy
+        stream.flush()
+    workers = _Workers(jobs, (rules, prefilter) if method == "fork" else setup, path, source,
+                       max_inflate, method)
+    done = False
+    try:
+        inflight: deque[tuple[tuple[int, int | None], int | None]] = deque()
+        lines = 0
+        with path.open("rb") as handle:
+            for bounds in boundaries(handle, first_end, chunk_bytes):
+                inflight.append((bounds, workers.submit(bounds)))
+                while len(inflight) >= IN_FLIGHT_PER_JOB * jobs or (inflight and bounds[1] is None):
+                    (start, end), w = inflight.popleft()
+                    chunk = workers.result(w) or run_chunk(path, source, start, end, rules,
+                                                           prefilter, max_inflate)
+                    yield from _outcomes(chunk, lines, rules)
+                    lines += chunk.lines
+                    if chunk.stopped:
+                        return
+        done = True
+    finally:
+        workers.close(wait=done)
+
+
+def start_method() -> str:
+    """fork where it is safe (Linux: workers inherit the loaded rules), else spawn."""
+    return "fork" if sys.platform.startswith("linux") else "spawn"
+
+
+def scan_paths(paths: Iterable[Path], rules: RuleSet, prefilter: Prefilter | None, *,
+               max_inflate: int, jobs: int, setup: Setup, chunk_bytes: int = CHUNK_BYTES,
+               method: str | None = None) -> Iterator[Outcome | Evaluated]:
+    """read_paths' outcomes, the large JSON-lines files among `paths` read and evaluated by
+    `jobs` workers (`setup` loads the rules in a spawned worker; forked ones inherit them)."""
+    check_max_inflate(max_inflate)
+    checked = [check_path(Path(p)) for p in paths]
+    return itertools.chain.from_iterable(
+        _one(p, rules, prefilter, max_inflate, jobs, setup, chunk_bytes, method or start_method())
+        for p in checked)
+
+
+def _one(path: Path, rules: RuleSet, prefilter: Prefilter | None, max_inflate: int, jobs: int,
+         setup: Setup, chunk_bytes: int, method: str) -> Iterator[Outcome | Evaluated]:
+    source = source_name(path)
+    first_end = None if jobs < 2 or source == "<stdin>" else splittable(path, chunk_bytes,
+                                                                        max_inflate)
+    if first_end is None:
+        yield from read_paths([path], prefilter, max_inflate=max_inflate)
+        return
+    try:
+        yield from _read_parallel(path, source, first_end, jobs, chunk_bytes, rules, prefilter,
+                                  setup, max_inflate, method)
+    except ConfigError:
+        raise
+    except Exception as exc:  # as read_paths' guard: the file's failure, then the next file
+        yield failure_of(exc, Origin(source), b"")
