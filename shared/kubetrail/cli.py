@@ -156,7 +156,7 @@ def cmd_scan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from kubetrail.pipeline import Pipeline
     from kubetrail.progress import maybe_progress
     from kubetrail.sources import read_paths
-    from kubetrail.sources.base import Prefiltered
+    from kubetrail.sources.base import Evaluated, Prefiltered
 
     rules, prefilter = _scan_rules(args, err)
     store = SqliteDedupStore(args.dedup_db)
@@ -183,7 +183,7 @@ def cmd_scan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     progress = maybe_progress(err, lambda: published[0])
     if progress is not None:  # only when stderr is a terminal
         outcomes = progress.track(
-            outcomes, lambda o: o.count if isinstance(o, Prefiltered) else 1)
+            outcomes, lambda o: o.count if isinstance(o, Prefiltered | Evaluated) else 1)
     try:
         report = pipeline.process(outcomes)
     finally:

@@ -19,23 +19,24 @@ terminates them.
 from __future__ import annotations
 
 import contextlib
-import itertools
+import io
 import multiprocessing
 import os
 import pickle
 import signal
 import sys
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Generator, Iterable, Iterator
+from dataclasses import dataclass, fields, replace
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kubetrail.errors import ConfigError, Origin
+from kubetrail.events import AuditEvent
 from kubetrail.pipeline import _describe, _raw
-from kubetrail.sources.base import Decoded, Evaluated, Failure, Outcome, Prefiltered
+from kubetrail.sources.base import Decoded, Evaluated, Failure, Outcome, Prefiltered, Skip
 from kubetrail.sources.chunks import CHUNK_BYTES, boundaries, open_chunk, shifted, splittable
 from kubetrail.sources.common import check_max_inflate
 from kubetrail.sources.files import check_path, read_chunk, read_paths, source_name
@@ -64,11 +65,13 @@ def default_jobs() -> int:
 
 @dataclass(frozen=True, slots=True)
 class _Chunk:
-    """What one chunk gave: outcomes with chunk-relative origins (an Origin alone is a decoded
-    record nothing matched; a Hit one with matches or rule errors), its line count, and whether
-    reading stopped in it (the rest of the file is then not read, as sequentially)."""
+    """What one chunk gave, origins numbered from its first line: its Failures, Skips and Hits
+    (decoded records with matches or rule errors) in order, then one Prefiltered and one
+    Evaluated run counting all its other records (counters only: their order does not matter);
+    its line count, and whether reading stopped in it (the rest of the file is then not read,
+    as sequentially)."""
 
-    items: list[Outcome | Origin | Hit]
+    items: list[Outcome | Evaluated | Hit]
     lines: int
     stopped: bool
 
@@ -78,16 +81,25 @@ def run_chunk(path: Path, source: str, start: int, end: int | None, rules: RuleS
     """Read and evaluate one chunk (in a worker, or here when a worker could not)."""
     position = {id(rule): i for i, rule in enumerate(rules.rules)}
     stream, raw = open_chunk(path, start, end)
-    items: list[Outcome | Origin | Hit] = []
+    items: list[Outcome | Evaluated | Hit] = []
     stopped = False
+    prefiltered: Prefiltered | None = None
+    quiet: Origin | None = None
+    quiet_count = 0
     with stream:
         outcomes = read_chunk(stream, source, prefilter, max_inflate, first=start == 0)
         try:
             for outcome in outcomes:
                 if type(outcome) is Decoded:
-                    items.append(_evaluate(outcome, rules, position))
-                elif type(outcome) is Prefiltered and items and type(items[-1]) is Prefiltered:
-                    items[-1] = Prefiltered(items[-1].origin, items[-1].count + outcome.count)
+                    item = _evaluate(outcome, rules, position)
+                    if item is None:
+                        quiet = quiet or outcome.origin
+                        quiet_count += 1
+                    else:
+                        items.append(item)
+                elif type(outcome) is Prefiltered:
+                    prefiltered = outcome if prefiltered is None else Prefiltered(
+                        prefiltered.origin, prefiltered.count + outcome.count)
                 else:
                     items.append(outcome)
         except ConfigError:
@@ -95,11 +107,16 @@ def run_chunk(path: Path, source: str, start: int, end: int | None, rules: RuleS
         except Exception as exc:  # as guard_stream does for the whole file
             items.append(failure_of(exc, Origin(source), b""))
             stopped = True
+    if prefiltered is not None:
+        items.append(prefiltered)
+    if quiet is not None:
+        items.append(Evaluated(quiet, count=quiet_count))
     return _Chunk(items, raw.lines, stopped or raw.failed)
 
 
 def _evaluate(outcome: Decoded, rules: RuleSet, position: dict[int, int]
-              ) -> Failure | Origin | Hit:
+              ) -> Failure | Hit | None:
+    """A decoded record's rules: its Hit, None when nothing matched and no rule raised."""
     try:
         matches, errors = rules.evaluate(outcome.event, outcome.origin)
     except (KeyboardInterrupt, SystemExit):
@@ -108,7 +125,7 @@ def _evaluate(outcome: Decoded, rules: RuleSet, position: dict[int, int]
         return Failure(f"examining the record raised {_describe(exc)}", outcome.origin,
                        _raw(outcome))
     if not matches and not errors:
-        return outcome.origin
+        return None
     return (outcome.origin, outcome.event,
             tuple((position[id(m.rule)], m.title, m.dedup_key, m.severity, m.alert_context,
                    m.overrides) for m in matches), tuple(errors))
@@ -119,17 +136,34 @@ def _outcomes(chunk: _Chunk, lines: int, rules: RuleSet) -> Iterator[Outcome | E
     from kubetrail.rules.engine import Match
 
     for item in chunk.items:
-        if type(item) is Origin:
-            yield Evaluated(shifted(item, lines))
-        elif type(item) is tuple:
+        if type(item) is tuple:
             origin, event, rows, errors = item
             at = shifted(origin, lines)
             yield Evaluated(at, event, [Match(rules.rules[row[0]], event, *row[1:])
                                         for row in rows],
                             [replace(e, origin=at) for e in errors])
         else:
-            assert not isinstance(item, Origin | tuple)
+            assert not isinstance(item, tuple)
             yield replace(item, origin=shifted(item.origin, lines))
+
+
+def _dumps(chunk: _Chunk) -> bytes:
+    """The chunk pickled, its dataclasses as constructor calls (unpickling a slotted dataclass
+    by its state costs several times as much)."""
+    buffer = io.BytesIO()
+    pickler = pickle.Pickler(buffer, pickle.HIGHEST_PROTOCOL)
+    pickler.dispatch_table = _REDUCERS
+    pickler.dump(chunk)
+    return buffer.getvalue()
+
+
+def _reducer(cls: type) -> Callable[[Any], tuple[type, tuple[Any, ...]]]:
+    names = [f.name for f in fields(cls)]
+    return lambda obj: (cls, tuple(getattr(obj, name) for name in names))
+
+
+_REDUCERS: dict[type, Callable[[Any], Any]] = {
+    cls: _reducer(cls) for cls in (Origin, AuditEvent, Prefiltered, Skip, Failure, Evaluated)}
 
 
 def _serve(conn: Connection, setup: Setup | tuple[RuleSet, Prefilter | None], path: Path,
@@ -148,8 +182,7 @@ def _serve(conn: Connection, setup: Setup | tuple[RuleSet, Prefilter | None], pa
             return
         start, end = task
         try:
-            payload = pickle.dumps(run_chunk(path, source, start, end, rules, prefilter,
-                                             max_inflate), pickle.HIGHEST_PROTOCOL)
+            payload = _dumps(run_chunk(path, source, start, end, rules, prefilter, max_inflate))
         except Exception:
             payload = pickle.dumps(None)
         conn.send_bytes(payload)
@@ -253,14 +286,19 @@ def start_method() -> str:
 
 def scan_paths(paths: Iterable[Path], rules: RuleSet, prefilter: Prefilter | None, *,
                max_inflate: int, jobs: int, setup: Setup, chunk_bytes: int = CHUNK_BYTES,
-               method: str | None = None) -> Iterator[Outcome | Evaluated]:
+               method: str | None = None) -> Generator[Outcome | Evaluated, None, None]:
     """read_paths' outcomes, the large JSON-lines files among `paths` read and evaluated by
     `jobs` workers (`setup` loads the rules in a spawned worker; forked ones inherit them)."""
     check_max_inflate(max_inflate)
     checked = [check_path(Path(p)) for p in paths]
-    return itertools.chain.from_iterable(
-        _one(p, rules, prefilter, max_inflate, jobs, setup, chunk_bytes, method or start_method())
-        for p in checked)
+    return _each(checked, rules, prefilter, max_inflate, jobs, setup, chunk_bytes,
+                 method or start_method())
+
+
+def _each(paths: list[Path], *args: Any) -> Generator[Outcome | Evaluated, None, None]:
+    # (a generator, not a chain: closing it, as an interrupted scan does, ends the workers)
+    for path in paths:
+        yield from _one(path, *args)
 
 
 def _one(path: Path, rules: RuleSet, prefilter: Prefilter | None, max_inflate: int, jobs: int,

@@ -111,7 +111,8 @@ class Pipeline:
                     self._fail(report, outcome)
                 elif isinstance(outcome, Evaluated):
                     if outcome.event is None:
-                        report.decoded += 1
+                        report.decoded += outcome.count
+                        report.records += outcome.count - 1
                     else:
                         self._examine(Decoded(outcome.event, outcome.origin), report, pending,
                                       (outcome.matches, outcome.errors))

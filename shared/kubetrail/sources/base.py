@@ -56,12 +56,14 @@ Outcome = Decoded | Skip | Prefiltered | Failure
 class Evaluated:
     """A decoded record whose rules were already evaluated elsewhere (a `kubetrail scan --jobs`
     worker): its matches and rule errors, as RuleSet.evaluate returned them. `event` is None
-    when nothing matched and no rule raised (nothing then needs it)."""
+    for a run of `count` consecutive decoded records that no rule matched and none raised on
+    (nothing needs their events); `origin` is then the first one's."""
 
     origin: Origin
     event: AuditEvent | None = None
     matches: Sequence[Match] = ()
     errors: Sequence[RuleError] = ()
+    count: int = 1
 
 SKIP_REASONS = {
     "control-message": "CloudWatch Logs CONTROL_MESSAGE (subscription health check)",
