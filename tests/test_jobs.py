@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 import pytest
 
+import kubetrail.cli as cli
 import kubetrail.jobs as jobs
 import kubetrail.pipeline as pipeline
 from kubetrail.cli import main
@@ -192,10 +193,17 @@ def test_gzip_stdin_and_small_files_stay_in_this_process(
     plain = stream("eks-metadata", 300, tmp_path)
     packed = tmp_path / "packed.jsonl.gz"
     packed.write_bytes(gzip.compress(plain.read_bytes()))
-    monkeypatch.setenv("KUBETRAIL_CHUNK_BYTES", str(plain.stat().st_size // 3))
+    array = tmp_path / "array.json"  # one JSON document, cut nowhere
+    array.write_bytes(b"[" + plain.read_bytes().rstrip(b"\n").replace(b"\n", b",\n") + b"]")
+    monkeypatch.setenv("KUBETRAIL_CHUNK_BYTES", str(packed.stat().st_size // 5))
+    expected = scan("--jobs", "1", str(plain))
     spy = Spy(monkeypatch)
-    assert scan("--jobs", "2", str(packed)) == scan("--jobs", "1", str(plain))
+    assert scan("--jobs", "2", str(packed)) == expected
+    assert scan("--jobs", "2", str(array))[0] == expected[0]
     assert spy.files == 0
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(plain.read_bytes())))
+    assert scan("--jobs", "2", "-", str(plain))[0] == expected[0]  # (dedup: once)
+    assert spy.files == 1
 
 
 def test_a_closed_scan_leaves_no_worker_behind(tmp_path: Path) -> None:
@@ -221,4 +229,4 @@ def test_jobs_setting(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     assert "KUBETRAIL_JOBS" in err.getvalue()
     monkeypatch.setenv("KUBETRAIL_JOBS", "3")
     assert orjson.loads(scan(str(path))[0])["rule_id"] == "Kubernetes.DaemonSet.Created"
-    assert 1 <= jobs.default_jobs() <= jobs.MAX_DEFAULT_JOBS
+    assert 1 <= cli.default_jobs() <= cli.MAX_DEFAULT_JOBS

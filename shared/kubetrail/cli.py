@@ -123,6 +123,14 @@ def _worker_rules(args: argparse.Namespace) -> tuple[RuleSet, Prefilter | None]:
     return _scan_rules(args, io.StringIO())
 
 
+def _size(path: Path) -> int:
+    """The size of a regular file, 0 for stdin and whatever cannot be told (read as ever)."""
+    try:
+        return 0 if str(path) == "-" else path.stat().st_size
+    except OSError:
+        return 0
+
+
 def _jobs(args: argparse.Namespace) -> int:
     """--jobs, else $KUBETRAIL_JOBS, else the CPUs this process may use (at most 8)."""
     if args.jobs is not None:
@@ -133,15 +141,27 @@ def _jobs(args: argparse.Namespace) -> int:
             return positive_int(env)
         except argparse.ArgumentTypeError as exc:
             raise ConfigError(f"KUBETRAIL_JOBS: {exc}") from None
-    from kubetrail.jobs import default_jobs
-
     return default_jobs()
 
 
-def _chunk_bytes() -> int:
-    """$KUBETRAIL_CHUNK_BYTES (tests force small chunks), else the default chunk size."""
-    from kubetrail.sources.chunks import CHUNK_BYTES
+MAX_DEFAULT_JOBS = 8
 
+
+def default_jobs() -> int:
+    """The CPUs this process may run on (its affinity where the OS tells), at most 8."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, MAX_DEFAULT_JOBS))
+
+
+CHUNK_BYTES = 8 << 20
+
+
+def _chunk_bytes() -> int:
+    """$KUBETRAIL_CHUNK_BYTES (tests force small chunks), else CHUNK_BYTES: how much of a file
+    one --jobs worker reads at a time."""
     env = os.environ.get("KUBETRAIL_CHUNK_BYTES", "").strip()
     if not env:
         return CHUNK_BYTES
@@ -172,11 +192,12 @@ def cmd_scan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                         on_finding=count)
     jobs = _jobs(args)
     outcomes: Iterable[Outcome | Evaluated]
-    if jobs > 1:
-        from kubetrail.jobs import scan_paths
+    chunk_bytes = _chunk_bytes()
+    if jobs > 1 and any(_size(p) >= chunk_bytes for p in args.files):
+        from kubetrail.jobs import scan_paths  # (only then: it is start-up time otherwise)
 
         outcomes = scan_paths(args.files, rules, prefilter, max_inflate=args.max_inflate,
-                              jobs=jobs, chunk_bytes=_chunk_bytes(),
+                              jobs=jobs, chunk_bytes=chunk_bytes,
                               setup=functools.partial(_worker_rules, args))
     else:
         outcomes = read_paths(args.files, prefilter, max_inflate=args.max_inflate)

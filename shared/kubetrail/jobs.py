@@ -20,16 +20,11 @@ from __future__ import annotations
 
 import contextlib
 import io
-import multiprocessing
 import os
-import pickle
-import signal
 import sys
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, fields, replace
-from multiprocessing.connection import Connection
-from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,30 +32,23 @@ from kubetrail.errors import ConfigError, Origin
 from kubetrail.events import AuditEvent
 from kubetrail.pipeline import _describe, _raw
 from kubetrail.sources.base import Decoded, Evaluated, Failure, Outcome, Prefiltered, Skip
-from kubetrail.sources.chunks import CHUNK_BYTES, boundaries, open_chunk, shifted, splittable
+from kubetrail.sources.chunks import boundaries, open_chunk, shifted, splittable
 from kubetrail.sources.common import check_max_inflate
 from kubetrail.sources.files import check_path, read_chunk, read_paths, source_name
 from kubetrail.sources.guard import failure_of
 
 if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
+    from multiprocessing.process import BaseProcess
+
     from kubetrail.rules.engine import RuleError, RuleSet
     from kubetrail.rules.prefilter import Prefilter
 
-MAX_DEFAULT_JOBS = 8
 IN_FLIGHT_PER_JOB = 2
 Setup = Callable[[], "tuple[RuleSet, Prefilter | None]"]
 # One decoded record's rules, as a worker sends them: (origin, event, matches as
 # (rule position, title, dedup key, severity, alert context, overrides), rule errors).
 Hit = tuple[Origin, Any, tuple[tuple[Any, ...], ...], tuple["RuleError", ...]]
-
-
-def default_jobs() -> int:
-    """The CPUs this process may run on (its affinity where the OS tells), at most 8."""
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        cpus = os.cpu_count() or 1
-    return max(1, min(cpus, MAX_DEFAULT_JOBS))
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +138,8 @@ def _outcomes(chunk: _Chunk, lines: int, rules: RuleSet) -> Iterator[Outcome | E
 def _dumps(chunk: _Chunk) -> bytes:
     """The chunk pickled, its dataclasses as constructor calls (unpickling a slotted dataclass
     by its state costs several times as much)."""
+    import pickle
+
     buffer = io.BytesIO()
     pickler = pickle.Pickler(buffer, pickle.HIGHEST_PROTOCOL)
     pickler.dispatch_table = _REDUCERS
@@ -169,6 +159,9 @@ _REDUCERS: dict[type, Callable[[Any], Any]] = {
 def _serve(conn: Connection, setup: Setup | tuple[RuleSet, Prefilter | None], path: Path,
            source: str, max_inflate: int) -> None:
     """A worker: chunks (start, end) in, pickled _Chunk out (None: read it again yourself)."""
+    import pickle
+    import signal
+
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     # (a forked worker holds a copy of the parent's unflushed output: never write it again)
     sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - until os._exit
@@ -194,6 +187,8 @@ class _Workers:
 
     def __init__(self, jobs: int, setup: Setup | tuple[RuleSet, Prefilter | None], path: Path,
                  source: str, max_inflate: int, method: str) -> None:
+        import multiprocessing  # (only when a file is cut: it costs the scan's start-up ~15 ms)
+
         context: Any = multiprocessing.get_context(method)
         self.conns: list[Connection | None] = []
         self.procs: list[BaseProcess] = []
@@ -223,6 +218,8 @@ class _Workers:
 
     def result(self, w: int | None) -> _Chunk | None:
         """Worker w's next answer; None when it failed or is gone."""
+        import pickle
+
         conn = None if w is None else self.conns[w]
         if w is None or conn is None:
             return None
@@ -285,7 +282,7 @@ def start_method() -> str:
 
 
 def scan_paths(paths: Iterable[Path], rules: RuleSet, prefilter: Prefilter | None, *,
-               max_inflate: int, jobs: int, setup: Setup, chunk_bytes: int = CHUNK_BYTES,
+               max_inflate: int, jobs: int, setup: Setup, chunk_bytes: int,
                method: str | None = None) -> Generator[Outcome | Evaluated, None, None]:
     """read_paths' outcomes, the large JSON-lines files among `paths` read and evaluated by
     `jobs` workers (`setup` loads the rules in a spawned worker; forked ones inherit them)."""

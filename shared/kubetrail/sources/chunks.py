@@ -25,7 +25,6 @@ from kubetrail.errors import Origin
 from kubetrail.sources.common import GZIP_MAGIC
 from kubetrail.sources.files import json_lines_start
 
-CHUNK_BYTES = 8 << 20
 MIN_CHUNKS = 4  # a file under MIN_CHUNKS chunks is not worth the workers' start-up
 _FIND = 1 << 16
 _NEWLINE = ord("\n")
