@@ -171,7 +171,7 @@ def test_every_record_is_read_again_when_workers_die(tmp_path: Path,
     assert scan("--jobs", "2", str(path)) == expected
     # a worker that cannot send a chunk's results: that chunk is read here
     monkeypatch.setattr(jobs, "_serve", serve)
-    monkeypatch.setattr(jobs, "_dumps", lambda chunk: (_ for _ in ()).throw(RecursionError()))
+    monkeypatch.setattr(jobs, "dumps", lambda chunk: (_ for _ in ()).throw(RecursionError()))
     spy = Spy(monkeypatch)
     assert scan("--jobs", "2", str(path)) == expected
     assert spy.files == 1 and spy.answered == 0

@@ -4,9 +4,9 @@ with the same findings, in the same order, as one process.
 A file that sources/chunks.py can cut (regular, uncompressed, JSON lines, at least a few chunks)
 is read in chunks of whole lines. Each worker reads its chunks with the sequential reader
 (files.read_chunk: the same decoders, prefilter and guards) and evaluates the rules on every
-decoded record; it sends back, per chunk, only what the pipeline needs: counters' outcomes
-(Prefiltered runs, Skips, Failures), and per decoded record its matches and rule errors
-(sources.base.Evaluated). This process takes the chunks' results in chunk order and runs the
+decoded record; it sends back, per chunk, only what the pipeline needs (kubetrail/chunkwork.py):
+Failures, Skips, counts of the other records, and per decoded record its matches and rule
+errors (sources.base.Evaluated). This process takes the chunks' results in chunk order and runs the
 pipeline on them (dedup claims, publishing, the report), numbering lines from the file's start.
 Everything else (stdin, gzip, small files, documents) is read here, as with --jobs 1.
 
@@ -19,146 +19,35 @@ terminates them.
 from __future__ import annotations
 
 import contextlib
-import io
 import os
 import sys
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator
-from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kubetrail.chunkwork import Chunk, dumps, outcomes, run_chunk
 from kubetrail.errors import ConfigError, Origin
-from kubetrail.events import AuditEvent
-from kubetrail.pipeline import _describe, _raw
-from kubetrail.sources.base import Decoded, Evaluated, Failure, Outcome, Prefiltered, Skip
-from kubetrail.sources.chunks import boundaries, open_chunk, shifted, splittable
+from kubetrail.sources.base import Evaluated, Outcome
+from kubetrail.sources.chunks import boundaries, splittable
 from kubetrail.sources.common import check_max_inflate
-from kubetrail.sources.files import check_path, read_chunk, read_paths, source_name
+from kubetrail.sources.files import check_path, read_paths, source_name
 from kubetrail.sources.guard import failure_of
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
     from multiprocessing.process import BaseProcess
 
-    from kubetrail.rules.engine import RuleError, RuleSet
+    from kubetrail.rules.engine import RuleSet
     from kubetrail.rules.prefilter import Prefilter
 
 IN_FLIGHT_PER_JOB = 2
 Setup = Callable[[], "tuple[RuleSet, Prefilter | None]"]
-# One decoded record's rules, as a worker sends them: (origin, event, matches as
-# (rule position, title, dedup key, severity, alert context, overrides), rule errors).
-Hit = tuple[Origin, Any, tuple[tuple[Any, ...], ...], tuple["RuleError", ...]]
-
-
-@dataclass(frozen=True, slots=True)
-class _Chunk:
-    """What one chunk gave, origins numbered from its first line: its Failures, Skips and Hits
-    (decoded records with matches or rule errors) in order, then one Prefiltered and one
-    Evaluated run counting all its other records (counters only: their order does not matter);
-    its line count, and whether reading stopped in it (the rest of the file is then not read,
-    as sequentially)."""
-
-    items: list[Outcome | Evaluated | Hit]
-    lines: int
-    stopped: bool
-
-
-def run_chunk(path: Path, source: str, start: int, end: int | None, rules: RuleSet,
-              prefilter: Prefilter | None, max_inflate: int) -> _Chunk:
-    """Read and evaluate one chunk (in a worker, or here when a worker could not)."""
-    position = {id(rule): i for i, rule in enumerate(rules.rules)}
-    stream, raw = open_chunk(path, start, end)
-    items: list[Outcome | Evaluated | Hit] = []
-    stopped = False
-    prefiltered: Prefiltered | None = None
-    quiet: Origin | None = None
-    quiet_count = 0
-    with stream:
-        outcomes = read_chunk(stream, source, prefilter, max_inflate, first=start == 0)
-        try:
-            for outcome in outcomes:
-                if type(outcome) is Decoded:
-                    item = _evaluate(outcome, rules, position)
-                    if item is None:
-                        quiet = quiet or outcome.origin
-                        quiet_count += 1
-                    else:
-                        items.append(item)
-                elif type(outcome) is Prefiltered:
-                    prefiltered = outcome if prefiltered is None else Prefiltered(
-                        prefiltered.origin, prefiltered.count + outcome.count)
-                else:
-                    items.append(outcome)
-        except ConfigError:
-            raise
-        except Exception as exc:  # as guard_stream does for the whole file
-            items.append(failure_of(exc, Origin(source), b""))
-            stopped = True
-    if prefiltered is not None:
-        items.append(prefiltered)
-    if quiet is not None:
-        items.append(Evaluated(quiet, count=quiet_count))
-    return _Chunk(items, raw.lines, stopped or raw.failed)
-
-
-def _evaluate(outcome: Decoded, rules: RuleSet, position: dict[int, int]
-              ) -> Failure | Hit | None:
-    """A decoded record's rules: its Hit, None when nothing matched and no rule raised."""
-    try:
-        matches, errors = rules.evaluate(outcome.event, outcome.origin)
-    except (KeyboardInterrupt, SystemExit):
-        raise
-    except BaseException as exc:  # as Pipeline._examine: the record's failure
-        return Failure(f"examining the record raised {_describe(exc)}", outcome.origin,
-                       _raw(outcome))
-    if not matches and not errors:
-        return None
-    return (outcome.origin, outcome.event,
-            tuple((position[id(m.rule)], m.title, m.dedup_key, m.severity, m.alert_context,
-                   m.overrides) for m in matches), tuple(errors))
-
-
-def _outcomes(chunk: _Chunk, lines: int, rules: RuleSet) -> Iterator[Outcome | Evaluated]:
-    """The chunk's outcomes, numbered from the file's first line (`lines` lines before it)."""
-    from kubetrail.rules.engine import Match
-
-    for item in chunk.items:
-        if type(item) is tuple:
-            origin, event, rows, errors = item
-            at = shifted(origin, lines)
-            yield Evaluated(at, event, [Match(rules.rules[row[0]], event, *row[1:])
-                                        for row in rows],
-                            [replace(e, origin=at) for e in errors])
-        else:
-            assert not isinstance(item, tuple)
-            yield replace(item, origin=shifted(item.origin, lines))
-
-
-def _dumps(chunk: _Chunk) -> bytes:
-    """The chunk pickled, its dataclasses as constructor calls (unpickling a slotted dataclass
-    by its state costs several times as much)."""
-    import pickle
-
-    buffer = io.BytesIO()
-    pickler = pickle.Pickler(buffer, pickle.HIGHEST_PROTOCOL)
-    pickler.dispatch_table = _REDUCERS
-    pickler.dump(chunk)
-    return buffer.getvalue()
-
-
-def _reducer(cls: type) -> Callable[[Any], tuple[type, tuple[Any, ...]]]:
-    names = [f.name for f in fields(cls)]
-    return lambda obj: (cls, tuple(getattr(obj, name) for name in names))
-
-
-_REDUCERS: dict[type, Callable[[Any], Any]] = {
-    cls: _reducer(cls) for cls in (Origin, AuditEvent, Prefiltered, Skip, Failure, Evaluated)}
 
 
 def _serve(conn: Connection, setup: Setup | tuple[RuleSet, Prefilter | None], path: Path,
            source: str, max_inflate: int) -> None:
-    """A worker: chunks (start, end) in, pickled _Chunk out (None: read it again yourself)."""
+    """A worker: chunks (start, end) in, pickled Chunk out (None: read it again yourself)."""
     import pickle
     import signal
 
@@ -175,7 +64,7 @@ def _serve(conn: Connection, setup: Setup | tuple[RuleSet, Prefilter | None], pa
             return
         start, end = task
         try:
-            payload = _dumps(run_chunk(path, source, start, end, rules, prefilter, max_inflate))
+            payload = dumps(run_chunk(path, source, start, end, rules, prefilter, max_inflate))
         except Exception:
             payload = pickle.dumps(None)
         conn.send_bytes(payload)
@@ -216,7 +105,7 @@ class _Workers:
                 self._lost(w)
         return None
 
-    def result(self, w: int | None) -> _Chunk | None:
+    def result(self, w: int | None) -> Chunk | None:
         """Worker w's next answer; None when it failed or is gone."""
         import pickle
 
@@ -228,7 +117,7 @@ class _Workers:
         except (EOFError, OSError, pickle.UnpicklingError):
             self._lost(w)
             return None
-        return answer if isinstance(answer, _Chunk) else None
+        return answer if isinstance(answer, Chunk) else None
 
     def _lost(self, w: int) -> None:
         conn, self.conns[w] = self.conns[w], None
@@ -267,7 +156,7 @@ def _read_parallel(path: Path, source: str, first_end: int, jobs: int, chunk_byt
                     (start, end), w = inflight.popleft()
                     chunk = workers.result(w) or run_chunk(path, source, start, end, rules,
                                                            prefilter, max_inflate)
-                    yield from _outcomes(chunk, lines, rules)
+                    yield from outcomes(chunk, lines, rules)
                     lines += chunk.lines
                     if chunk.stopped:
                         return
