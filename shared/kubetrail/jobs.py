@@ -82,6 +82,7 @@ class _Workers:
         self.conns: list[Connection | None] = []
         self.procs: list[BaseProcess] = []
         self._next = 0
+        self._ready: list[deque[bytes]] = [deque() for _ in range(jobs)]
         for _ in range(jobs):
             ours, theirs = context.Pipe()
             proc = context.Process(target=_serve, args=(theirs, setup, path, source, max_inflate),
@@ -106,16 +107,27 @@ class _Workers:
         return None
 
     def result(self, w: int | None) -> Chunk | None:
-        """Worker w's next answer; None when it failed or is gone."""
+        """Worker w's next answer; None when it failed or is gone. While waiting, the answers
+        other workers have ready are taken too (kept as bytes), so that no worker waits for
+        this process to read before it starts its next chunk."""
         import pickle
+        from multiprocessing.connection import wait
 
-        conn = None if w is None else self.conns[w]
-        if w is None or conn is None:
+        if w is None:
+            return None
+        while not self._ready[w] and self.conns[w] is not None:
+            live = [c for c in self.conns if c is not None]
+            for conn in wait(live):
+                i = self.conns.index(conn)  # type: ignore[arg-type]
+                try:
+                    self._ready[i].append(conn.recv_bytes())  # type: ignore[union-attr]
+                except (EOFError, OSError):
+                    self._lost(i)
+        if not self._ready[w]:
             return None
         try:
-            answer = pickle.loads(conn.recv_bytes())  # noqa: S301 - our own worker's
-        except (EOFError, OSError, pickle.UnpicklingError):
-            self._lost(w)
+            answer = pickle.loads(self._ready[w].popleft())  # noqa: S301 - our own worker's
+        except (pickle.UnpicklingError, EOFError, ValueError):
             return None
         return answer if isinstance(answer, Chunk) else None
 
