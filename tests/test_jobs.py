@@ -83,8 +83,10 @@ def same_with_jobs(monkeypatch: pytest.MonkeyPatch, chunk: int, *argv: str,
 def test_bench_streams_give_the_same_findings_and_report(
         kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = stream(kind, 2500, tmp_path)
+    before = jobs.read_by_workers()
     out, err, spy = same_with_jobs(monkeypatch, 40_000, str(path))
     assert out.count(b"\n") > 10 and " failed=0 " in err
+    assert jobs.read_by_workers() - before == 2 * path.stat().st_size  # (the progress line)
     assert spy.files == 2 and spy.answered > 2 * 20  # cut in many chunks, read by workers
 
 

@@ -193,15 +193,18 @@ def cmd_scan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     jobs = _jobs(args)
     outcomes: Iterable[Outcome | Evaluated]
     chunk_bytes = _chunk_bytes()
+    more_bytes = None
     if jobs > 1 and any(_size(p) >= chunk_bytes for p in args.files):
-        from kubetrail.jobs import scan_paths  # (only then: it is start-up time otherwise)
+        from kubetrail.jobs import read_by_workers, scan_paths  # (only then: start-up time)
+
+        more_bytes = read_by_workers
 
         outcomes = scan_paths(args.files, rules, prefilter, max_inflate=args.max_inflate,
                               jobs=jobs, chunk_bytes=chunk_bytes,
                               setup=functools.partial(_worker_rules, args))
     else:
         outcomes = read_paths(args.files, prefilter, max_inflate=args.max_inflate)
-    progress = maybe_progress(err, lambda: published[0])
+    progress = maybe_progress(err, lambda: published[0], more_bytes)
     if progress is not None:  # only when stderr is a terminal
         outcomes = progress.track(
             outcomes, lambda o: o.count if isinstance(o, Prefiltered | Evaluated) else 1)

@@ -42,6 +42,13 @@ if TYPE_CHECKING:
     from kubetrail.rules.prefilter import Prefilter
 
 IN_FLIGHT_PER_JOB = 2
+_READ_BY_WORKERS = [0]
+
+
+def read_by_workers() -> int:
+    """Bytes of the chunks workers have read for this process so far (for the progress line:
+    the kernel counts them as the workers' reads)."""
+    return _READ_BY_WORKERS[0]
 Setup = Callable[[], "tuple[RuleSet, Prefilter | None]"]
 
 
@@ -166,8 +173,12 @@ def _read_parallel(path: Path, source: str, first_end: int, jobs: int, chunk_byt
                 inflight.append((bounds, workers.submit(bounds)))
                 while len(inflight) >= IN_FLIGHT_PER_JOB * jobs or (inflight and bounds[1] is None):
                     (start, end), w = inflight.popleft()
-                    chunk = workers.result(w) or run_chunk(path, source, start, end, rules,
-                                                           prefilter, max_inflate)
+                    chunk = workers.result(w)
+                    if chunk is None:
+                        chunk = run_chunk(path, source, start, end, rules, prefilter,
+                                          max_inflate)
+                    else:
+                        _READ_BY_WORKERS[0] += (end or handle.seek(0, os.SEEK_END)) - start
                     yield from outcomes(chunk, lines, rules)
                     lines += chunk.lines
                     if chunk.stopped:
