@@ -50,8 +50,9 @@ def run_chunk(path: Path, source: str, start: int, end: int | None, rules: RuleS
     prefiltered: Prefiltered | None = None
     quiet: Origin | None = None
     quiet_count = 0
+    lines = [0]
     with stream:
-        outcomes = read_chunk(stream, source, prefilter, max_inflate, first=start == 0)
+        outcomes = read_chunk(stream, source, prefilter, max_inflate, lines, first=start == 0)
         try:
             for outcome in outcomes:
                 if type(outcome) is Decoded:
@@ -75,7 +76,7 @@ def run_chunk(path: Path, source: str, start: int, end: int | None, rules: RuleS
         items.append(prefiltered)
     if quiet is not None:
         items.append(Evaluated(quiet, count=quiet_count))
-    return Chunk(items, raw.lines, stopped or raw.failed)
+    return Chunk(items, lines[0], stopped or raw.failed)
 
 
 def _evaluate(outcome: Decoded, rules: RuleSet, position: dict[int, int]

@@ -8,8 +8,8 @@ reads it). The last chunk reads to the end of the file as it is then (a file tha
 it is scanned is read to its end, as the sequential reader does).
 
 Records inside a chunk are numbered from 1 at its first line; `shifted` turns such an origin
-into the file's own numbering once the lines of the chunks before it are known (`ChunkStream`
-counts the lines it delivered: newlines, plus a last line without one).
+into the file's own numbering once the lines of the chunks before it are known (the reader
+counts them as it numbers them: files.read_chunk).
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ from kubetrail.sources.files import json_lines_start
 
 MIN_CHUNKS = 4  # a file under MIN_CHUNKS chunks is not worth the workers' start-up
 _FIND = 1 << 16
-_NEWLINE = ord("\n")
 
 
 def splittable(path: Path, chunk_bytes: int, max_inflate: int) -> int | None:
@@ -71,16 +70,14 @@ def _line_end(handle: IO[bytes], pos: int) -> int | None:
 
 
 class ChunkStream(io.RawIOBase):
-    """Bytes start..end of a file (end None: to its end), counting the lines delivered;
-    `failed` tells that a read raised (the sequential reader stops the file there)."""
+    """Bytes start..end of a file (end None: to its end); `failed` tells that a read raised
+    (the sequential reader stops the file there)."""
 
     def __init__(self, path: Path, start: int, end: int | None) -> None:
         super().__init__()
         self._file = io.FileIO(path, "r")
         self._file.seek(start)
         self._left = -1 if end is None else end - start
-        self.newlines = 0
-        self.last = _NEWLINE
         self.failed = False
 
     def readable(self) -> bool:
@@ -93,21 +90,12 @@ class ChunkStream(io.RawIOBase):
         try:
             with memoryview(buffer) as view:
                 got = self._file.readinto(view[:want]) or 0
-                if got:
-                    data = view[:got].tobytes()
-                    self.newlines += data.count(b"\n")
-                    self.last = data[-1]
         except OSError:
             self.failed = True
             raise
         if self._left >= 0:
             self._left -= got
         return got
-
-    @property
-    def lines(self) -> int:
-        """Lines delivered so far (a last line without its newline included)."""
-        return self.newlines + (self.last != _NEWLINE)
 
     def close(self) -> None:
         self._file.close()
