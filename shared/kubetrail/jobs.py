@@ -161,7 +161,8 @@ def _read_parallel(path: Path, source: str, first_end: int, jobs: int, chunk_byt
                    rules: RuleSet, prefilter: Prefilter | None, setup: Setup, max_inflate: int,
                    method: str) -> Iterator[Outcome | Evaluated]:
     for stream in (sys.stdout, sys.stderr):  # nothing buffered for a forked worker to copy
-        stream.flush()
+        with contextlib.suppress(OSError, ValueError):  # (a closed pipe: the publisher's to tell)
+            stream.flush()
     workers = _Workers(jobs, (rules, prefilter) if method == "fork" else setup, path, source,
                        max_inflate, method)
     done = False
