@@ -4,11 +4,16 @@ in many places; and no record lost when a worker dies or cannot send its results
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import io
 import multiprocessing
 import os
-from collections.abc import Iterator
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
 from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any
@@ -232,3 +237,46 @@ def test_jobs_setting(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("KUBETRAIL_JOBS", "3")
     assert orjson.loads(scan(str(path))[0])["rule_id"] == "Kubernetes.DaemonSet.Created"
     assert 1 <= cli.default_jobs() <= cli.MAX_DEFAULT_JOBS
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def _wait_until(condition: Callable[[], bool], seconds: float = 120) -> bool:
+    deadline = time.monotonic() + seconds  # a bound for a loaded machine, not a measurement
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL])
+def test_workers_end_with_the_scan_however_it_ends(sig: int, tmp_path: Path) -> None:
+    path = stream("aks-eventhub", 3000, tmp_path)
+    env = {**os.environ, "KUBETRAIL_CHUNK_BYTES": "20000", "PYTHONPATH": str(ROOT / "shared")}
+    scan = subprocess.Popen(  # SIGINT as at a terminal, not ignored as in a background job
+        [sys.executable, "-c", "import signal, sys; from kubetrail.cli import main; "
+         "signal.signal(signal.SIGINT, signal.default_int_handler); "
+         "sys.exit(main(['scan', '--jobs', '2', sys.argv[1]]))", str(path)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    workers: list[int] = []
+    try:
+        assert _wait_until(lambda: len(_children(scan.pid)) == 2 or scan.poll() is not None)
+        workers = _children(scan.pid)
+        if len(workers) < 2:
+            pytest.skip("the scan ended before it could be interrupted")
+        scan.send_signal(sig)
+        scan.wait(timeout=120)
+        assert _wait_until(lambda: not any(Path(f"/proc/{w}").exists() for w in workers))
+    finally:
+        scan.kill()
+        scan.wait()
+        for w in workers:  # (left behind only when the test fails)
+            with contextlib.suppress(OSError):
+                os.kill(w, signal.SIGKILL)

@@ -53,12 +53,15 @@ Setup = Callable[[], "tuple[RuleSet, Prefilter | None]"]
 
 
 def _serve(conn: Connection, setup: Setup | tuple[RuleSet, Prefilter | None], path: Path,
-           source: str, max_inflate: int) -> None:
+           source: str, max_inflate: int, parent_ends: list[int]) -> None:
     """A worker: chunks (start, end) in, pickled Chunk out (None: read it again yourself)."""
     import pickle
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for fd in parent_ends:  # (forked: holding them would keep a dead parent's pipes open)
+        with contextlib.suppress(OSError):
+            os.close(fd)
     # (a forked worker holds a copy of the parent's unflushed output: never write it again)
     sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - until os._exit
     rules, prefilter = setup if isinstance(setup, tuple) else setup()
@@ -74,7 +77,10 @@ def _serve(conn: Connection, setup: Setup | tuple[RuleSet, Prefilter | None], pa
             payload = dumps(run_chunk(path, source, start, end, rules, prefilter, max_inflate))
         except Exception:
             payload = pickle.dumps(None)
-        conn.send_bytes(payload)
+        try:
+            conn.send_bytes(payload)
+        except OSError:  # the scan is gone
+            return
 
 
 class _Workers:
@@ -92,8 +98,10 @@ class _Workers:
         self._ready: list[deque[bytes]] = [deque() for _ in range(jobs)]
         for _ in range(jobs):
             ours, theirs = context.Pipe()
-            proc = context.Process(target=_serve, args=(theirs, setup, path, source, max_inflate),
-                                   daemon=True)
+            parent_ends = [c.fileno() for c in (*self.conns, ours) if c is not None] \
+                if method == "fork" else []
+            proc = context.Process(target=_serve, daemon=True, args=(
+                theirs, setup, path, source, max_inflate, parent_ends))
             proc.start()
             theirs.close()
             self.conns.append(ours)
