@@ -21,8 +21,8 @@ from typing import Any
 import orjson
 import pytest
 
-import kubetrail.cli as cli
 import kubetrail.jobs as jobs
+import kubetrail.jobsettings as jobsettings
 import kubetrail.pipeline as pipeline
 from kubetrail.cli import main
 from scripts.bench.streams import KINDS, stream
@@ -236,7 +236,7 @@ def test_jobs_setting(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     assert "KUBETRAIL_JOBS" in err.getvalue()
     monkeypatch.setenv("KUBETRAIL_JOBS", "3")
     assert orjson.loads(scan(str(path))[0])["rule_id"] == "Kubernetes.DaemonSet.Created"
-    assert 1 <= cli.default_jobs() <= cli.MAX_DEFAULT_JOBS
+    assert 1 <= jobsettings.default_jobs() <= jobsettings.MAX_DEFAULT_JOBS
 
 
 def _children(pid: int) -> list[int]:

@@ -123,55 +123,8 @@ def _worker_rules(args: argparse.Namespace) -> tuple[RuleSet, Prefilter | None]:
     return _scan_rules(args, io.StringIO())
 
 
-def _size(path: Path) -> int:
-    """The size of a regular file, 0 for stdin and whatever cannot be told (read as ever)."""
-    try:
-        return 0 if str(path) == "-" else path.stat().st_size
-    except OSError:
-        return 0
-
-
-def _jobs(args: argparse.Namespace) -> int:
-    """--jobs, else $KUBETRAIL_JOBS, else the CPUs this process may use (at most 8)."""
-    if args.jobs is not None:
-        return int(args.jobs)
-    env = os.environ.get("KUBETRAIL_JOBS", "").strip()
-    if env:
-        try:
-            return positive_int(env)
-        except argparse.ArgumentTypeError as exc:
-            raise ConfigError(f"KUBETRAIL_JOBS: {exc}") from None
-    return default_jobs()
-
-
-MAX_DEFAULT_JOBS = 8
-
-
-def default_jobs() -> int:
-    """The CPUs this process may run on (its affinity where the OS tells), at most 8."""
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        cpus = os.cpu_count() or 1
-    return max(1, min(cpus, MAX_DEFAULT_JOBS))
-
-
-CHUNK_BYTES = 8 << 20
-
-
-def _chunk_bytes() -> int:
-    """$KUBETRAIL_CHUNK_BYTES (tests force small chunks), else CHUNK_BYTES: how much of a file
-    one --jobs worker reads at a time."""
-    env = os.environ.get("KUBETRAIL_CHUNK_BYTES", "").strip()
-    if not env:
-        return CHUNK_BYTES
-    try:
-        return positive_int(env)
-    except argparse.ArgumentTypeError as exc:
-        raise ConfigError(f"KUBETRAIL_CHUNK_BYTES: {exc}") from None
-
-
 def cmd_scan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from kubetrail import jobsettings
     from kubetrail.dedup.sqlite import SqliteDedupStore
     from kubetrail.pipeline import Pipeline
     from kubetrail.progress import maybe_progress
@@ -190,15 +143,13 @@ def cmd_scan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     pipeline = Pipeline(rules, store, _publisher(args.format, out), keep_records=False,
                         on_failure=_print_failure(err), on_rule_error=_print_rule_error(err),
                         on_finding=count)
-    jobs = _jobs(args)
+    jobs, chunk_bytes = jobsettings.jobs(args.jobs), jobsettings.chunk_bytes()
     outcomes: Iterable[Outcome | Evaluated]
-    chunk_bytes = _chunk_bytes()
     more_bytes = None
-    if jobs > 1 and any(_size(p) >= chunk_bytes for p in args.files):
+    if jobs > 1 and jobsettings.any_chunk(args.files, chunk_bytes):
         from kubetrail.jobs import read_by_workers, scan_paths  # (only then: start-up time)
 
         more_bytes = read_by_workers
-
         outcomes = scan_paths(args.files, rules, prefilter, max_inflate=args.max_inflate,
                               jobs=jobs, chunk_bytes=chunk_bytes,
                               setup=functools.partial(_worker_rules, args))

@@ -168,7 +168,8 @@ class Pipeline:
         one decoded record. Store and publisher errors propagate (retry the batch); anything else
         the record raised is its failure."""
         try:
-            matches, errors = evaluated or self.rules.evaluate(outcome.event, outcome.origin)
+            matches, errors = evaluated if evaluated is not None else self.rules.evaluate(
+                outcome.event, outcome.origin)
             for error in errors:
                 self._rule_error(error, outcome, report, pending)
             for match in matches:

@@ -65,6 +65,7 @@ class Evaluated:
     errors: Sequence[RuleError] = ()
     count: int = 1
 
+
 SKIP_REASONS = {
     "control-message": "CloudWatch Logs CONTROL_MESSAGE (subscription health check)",
     "non-audit-category": (
