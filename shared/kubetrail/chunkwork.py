@@ -42,41 +42,70 @@ class Chunk:
 
 def run_chunk(path: Path, source: str, start: int, end: int | None, rules: RuleSet,
               prefilter: Prefilter | None, max_inflate: int) -> Chunk:
-    """Read and evaluate one chunk (in a worker, or here when a worker could not)."""
+    """Read and evaluate one chunk, in a worker. What reading raises is the file's failure, as
+    in the sequential reader; anything else raised here is this function's (the scan's process
+    then reads the chunk itself: `read_here`)."""
     position = {id(rule): i for i, rule in enumerate(rules.rules)}
-    stream, raw = open_chunk(path, start, end)
     items: list[Outcome | Evaluated | Hit] = []
-    stopped = False
     prefiltered: Prefiltered | None = None
     quiet: Origin | None = None
     quiet_count = 0
-    lines = [0]
-    with stream:
-        outcomes = read_chunk(stream, source, prefilter, max_inflate, lines, first=start == 0)
-        try:
-            for outcome in outcomes:
-                if type(outcome) is Decoded:
-                    item = _evaluate(outcome, rules, position)
-                    if item is None:
-                        quiet = quiet or outcome.origin
-                        quiet_count += 1
-                    else:
-                        items.append(item)
-                elif type(outcome) is Prefiltered:
-                    prefiltered = outcome if prefiltered is None else Prefiltered(
-                        prefiltered.origin, prefiltered.count + outcome.count)
-                else:
-                    items.append(outcome)
-        except ConfigError:
-            raise
-        except Exception as exc:  # as guard_stream does for the whole file
-            items.append(failure_of(exc, Origin(source), b""))
-            stopped = True
+    counted = Counted()
+    for outcome in _read(path, source, start, end, prefilter, max_inflate, counted):
+        if type(outcome) is Decoded:
+            item = _evaluate(outcome, rules, position)
+            if item is None:
+                quiet = quiet or outcome.origin
+                quiet_count += 1
+            else:
+                items.append(item)
+        elif type(outcome) is Prefiltered:
+            prefiltered = outcome if prefiltered is None else Prefiltered(
+                prefiltered.origin, prefiltered.count + outcome.count)
+        else:
+            items.append(outcome)
     if prefiltered is not None:
         items.append(prefiltered)
     if quiet is not None:
         items.append(Evaluated(quiet, count=quiet_count))
-    return Chunk(items, lines[0], stopped or raw.failed)
+    return Chunk(items, counted.lines[0], counted.stopped)
+
+
+def read_here(path: Path, source: str, start: int, end: int | None, prefilter: Prefilter | None,
+              max_inflate: int, before: int, counted: Counted) -> Iterator[Outcome]:
+    """The chunk's outcomes for the pipeline to evaluate, numbered from the file's first line
+    (`before` lines come before the chunk): a chunk no worker could give."""
+    for outcome in _read(path, source, start, end, prefilter, max_inflate, counted):
+        yield replace(outcome, origin=shifted(outcome.origin, before))
+
+
+class Counted:
+    """A chunk's line count as it is read, and whether reading stopped in it."""
+
+    def __init__(self) -> None:
+        self.lines = [0]
+        self.stopped = False
+
+
+def _read(path: Path, source: str, start: int, end: int | None, prefilter: Prefilter | None,
+          max_inflate: int, counted: Counted) -> Iterator[Outcome]:
+    stream, raw = open_chunk(path, start, end)
+    with stream:
+        outcomes = read_chunk(stream, source, prefilter, max_inflate, counted.lines,
+                              first=start == 0)
+        while True:
+            try:
+                outcome = next(outcomes)
+            except StopIteration:
+                break
+            except ConfigError:
+                raise
+            except Exception as exc:  # as guard_stream does for the whole file
+                counted.stopped = True
+                yield failure_of(exc, Origin(source), b"")
+                return
+            yield outcome
+    counted.stopped = counted.stopped or raw.failed
 
 
 def _evaluate(outcome: Decoded, rules: RuleSet, position: dict[int, int]

@@ -6,8 +6,9 @@ is read in chunks of whole lines. Each worker reads its chunks with the sequenti
 (files.read_chunk: the same decoders, prefilter and guards) and evaluates the rules on every
 decoded record; it sends back, per chunk, only what the pipeline needs (kubetrail/chunkwork.py):
 Failures, Skips, counts of the other records, and per decoded record its matches and rule
-errors (sources.base.Evaluated). This process takes the chunks' results in chunk order and runs the
-pipeline on them (dedup claims, publishing, the report), numbering lines from the file's start.
+errors (sources.base.Evaluated). This process takes the chunks' results in chunk order and runs
+the pipeline on them (dedup claims, publishing, the report), numbering lines from the file's
+start.
 Everything else (stdin, gzip, small files, documents) is read here, as with --jobs 1.
 
 At most `2 x jobs` chunks are in flight, so memory stays bounded. A chunk whose worker died,
@@ -26,7 +27,7 @@ from collections.abc import Callable, Generator, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kubetrail.chunkwork import Chunk, dumps, outcomes, run_chunk
+from kubetrail.chunkwork import Chunk, Counted, dumps, outcomes, read_here, run_chunk
 from kubetrail.errors import ConfigError, Origin
 from kubetrail.sources.base import Evaluated, Outcome
 from kubetrail.sources.chunks import boundaries, splittable
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
     from kubetrail.rules.prefilter import Prefilter
 
 IN_FLIGHT_PER_JOB = 2
+Setup = Callable[[], "tuple[RuleSet, Prefilter | None]"]
 _READ_BY_WORKERS = [0]
 
 
@@ -49,7 +51,6 @@ def read_by_workers() -> int:
     """Bytes of the chunks workers have read for this process so far (for the progress line:
     the kernel counts them as the workers' reads)."""
     return _READ_BY_WORKERS[0]
-Setup = Callable[[], "tuple[RuleSet, Prefilter | None]"]
 
 
 def _serve(conn: Connection, setup: Setup | tuple[RuleSet, Prefilter | None], path: Path,
@@ -183,14 +184,16 @@ def _read_parallel(path: Path, source: str, first_end: int, jobs: int, chunk_byt
                 while len(inflight) >= IN_FLIGHT_PER_JOB * jobs or (inflight and bounds[1] is None):
                     (start, end), w = inflight.popleft()
                     chunk = workers.result(w)
-                    if chunk is None:
-                        chunk = run_chunk(path, source, start, end, rules, prefilter,
-                                          max_inflate)
+                    if chunk is None:  # read here, evaluated by the pipeline
+                        counted = Counted()
+                        yield from read_here(path, source, start, end, prefilter, max_inflate,
+                                             lines, counted)
+                        lines, stopped = lines + counted.lines[0], counted.stopped
                     else:
                         _READ_BY_WORKERS[0] += (end or handle.seek(0, os.SEEK_END)) - start
-                    yield from outcomes(chunk, lines, rules)
-                    lines += chunk.lines
-                    if chunk.stopped:
+                        yield from outcomes(chunk, lines, rules)
+                        lines, stopped = lines + chunk.lines, chunk.stopped
+                    if stopped:
                         return
         done = True
     finally:
