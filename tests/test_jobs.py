@@ -21,6 +21,7 @@ from typing import Any
 import orjson
 import pytest
 
+import kubetrail.chunkwork as chunkwork
 import kubetrail.jobs as jobs
 import kubetrail.jobsettings as jobsettings
 import kubetrail.pipeline as pipeline
@@ -50,8 +51,8 @@ class Spy:
     """Counts the files read in parallel and the chunks workers answered (in this process)."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.files = self.answered = 0
-        read, result = jobs._read_parallel, jobs._Workers.result
+        self.files = self.answered = self.here = 0
+        read, result, here = jobs._read_parallel, jobs._Workers.result, chunkwork.read_here
 
         def read_parallel(*args: Any, **kwargs: Any) -> Iterator[object]:
             self.files += 1
@@ -62,7 +63,12 @@ class Spy:
             self.answered += answer is not None
             return answer
 
+        def read_here(*args: Any) -> Iterator[object]:
+            self.here += 1
+            return here(*args)
+
         monkeypatch.setattr(jobs, "_read_parallel", read_parallel)
+        monkeypatch.setattr(jobs, "read_here", read_here)
         monkeypatch.setattr(jobs._Workers, "result", counted)
 
 
@@ -181,7 +187,14 @@ def test_every_record_is_read_again_when_workers_die(tmp_path: Path,
     monkeypatch.setattr(jobs, "dumps", lambda chunk: (_ for _ in ()).throw(RecursionError()))
     spy = Spy(monkeypatch)
     assert scan("--jobs", "2", str(path)) == expected
-    assert spy.files == 1 and spy.answered == 0
+    assert spy.files == 1 and spy.answered == 0 and spy.here > 5
+    # a worker whose own code raises (not the reader): its chunks too are read here
+    monkeypatch.undo()
+    monkeypatch.setenv("KUBETRAIL_CHUNK_BYTES", "40000")
+    monkeypatch.setattr(chunkwork, "_evaluate", lambda *args: 1 / 0)
+    spy = Spy(monkeypatch)
+    assert scan("--jobs", "2", str(path)) == expected
+    assert spy.files == 1 and spy.here > 5  # (a chunk with nothing to evaluate is answered)
 
 
 def test_spawned_workers_load_the_rules_themselves(tmp_path: Path,
