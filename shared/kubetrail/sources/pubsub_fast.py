@@ -9,7 +9,8 @@ reads an entry only when
 
 * the body is `{"message": {...}, "subscription": ...}` and nothing else, its `data` a
   non-empty string (msgspec, typed);
-* `data` is strict base64 (binascii, as common.b64decode) of one JSON object in UTF-8, not gzip;
+* `data` is strict base64 (as common.b64decode reads it: base64fast.py) of one JSON object in
+  UTF-8, not gzip;
 * the entry is a k8s.io audit entry (`protoPayload.serviceName` "k8s.io") whose methodName
   gke.parse_method reads, and whose fields below have the types the full decoder accepts;
 * and no rule can match the values the full decoder would give it: verb, resource and
@@ -26,7 +27,6 @@ rule reads has a type the full decoder would refuse.
 
 from __future__ import annotations
 
-import binascii
 import functools
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +35,7 @@ import msgspec
 from kubetrail.errors import Origin
 from kubetrail.rules.lightevent import UNSET
 from kubetrail.sources.base import Outcome, Prefiltered
+from kubetrail.sources.base64fast import strict_b64decode
 from kubetrail.sources.common import GZIP_MAGIC, is_utf8
 from kubetrail.sources.gke import GRPC_TO_HTTP, parse_method
 
@@ -46,14 +47,16 @@ _WILDCARDS = ("namespace", "api_group")  # read from resourceName: not repeated 
 _METHOD_CACHE_SIZE = 4096
 
 
-class _Message(msgspec.Struct):
+class PushMessage(msgspec.Struct):
     data: str = ""
     messageId: Any = None
     message_id: Any = None
 
 
-class _Push(msgspec.Struct, forbid_unknown_fields=True):
-    message: _Message
+class PushBody(msgspec.Struct, forbid_unknown_fields=True):
+    """The push body as this path reads it (pubsub_batch.py reads a batch with the same types)."""
+
+    message: PushMessage
     subscription: Any = None
 
 
@@ -78,12 +81,14 @@ class _Proto(msgspec.Struct):
     status: _Status | None = None
 
 
-class _Entry(msgspec.Struct):
+class LogEntry(msgspec.Struct):
+    """The LogEntry fields this path reads (pubsub_batch.py reads a batch with the same types)."""
+
     protoPayload: _Proto | None = None
 
 
-_decode_push = msgspec.json.Decoder(_Push).decode
-_decode_entry = msgspec.json.Decoder(_Entry).decode
+_decode_push = msgspec.json.Decoder(PushBody).decode
+decode_entry = msgspec.json.Decoder(LogEntry).decode
 
 
 class _Ref:
@@ -121,7 +126,7 @@ class _LightEntry:
 
 
 @functools.lru_cache(maxsize=_METHOD_CACHE_SIZE)
-def _method(method: str) -> tuple[str, str | None, str | None] | None:
+def parse_method_cached(method: str) -> tuple[str, str | None, str | None] | None:
     """(verb, resource, subresource) of a methodName, None when parse_method refuses it."""
     try:
         verb, _, _, resource, subresource = parse_method(method)
@@ -154,24 +159,24 @@ def prefiltered_push(text: bytes, origin: Origin, prefilter: Prefilter) -> list[
     """[Prefiltered] when no rule can match the push body `text`'s entry; [] when the entry was
     read and some rule may match it (decode it fully: a byte test could only agree); None when
     this path declines it (decode it the full way, prefilter included)."""
-    verdict = _verdict(text, prefilter)
-    if verdict is None or verdict is _CANDIDATE:
-        return None if verdict is None else []
-    return [Prefiltered(origin.child(verdict) if type(verdict) is str else origin)]
+    found = verdict(text, prefilter)
+    if found is None or found is CANDIDATE:
+        return None if found is None else []
+    return [Prefiltered(origin.child(found) if type(found) is str else origin)]
 
 
 def push_prefiltered(text: bytes, prefilter: Prefilter) -> bool:
     """No rule can match the push body `text`'s entry (prefiltered_push's first answer)."""
-    verdict = _verdict(text, prefilter)
-    return verdict is not None and verdict is not _CANDIDATE
+    found = verdict(text, prefilter)
+    return found is not None and found is not CANDIDATE
 
 
-_CANDIDATE = object()
+CANDIDATE = object()
 _NO_ID = object()
 
 
-def _verdict(text: bytes, prefilter: Prefilter) -> object:
-    """None (declined), _CANDIDATE, or for a prefiltered entry its message id (a str) or
+def verdict(text: bytes, prefilter: Prefilter) -> object:
+    """None (declined), CANDIDATE, or for a prefiltered entry its message id (a str) or
     _NO_ID."""
     try:
         return _read(text, prefilter)
@@ -186,13 +191,13 @@ def _read(text: bytes, prefilter: Prefilter) -> object:
     message = _decode_push(text).message
     if not message.data:
         return None
-    data = binascii.a2b_base64(message.data.encode("ascii"), strict_mode=True)
-    if data.startswith(GZIP_MAGIC) or not is_utf8(data):
+    data = strict_b64decode(message.data.encode("ascii"))
+    if data is None or data.startswith(GZIP_MAGIC) or not is_utf8(data):
         return None
-    pp = _decode_entry(data).protoPayload
+    pp = decode_entry(data).protoPayload
     if pp is None or pp.serviceName != "k8s.io" or pp.methodName is None:
         return None
-    parsed = _method(pp.methodName)
+    parsed = parse_method_cached(pp.methodName)
     if parsed is None:
         return None
     code = None if pp.status is None else pp.status.code
@@ -207,6 +212,6 @@ def _read(text: bytes, prefilter: Prefilter) -> object:
                         _User(None if auth is None else auth.principalEmail), _Code(http),
                         [] if ip is None else [ip])
     if reduced.event_may_match(light):
-        return _CANDIDATE
+        return CANDIDATE
     message_id = message.messageId or message.message_id
     return message_id if type(message_id) is str else _NO_ID
