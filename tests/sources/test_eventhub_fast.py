@@ -13,6 +13,7 @@ from kubetrail.errors import Origin
 from kubetrail.rules import RuleSet, load_rules
 from kubetrail.sources import eventhub_fast
 from kubetrail.sources.base import Outcome, Prefiltered
+from kubetrail.sources.density import check_density
 from kubetrail.sources.detect import decode_document, decode_line
 from kubetrail.sources.eventhub_fast import prefiltered_body
 from tests.synthetic import events
@@ -182,9 +183,24 @@ def test_braces_inside_strings_do_not_refuse_a_body() -> None:
     """Many "{" inside a log: more than the one-count bound of the typed read allows, so the raw
     read (which counts outside strings when it must) takes the body."""
     daemonset = _created_daemonset()
-    braces = dict(daemonset, annotations={"note": "{" * 30_000})
+    small = orjson.dumps({"records": [_record(dict(daemonset, annotations={"n": "{" * 30_000}))]})
+    assert _typed(small) is not None  # (under _UNCOUNTED: no count at all)
+    braces = dict(daemonset, annotations={"note": "{" * 120_000})
     body = orjson.dumps({"records": [_record(braces), _record(daemonset)]})
     assert _typed(body) is None
     assert prefiltered_body(body, ORIGIN, PREFILTER) is not None  # type: ignore[arg-type]
     assert _fast(body) == _full(body)
     assert sum(getattr(o, "event", None) is not None for o in _fast(body)) == 2
+
+
+@pytest.mark.parametrize("size", [1_000, 20_000, eventhub_fast._UNCOUNTED])
+def test_the_densest_body_read_uncounted_is_one_the_full_parse_accepts(size: int) -> None:
+    """Up to _UNCOUNTED bytes the typed read counts no braces: the densest body it reads, empty
+    records (and an object value in each, or not), is within the full parse's density limit."""
+    for record in (b"{}", b'{"":{}}'):
+        n = (size - len(b'{"records":[]}') + 1) // (len(record) + 1)
+        body = b'{"records":[' + b",".join([record] * n) + b"]}"
+        assert size - len(record) - 1 < len(body) <= size
+        check_density(body)  # the full parse's bound: no DecodeError
+        assert _typed(body) is not None  # (each record then fails alone: no category)
+        assert _fast(body) == _per_record(list(decode_line(body, ORIGIN)))

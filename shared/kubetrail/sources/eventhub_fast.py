@@ -72,6 +72,11 @@ _CATEGORY, _LOG = attrgetter("category"), attrgetter("properties.log")
 _GET_CATEGORY, _GET_PROPERTIES = methodcaller("get", "category"), itemgetter("properties")
 _GET_LOG = itemgetter("log")
 _STR = frozenset({str})
+# In a body of this read (records of strings and objects of strings), every object or array
+# opened outside a string but the first record of a `records` array follows at least two bytes
+# that open nothing (`},`, `":`): at most len/3 + 2 of them. Up to this length that is within
+# density.py's limit (len // CONTAINER_DENSITY + CONTAINER_ALLOWANCE), so nothing is counted.
+_UNCOUNTED = int((CONTAINER_ALLOWANCE - 3) / (1 / 3 - 1 / CONTAINER_DENSITY))
 _decode_body = msgspec.json.Decoder(_Body).decode
 _decode_record = msgspec.json.Decoder(_Record).decode
 _decode_typed_body = msgspec.json.Decoder(_TypedBody).decode
@@ -97,7 +102,7 @@ def _typed_outcomes(text: bytes, origin: Origin, prefilter: Prefilter) -> list[O
     """The usual body, whose records hold only strings and objects of strings: read in one
     typed decode that builds each record as orjson would (a dict of its str and dict values),
     so a candidate needs no second parse."""
-    if len(text) > CONTAINER_ALLOWANCE:
+    if len(text) > _UNCOUNTED:  # (before the decode, which would build all those objects)
         # The full parse refuses text with more than `limit` objects and arrays outside its
         # strings (density.py). Here the arrays outside strings are `records` values, one per
         # 13 bytes at most (`"records":[],`), and the objects are at most every "{": under the

@@ -29,8 +29,8 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Sequence
 from functools import partial
-from itertools import compress, repeat
-from operator import attrgetter, eq, itemgetter
+from itertools import compress, count, repeat
+from operator import and_, attrgetter, eq, is_, is_not, itemgetter
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -173,15 +173,17 @@ def _entry(data: bytes) -> Any:
 
 
 Plan = tuple[tuple[tuple[str, Any], ...], ...]
-_PLANS: dict[int, tuple[Prefilter, dict[str | None, Plan | None]]] = {}
+_Plans = tuple[dict[str | None, Plan | None], dict[Plan, Plan]]
+_PLANS: dict[int, tuple[Prefilter, _Plans]] = {}
 
 
-def _plans(reduced: Prefilter) -> dict[str | None, Plan | None]:
+def _plans(reduced: Prefilter) -> _Plans:
+    """The plans of the methods seen (None: not a method), and one object per distinct plan."""
     kept = _PLANS.get(id(reduced))
     if kept is None or kept[0] is not reduced:
         if len(_PLANS) > 16:
             _PLANS.clear()
-        kept = _PLANS[id(reduced)] = (reduced, {None: None})
+        kept = _PLANS[id(reduced)] = (reduced, ({None: None}, {}))
     return kept[1]
 
 
@@ -201,7 +203,7 @@ def _plan(method: str, reduced: Prefilter) -> Plan | None:
             if not rest:
                 return ((),)  # some rule may match whatever the entry's other values
             plan.add(tuple(rest))
-    return tuple(plan)
+    return tuple(sorted(plan, key=lambda rest: [(f, id(allowed)) for f, allowed in rest]))
 
 
 def _judge_all(entries: list[Any], reduced: Prefilter) -> list[int]:
@@ -217,31 +219,32 @@ def _judge_all(entries: list[Any], reduced: Prefilter) -> list[int]:
 
 
 def _judged(columns: _Columns, reduced: Prefilter) -> list[int]:
-    plans = _plans(reduced)
+    plans, interned = _plans(reduced)
     for method in set(columns.methods).difference(plans):
         if len(plans) >= _PLANS_MAX:
             plans.clear()
             plans[None] = None
-        plans[method] = _plan(method, reduced)
-    out = [DECLINED] * len(columns.methods)
-    by_plan: dict[int, tuple[Plan, list[int]]] = {}
-    for i, (k8s, plan, http) in enumerate(zip(map(_IS_K8S, columns.services),
-                                             map(plans.__getitem__, columns.methods),
-                                             columns.http, strict=True)):
-        if k8s and plan is not None and http is not None:
-            if plan:
-                by_plan.setdefault(id(plan), (plan, []))[1].append(i)
-            else:
-                out[i] = PREFILTERED
-    for plan, indexes in by_plan.values():
-        may = set()
+            interned.clear()
+        plan = _plan(method, reduced)  # (one object per distinct plan: the batch groups by it)
+        plans[method] = plan if plan is None else interned.setdefault(plan, plan)
+    per_entry = list(map(plans.__getitem__, columns.methods))
+    # read: a k8s.io entry with a method and a code the full decoder accepts (C-level passes)
+    read = list(map(and_, map(_IS_K8S, columns.services),
+                    map(and_, map(is_not, per_entry, repeat(None)),
+                        map(is_not, columns.http, repeat(None)))))
+    out = [PREFILTERED if r else DECLINED for r in read]
+    may: set[int] = set()
+    for plan in dict(zip(map(id, per_entry), per_entry, strict=True)).values():
+        if not plan:
+            continue  # () no rule can match; None refused (not read)
+        indexes = list(compress(count(), map(and_, read, map(is_, per_entry, repeat(plan)))))
         for rest in plan:
             alive = indexes
             for field, allowed in rest:
                 alive = _holding(columns, field, allowed, alive)
             may.update(alive)
-        for i in indexes:
-            out[i] = CANDIDATE if i in may else PREFILTERED
+    for i in may:
+        out[i] = CANDIDATE
     return out
 
 
@@ -262,8 +265,9 @@ class _Columns:
             if field == "username":
                 column = list(map(_USERNAME, self._entries))
             elif field == "source_ips":  # (callerIp, else callerIP: one address or none)
-                column = [a if a is not None else b for a, b in zip(
-                    map(_CALLER_IP, self._entries), map(_CALLER_IP2, self._entries), strict=True)]
+                column = list(map(_CALLER_IP, self._entries))
+                for i in compress(count(), map(is_, column, repeat(None))):
+                    column[i] = _CALLER_IP2(self._entries[i])
             else:
                 raise KeyError(field)
             self._columns[field] = column
