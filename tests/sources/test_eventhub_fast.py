@@ -122,9 +122,10 @@ def _typed(body: bytes) -> list[Outcome] | None:
     """The typed read's outcomes; None when it declines or cannot read the body."""
     assert PREFILTER is not None
     try:
-        return eventhub_fast._typed_outcomes(body, ORIGIN, PREFILTER)
+        found = eventhub_fast._typed_outcomes(body, ORIGIN, PREFILTER)
     except Exception:
         return None
+    return None if found is eventhub_fast._FULL_WAY else found
 
 
 def _created_daemonset() -> dict[str, Any]:

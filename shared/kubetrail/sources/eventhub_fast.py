@@ -91,7 +91,7 @@ def prefiltered_body(text: bytes, origin: Origin, prefilter: Prefilter) -> list[
     except Exception:  # a decode error, RecursionError, a record of another shape, ...
         found = None
     if found is not None:
-        return found
+        return None if found is _FULL_WAY else found
     try:
         return _outcomes(text, origin, prefilter)
     except Exception:  # a decode error, RecursionError, a density refusal, ...: the full way
@@ -112,12 +112,18 @@ def _typed_outcomes(text: bytes, origin: Origin, prefilter: Prefilter) -> list[O
             return None
     records = _decode_typed_body(text).records
     if not records:
-        return None
+        return _FULL_WAY
     audit = list(map(AUDIT_CATEGORIES.__contains__, map(_GET_CATEGORY, records)))
     logs = list(map(_GET_LOG, map(_GET_PROPERTIES, compress(records, audit))))
     if not _STR.issuperset(map(type, logs)):
         return None
-    return _runs(records, audit, logs, origin, prefilter, records.__getitem__)
+    # (the raw read would find the same categories and logs: when these are refused, so are
+    # they there, and the body goes the full way at once)
+    found = _runs(records, audit, logs, origin, prefilter, records.__getitem__)
+    return _FULL_WAY if found is None else found
+
+
+_FULL_WAY: list[Outcome] = []  # (by identity) no fast read applies: decode the body fully
 
 
 def _outcomes(text: bytes, origin: Origin, prefilter: Prefilter) -> list[Outcome] | None:

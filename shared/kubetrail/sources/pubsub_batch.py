@@ -26,6 +26,7 @@ A refused batch is retried in chunks of CHUNK_LINES; a refused chunk goes line b
 
 from __future__ import annotations
 
+import functools
 import secrets
 from collections.abc import Callable, Sequence
 from functools import partial
@@ -95,15 +96,18 @@ class _Entry(msgspec.Struct, gc=False):
     protoPayload: _Proto | None = msgspec.field(default_factory=_Proto)
 
 
+@functools.cache
+def _decoders() -> tuple[Callable[[bytes], list[Any]], Callable[[bytes], list[Any]],
+                         Callable[[bytes], Any]]:
+    """(pushes, entries, one entry): made on first use, not at import (cold start)."""
+    return _wrapped(_Push), _wrapped(_Entry), msgspec.json.Decoder(_Entry).decode
+
+
 def _wrapped(kind: Any) -> Callable[[bytes], list[Any]]:
     line = msgspec.defstruct("Wrapped", [("e", kind)], rename={"e": _NONCE},
                              forbid_unknown_fields=True, gc=False)
     return msgspec.json.Decoder(list[line]).decode  # type: ignore[valid-type]
 
-
-_decode_pushes = _wrapped(_Push)
-_decode_entries = _wrapped(_Entry)
-_decode_entry = msgspec.json.Decoder(_Entry).decode
 _UNWRAP, _DATA = attrgetter("e"), attrgetter("message.data")
 _INNER = itemgetter(slice(1, -1))
 _SERVICE, _METHOD = attrgetter("protoPayload.serviceName"), attrgetter("protoPayload.methodName")
@@ -120,7 +124,8 @@ def push_verdicts(lines: Sequence[bytes], prefilter: Prefilter) -> list[int]:
     reduced = gke_prefilter(prefilter)
     if reduced is None:
         return [DECLINED] * len(lines)
-    pushes = _read_array(_decode_pushes, lines)
+    decode_pushes, decode_entries, _ = _decoders()
+    pushes = _read_array(decode_pushes, lines)
     if pushes is None:
         if len(lines) <= CHUNK_LINES:
             return list(map(_one, lines, repeat(prefilter)))
@@ -129,7 +134,7 @@ def push_verdicts(lines: Sequence[bytes], prefilter: Prefilter) -> list[int]:
     datas = _datas(pushes)
     out = [DECLINED] * len(lines)
     read = [i for i, data in enumerate(datas) if data and data.isascii()]
-    entries = _read_array(_decode_entries, [datas[i] for i in read])  # type: ignore[misc]
+    entries = _read_array(decode_entries, [datas[i] for i in read])  # type: ignore[misc]
     if entries is None:
         entries = [_entry(datas[i]) for i in read]  # type: ignore[arg-type]
     for i, found in zip(read, _judge_all(entries, reduced), strict=True):
@@ -167,7 +172,7 @@ def _one(line: bytes, prefilter: Prefilter) -> int:
 
 def _entry(data: bytes) -> Any:
     try:
-        return _decode_entry(data)
+        return _decoders()[2](data)
     except Exception:
         return None
 
