@@ -90,3 +90,30 @@ def test_a_lenient_decoder_plugged_in_changes_no_answer(monkeypatch: pytest.Monk
         assert found is None or found == strict(text), text
     assert strict_b64decode_all(texts) == singles
     assert strict_b64decode(b"QU!JD") is None and strict_b64decode(b"QUJD") == b"ABC"
+
+
+def test_msgspec_reads_base64_as_binascii_strict_does_or_refuses() -> None:
+    """sources/pubsub_batch.py lets msgspec decode message.data (a `bytes` field): what it
+    accepts must be what the full decoder (a JSON string, then binascii's strict decode)
+    accepts, with the same bytes; escapes in the string are read first, as orjson reads them."""
+    import msgspec
+    import orjson
+
+    class Message(msgspec.Struct):
+        data: bytes
+
+    decode = msgspec.json.Decoder(Message).decode
+    checked = 0
+    texts = [orjson.dumps({"data": t.decode("latin-1")}) for t in variants()]
+    texts += [b'{"data":"QUJ\\u0044"}', b'{"data":"QU\\/D"}', b'{"data":"\\u0051UJD"}',
+              b'{"data":"QUJD\\n"}', b'{"data":"QUJD\\u0000"}']
+    for text in texts:
+        try:
+            found: bytes | None = decode(text).data
+        except msgspec.ValidationError:
+            found = None
+        value = orjson.loads(text)["data"]
+        expected = strict(value.encode()) if value.isascii() else None
+        assert found is None or found == expected, text
+        checked += found is not None
+    assert checked > 500

@@ -13,8 +13,11 @@ batch cannot prove goes to that per-line path, so a batch decides exactly as its
   refused), and it cannot open an element, which takes spelling the unknowable key. So element
   i is line i, with pubsub_fast's types. The batch is refused when it is not ASCII (msgspec does
   not check the UTF-8 of what it skips).
-* `message.data` is taken as it stands in the line (msgspec.Raw): a JSON string with no escape,
-  whose content is strict base64 (base64fast.py); anything else is DECLINED.
+* `message.data` is base64-decoded by msgspec in the same call (a `bytes` field): it reads the
+  JSON string as the full decoder does (escapes included), then accepts only standard base64
+  with its padding, and answers what binascii's strict decode answers for it (tests/sources/
+  test_base64fast.py checks this over every short text); whatever msgspec refuses (another
+  type, other padding) refuses the batch, and the lines go their own way.
 * The LogEntries whose data is ASCII are light-decoded as one array the same way, with
   pubsub_fast's types; the others are DECLINED.
 * Per distinct methodName, the rules whose verb, resource and subresource requirements it meets
@@ -31,13 +34,12 @@ import secrets
 from collections.abc import Callable, Sequence
 from functools import partial
 from itertools import compress, count, repeat
-from operator import and_, attrgetter, eq, is_, is_not, itemgetter
+from operator import and_, attrgetter, eq, is_, is_not
 from typing import TYPE_CHECKING, Any
 
 import msgspec
 
 from kubetrail.rules.network import PublicSourceIPs, public_flags
-from kubetrail.sources.base64fast import strict_b64decode_all
 from kubetrail.sources.gke import GRPC_TO_HTTP
 from kubetrail.sources.pubsub_fast import CANDIDATE as _READ_CANDIDATE
 from kubetrail.sources.pubsub_fast import gke_prefilter, parse_method_cached, verdict
@@ -50,7 +52,6 @@ CHUNK_LINES = 32
 _PLANS_MAX = 4096  # distinct methodNames remembered per prefilter
 _METHOD_FIELDS = ("verb", "resource", "subresource")
 _ENTRY_FIELDS = ("username", "response_code", "source_ips")  # the public-address test last
-_QUOTE = ord('"')
 
 _NONCE = "p" + secrets.token_hex(12)
 _OPEN = b'[{"' + _NONCE.encode() + b'":'
@@ -59,7 +60,7 @@ _CLOSE = b"}]"
 
 
 class _PushMessage(msgspec.Struct, gc=False):
-    data: msgspec.Raw = msgspec.Raw(b'""')  # (as pubsub_fast: a missing data is empty)
+    data: bytes = b""  # (as pubsub_fast: a missing data is empty)
     messageId: Any = None
     message_id: Any = None
 
@@ -109,7 +110,6 @@ def _wrapped(kind: Any) -> Callable[[bytes], list[Any]]:
     return msgspec.json.Decoder(list[line]).decode  # type: ignore[valid-type]
 
 _UNWRAP, _DATA = attrgetter("e"), attrgetter("message.data")
-_INNER = itemgetter(slice(1, -1))
 _SERVICE, _METHOD = attrgetter("protoPayload.serviceName"), attrgetter("protoPayload.methodName")
 _CODE = attrgetter("protoPayload.status.code")
 _USERNAME = attrgetter("protoPayload.authenticationInfo.principalEmail")
@@ -131,7 +131,7 @@ def push_verdicts(lines: Sequence[bytes], prefilter: Prefilter) -> list[int]:
             return list(map(_one, lines, repeat(prefilter)))
         return [v for start in range(0, len(lines), CHUNK_LINES)
                 for v in push_verdicts(lines[start:start + CHUNK_LINES], prefilter)]
-    datas = _datas(pushes)
+    datas: list[bytes] = list(map(_DATA, pushes))
     out = [DECLINED] * len(lines)
     read = [i for i, data in enumerate(datas) if data and data.isascii()]
     entries = _read_array(decode_entries, [datas[i] for i in read])  # type: ignore[misc]
@@ -155,14 +155,6 @@ def _read_array(decode: Callable[[bytes], list[Any]], texts: Sequence[bytes]
     except Exception:  # a decode error, RecursionError on deep nesting, ...
         return None
     return list(map(_UNWRAP, wrapped)) if len(wrapped) == len(texts) else None
-
-
-def _datas(pushes: list[Any]) -> list[bytes | None]:
-    """Each message's data decoded, or None: not a plain JSON string of strict base64."""
-    views: list[memoryview] = list(map(memoryview, map(_DATA, pushes)))  # type: ignore[arg-type]
-    decoded = strict_b64decode_all(list(map(_INNER, views)))
-    quoted = map(_QUOTE.__eq__, map(itemgetter(0), views))
-    return [data if is_string else None for data, is_string in zip(decoded, quoted, strict=True)]
 
 
 def _one(line: bytes, prefilter: Prefilter) -> int:
