@@ -134,9 +134,9 @@ def push_verdicts(lines: Sequence[bytes], prefilter: Prefilter) -> list[int]:
     datas: list[bytes] = list(map(_DATA, pushes))
     out = [DECLINED] * len(lines)
     read = [i for i, data in enumerate(datas) if data and data.isascii()]
-    entries = _read_array(decode_entries, [datas[i] for i in read])  # type: ignore[misc]
+    entries = _read_array(decode_entries, [datas[i] for i in read])
     if entries is None:
-        entries = [_entry(datas[i]) for i in read]  # type: ignore[arg-type]
+        entries = [_entry(datas[i]) for i in read]
     for i, found in zip(read, _judge_all(entries, reduced), strict=True):
         out[i] = found
     return out
