@@ -5,11 +5,14 @@ prefilter reports the same failures and matches as one without."""
 from __future__ import annotations
 
 import base64
+import binascii
+import itertools
 import random
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import orjson
 import pytest
 
@@ -236,3 +239,53 @@ def tally(outcomes: Iterable[Outcome]) -> dict[str, Any]:
             if found:
                 matches.append((str(outcome.origin), found))
     return {"failures": failures, "skips": skips, "matches": matches, "records": records}
+
+
+def base64_variants() -> Iterator[bytes]:
+    """Every text of up to 5 characters over base64 letters, padding and strays, then longer
+    real encodings with one character changed, added or removed."""
+    for n in range(6):
+        yield from map(bytes, itertools.product(b"AQR/+=- \n", repeat=n))
+    rng = random.Random(4)
+    for size in range(1, 200, 7):
+        good = base64.b64encode(rng.randbytes(size))
+        yield good
+        for _ in range(20):
+            i = rng.randrange(len(good) + 1)
+            c = rng.choice(b"A/+=-_ \n\\\x00\xff")
+            yield good[:i] + bytes([c]) + good[i:]
+            yield good[:i] + bytes([c]) + good[i + 1:]
+            yield good[:i] + good[i + 1:]
+
+
+def strict(text: bytes) -> bytes | None:
+    """What the full decoder's common.b64decode (binascii, strict) answers; None: a Failure."""
+    try:
+        return binascii.a2b_base64(text, strict_mode=True)
+    except binascii.Error:
+        return None
+
+
+def test_msgspec_reads_base64_as_binascii_strict_does_or_refuses() -> None:
+    """Both fast paths let msgspec decode message.data (a `bytes` field): what it accepts must
+    be what the full decoder (orjson's string, then binascii's strict decode) accepts, with the
+    same bytes; escapes in the string are read first, as orjson reads them."""
+    class Message(msgspec.Struct):
+        data: bytes
+
+    decode = msgspec.json.Decoder(Message).decode
+    texts = [orjson.dumps({"data": t.decode("latin-1")}) for t in base64_variants()]
+    texts += [b'{"data":"QUJ\\u0044"}', b'{"data":"QU\\/D"}', b'{"data":"\\u0051UJD"}',
+              b'{"data":"QUJD\\n"}', b'{"data":"QUJD\\u0000"}', b'{"data":"QUJD="}']
+    accepted = 0
+    for text in texts:
+        try:
+            found: bytes | None = decode(text).data
+        except msgspec.ValidationError:
+            found = None
+        value = orjson.loads(text)["data"]
+        expected = strict(value.encode()) if value.isascii() else None
+        assert found is None or found == expected, text
+        accepted += found is not None
+    assert accepted > 500
+    assert decode(b'{"data":"QUJ\\u0044"}').data == b"ABC"

@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 
 from kubetrail.errors import DecodeError, Origin
 from kubetrail.sources.base import Failure, Outcome, Prefiltered, Skip
-from kubetrail.sources.base64fast import strict_b64decode
 from kubetrail.sources.common import (
     DEFAULT_MAX_INFLATE,
     GZIP_MAGIC,
@@ -89,14 +88,11 @@ def decode_pubsub_message(
     if data is None or data == "":
         yield Skip("empty", origin)
         return
-    # (the fast strict decode answers as b64decode does, or refuses: b64decode then decides)
-    raw = strict_b64decode(data.encode()) if type(data) is str and data.isascii() else None
-    if raw is None:
-        try:
-            raw = b64decode(data, "message.data")
-        except DecodeError as exc:
-            yield Failure(exc.message, origin, cut(dump(msg)))
-            return
+    try:
+        raw = b64decode(data, "message.data")
+    except DecodeError as exc:
+        yield Failure(exc.message, origin, cut(dump(msg)))
+        return
     yield from decode_log_entry_bytes(raw, origin, prefilter, max_inflate=max_inflate)
 
 

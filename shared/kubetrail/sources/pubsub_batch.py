@@ -15,9 +15,10 @@ batch cannot prove goes to that per-line path, so a batch decides exactly as its
   not check the UTF-8 of what it skips).
 * `message.data` is base64-decoded by msgspec in the same call (a `bytes` field): it reads the
   JSON string as the full decoder does (escapes included), then accepts only standard base64
-  with its padding, and answers what binascii's strict decode answers for it (tests/sources/
-  test_base64fast.py checks this over every short text); whatever msgspec refuses (another
-  type, other padding) refuses the batch, and the lines go their own way.
+  with its padding, and answers what binascii's strict decode answers for it (as in
+  pubsub_fast; tests/sources/test_pubsub_batch.py checks this over every short text); whatever
+  msgspec refuses (another type, other padding) refuses the batch, and the lines go their own
+  way.
 * The LogEntries whose data is ASCII are light-decoded as one array the same way, with
   pubsub_fast's types; the others are DECLINED.
 * Per distinct methodName, the rules whose verb, resource and subresource requirements it meets
