@@ -289,3 +289,21 @@ def test_msgspec_reads_base64_as_binascii_strict_does_or_refuses() -> None:
         accepted += found is not None
     assert accepted > 500
     assert decode(b'{"data":"QUJ\\u0044"}').data == b"ABC"
+
+
+def test_a_batch_longer_than_batch_bytes_is_judged_in_halves(monkeypatch: pytest.MonkeyPatch
+                                                            ) -> None:
+    lines = stream(300, seed=5)
+    lines[150] = BAD_LINES["cut"]
+    whole = push_verdicts(lines, PREFILTER)
+    monkeypatch.setattr(batch, "BATCH_BYTES", 10_000)  # a few lines per batch
+    arrays: list[int] = []
+    read_array = batch._read_array
+
+    def counting(decode: Any, texts: Any) -> Any:
+        arrays.append(sum(map(len, texts)))
+        return read_array(decode, texts)
+
+    monkeypatch.setattr(batch, "_read_array", counting)
+    assert push_verdicts(lines, PREFILTER) == whole
+    assert len(arrays) > 40 and max(arrays) <= 10_000

@@ -25,7 +25,9 @@ batch cannot prove goes to that per-line path, so a batch decides exactly as its
   are found once (gke.parse_method, as the full decoder reads it); an entry is looked at further
   only when some are, and its source address only when the rest of such a rule holds.
 
-A refused batch is retried in chunks of CHUNK_LINES; a refused chunk goes line by line.
+A refused batch is retried in chunks of CHUNK_LINES; a refused chunk goes line by line. A batch
+of more than BATCH_BYTES is judged in halves, so its copies (the wrapped array, the decoded data
+and their array) stay a few times that size, whatever the lines.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ if TYPE_CHECKING:
 
 PREFILTERED, CANDIDATE, DECLINED = 0, 1, 2
 CHUNK_LINES = 32
+BATCH_BYTES = 4 << 20  # a longer batch is judged in halves
 _PLANS_MAX = 4096  # distinct methodNames remembered per prefilter
 _METHOD_FIELDS = ("verb", "resource", "subresource")
 _ENTRY_FIELDS = ("username", "response_code", "source_ips")  # the public-address test last
@@ -125,6 +128,9 @@ def push_verdicts(lines: Sequence[bytes], prefilter: Prefilter) -> list[int]:
     reduced = gke_prefilter(prefilter)
     if reduced is None:
         return [DECLINED] * len(lines)
+    if len(lines) > 1 and sum(map(len, lines)) > BATCH_BYTES:  # (the copies stay bounded)
+        half = len(lines) // 2
+        return push_verdicts(lines[:half], prefilter) + push_verdicts(lines[half:], prefilter)
     decode_pushes, decode_entries, _ = _decoders()
     pushes = _read_array(decode_pushes, lines)
     if pushes is None:
