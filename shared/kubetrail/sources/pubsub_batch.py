@@ -25,9 +25,8 @@ batch cannot prove goes to that per-line path, so a batch decides exactly as its
   are found once (gke.parse_method, as the full decoder reads it); an entry is looked at further
   only when some are, and its source address only when the rest of such a rule holds.
 
-A refused batch is retried in chunks of CHUNK_LINES; a refused chunk goes line by line. A batch
-of more than BATCH_BYTES is judged in halves, so its copies (the wrapped array, the decoded data
-and their array) stay a few times that size, whatever the lines.
+A refused batch is retried in chunks of CHUNK_LINES, a refused chunk line by line; a batch over
+BATCH_BYTES is judged in halves (its copies stay a few times that size).
 """
 
 from __future__ import annotations
@@ -113,6 +112,7 @@ def _wrapped(kind: Any) -> Callable[[bytes], list[Any]]:
                              forbid_unknown_fields=True, gc=False)
     return msgspec.json.Decoder(list[line]).decode  # type: ignore[valid-type]
 
+
 _UNWRAP, _DATA = attrgetter("e"), attrgetter("message.data")
 _SERVICE, _METHOD = attrgetter("protoPayload.serviceName"), attrgetter("protoPayload.methodName")
 _CODE = attrgetter("protoPayload.status.code")
@@ -120,7 +120,7 @@ _USERNAME = attrgetter("protoPayload.authenticationInfo.principalEmail")
 _CALLER_IP = attrgetter("protoPayload.requestMetadata.callerIp")
 _CALLER_IP2 = attrgetter("protoPayload.requestMetadata.callerIP")
 _IS_K8S = partial(eq, "k8s.io")
-_HTTP: dict[int | None, int] = {None: 200, **{code: http for code, http in GRPC_TO_HTTP.items()}}
+_HTTP: dict[int | None, int] = {None: 200, **dict(GRPC_TO_HTTP.items())}
 
 
 def push_verdicts(lines: Sequence[bytes], prefilter: Prefilter) -> list[int]:
@@ -176,7 +176,7 @@ def _entry(data: bytes) -> Any:
         return None
 
 
-Plan = tuple[tuple[tuple[str, Any], ...], ...]
+Plan = tuple[tuple[tuple[str, Any], ...], ...]  # per rule that may match: (field, allowed)...
 _Plans = tuple[dict[str | None, Plan | None], dict[Plan, Plan]]
 _PLANS: dict[int, tuple[Prefilter, _Plans]] = {}
 
@@ -292,11 +292,9 @@ def _holding(columns: _Columns, field: str, allowed: Any, indexes: list[int]) ->
 
 
 def _judge_one(entry: Any, reduced: Prefilter) -> int:
-    return _judge_all([entry], reduced)[0] if _readable(entry) else DECLINED
-
-
-def _readable(entry: Any) -> bool:
-    """The entry has every struct _Columns reads (a null one reads as None in pubsub_fast too,
-    which this path leaves to it)."""
+    """An entry with every struct _Columns reads is judged alone; one that was not read, or holds
+    a null struct (which pubsub_fast reads as None), is left to the per-line verdict."""
     pp = None if entry is None else entry.protoPayload
-    return pp is not None and None not in (pp.authenticationInfo, pp.requestMetadata, pp.status)
+    if pp is None or None in (pp.authenticationInfo, pp.requestMetadata, pp.status):
+        return DECLINED
+    return _judge_all([entry], reduced)[0]
