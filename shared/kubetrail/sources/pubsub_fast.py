@@ -4,8 +4,8 @@ of the few LogEntry fields the rules' Requires map to, without building the body
 `prefiltered_push(text, origin, prefilter)` answers [Prefiltered] when no rule can match the
 entry, [] when it read the entry and some rule may match it (the caller decodes it fully, with
 no byte prefilter: it could only agree), or None: the caller then decodes the line the full way,
-as before. `push_prefiltered` is the first answer alone, for a batch of lines (jsonlines.py). It
-reads an entry only when
+as before. `verdict` is the same decision for one line, which pubsub_batch.py makes for a batch
+of lines (jsonlines.py) in a few calls, and falls back to. It reads an entry only when
 
 * the body is `{"message": {...}, "subscription": ...}` and nothing else, its `data` a
   non-empty string (msgspec, typed);
@@ -164,12 +164,6 @@ def prefiltered_push(text: bytes, origin: Origin, prefilter: Prefilter) -> list[
     if found is None or found is CANDIDATE:
         return None if found is None else []
     return [Prefiltered(origin.child(found) if type(found) is str else origin)]
-
-
-def push_prefiltered(text: bytes, prefilter: Prefilter) -> bool:
-    """No rule can match the push body `text`'s entry (prefiltered_push's first answer)."""
-    found = verdict(text, prefilter)
-    return found is not None and found is not CANDIDATE
 
 
 CANDIDATE = object()
