@@ -35,6 +35,7 @@ $(VENV_STAMP):
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev,aws,azure,gcp,panther]' \
 		2>&1 | $(PIP_FILTER)
 	$(PY) -c "from kubetrail.rules.speccache import build_bundled; build_bundled()"
+	$(PY) -c "from kubetrail.rules.packcache import build_bundled; build_bundled()"
 	$(PY) -m compileall -q shared/kubetrail functions >/dev/null
 	@rm -f $(VENV)/.installed-* && touch $@
 

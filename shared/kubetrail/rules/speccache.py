@@ -21,7 +21,6 @@ not cached and is parsed each time.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -29,8 +28,14 @@ from typing import Any
 
 import orjson
 
+try:  # hashlib's own BLAKE2b, without hashlib's import of OpenSSL (a few ms of every start)
+    from _blake2 import blake2b
+except ImportError:  # pragma: no cover - a Python built without it
+    from hashlib import blake2b
+
 _FORMAT = b"kubetrail-specs-1\n"  # then one JSON object: digest (hex) -> the spec as JSON text
 _MAX_ENTRIES = 4096  # past this, the user cache starts again from what the last load parsed
+__all__ = ["PACKAGED", "SpecCache", "blake2b", "build", "build_bundled", "user_cache"]
 PACKAGED = Path(__file__).resolve().parent.parent / "packs" / ".specs.cache"
 
 
@@ -69,7 +74,7 @@ def _write(path: Path, entries: dict[str, str]) -> None:
 
 
 def _key(text: bytes) -> str:
-    return hashlib.blake2b(text, digest_size=20).hexdigest()
+    return blake2b(text, digest_size=20).hexdigest()
 
 
 def _json(value: Any) -> str | None:
