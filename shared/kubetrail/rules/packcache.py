@@ -23,6 +23,7 @@ file is read only when the current user owns it and no one else may write it.
 
 from __future__ import annotations
 
+import contextlib
 import marshal
 import os
 from collections.abc import Callable, Mapping, Sequence
@@ -84,7 +85,13 @@ def _write(path: Path, entries: dict[bytes, Entry]) -> None:
             f.write(_FORMAT + marshal.dumps((__version__, MAGIC_NUMBER, entries)))
         os.replace(tmp, path)
     except (OSError, ValueError):  # unwritable; ValueError: a value marshal cannot hold
-        tmp.unlink(missing_ok=True)
+        _discard(tmp)
+
+
+
+def _discard(tmp: Path) -> None:
+    with contextlib.suppress(OSError):  # e.g. its directory could not be made
+        tmp.unlink()
 
 
 class Hit:

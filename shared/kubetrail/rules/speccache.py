@@ -21,6 +21,7 @@ not cached and is parsed each time.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -70,7 +71,7 @@ def _write(path: Path, entries: dict[str, str]) -> None:
         tmp.write_bytes(_FORMAT + orjson.dumps(entries))
         os.replace(tmp, path)
     except OSError:
-        tmp.unlink(missing_ok=True)
+        _discard(tmp)
 
 
 def _key(text: bytes) -> str:
@@ -96,6 +97,12 @@ def _same(a: Any, b: Any) -> bool:
     if type(a) is list:
         return len(a) == len(b) and all(map(_same, a, b))
     return bool(a == b)
+
+
+
+def _discard(tmp: Path) -> None:
+    with contextlib.suppress(OSError):  # e.g. its directory could not be made
+        tmp.unlink()
 
 
 class SpecCache:
