@@ -17,7 +17,8 @@ EXTRAS_ARGS = $(foreach r,$(RULES),--rules $(r)) $(if $(PANTHER_ROOT),--panther-
 # Re-install when the dependency list changes.
 VENV_STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: help venv run test lint bench bench-panther fuzz clean emulators emulators-stop demo
+.PHONY: help venv run test lint bench bench-panther fuzz clean emulators emulators-stop demo \
+	pack-cache
 
 help:
 	@echo "make run        scan the bundled samples (embedded defaults, no cloud)"
@@ -40,6 +41,11 @@ $(VENV_STAMP):
 	@rm -f $(VENV)/.installed-* && touch $@
 
 venv: $(VENV_STAMP)
+
+# The bundled packs' rule cache (kubetrail/rules/packcache.py), rebuilt before packaging so each
+# function package ships it current for the packs it carries.
+pack-cache: venv
+	$(PY) -c "from kubetrail.rules.packcache import build_bundled; build_bundled()"
 
 # The bundled samples, one per delivery format; findings on stdout, the summary on stderr.
 SAMPLES := $(sort $(wildcard samples/*.json samples/*.jsonl))
