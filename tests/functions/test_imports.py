@@ -6,6 +6,7 @@ does (tests/functions/<cloud> run those invocations on the emulators)."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -51,3 +52,24 @@ def test_the_settings_default_inflate_limit_is_the_decoders(cloud: str) -> None:
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                          check=True, timeout=120)
     assert out.stdout.split() == [str(DEFAULT_MAX_INFLATE)] * 2
+
+
+@pytest.mark.parametrize("init", ["provisioned-concurrency", "snap-start"])
+def test_a_lambda_initialized_ahead_of_its_invocations_loads_everything_at_import(
+        init: str) -> None:
+    env = {**os.environ, "AWS_LAMBDA_INITIALIZATION_TYPE": init,
+           "KUBETRAIL_DEDUP_TABLE": "kubetrail-dedup",
+           "KUBETRAIL_SNS_TOPIC_ARN": "arn:aws:sns:eu-west-1:123456789012:kubetrail",
+           "KUBETRAIL_DLQ_URL": "https://sqs.eu-west-1.amazonaws.com/123456789012/dlq"}
+    env.pop("KUBETRAIL_CONFIG", None)
+    probe = (f"import sys; sys.path.insert(0, {str(FUNCTIONS / 'aws')!r}); import handler; "
+             "print(handler.components.cache_info().currsize, handler.entry.cache_info().currsize,"
+             " 'kubetrail.pipeline' in sys.modules, 'aws_lambda_powertools' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         check=True, env=env, timeout=120)
+    assert out.stdout.split() == ["1", "1", "True", "True"]
+    # bad settings are not an import error there either: each invocation reports them
+    env.pop("KUBETRAIL_DEDUP_TABLE")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         check=True, env=env, timeout=120)
+    assert out.stdout.split() == ["0", "1", "False", "True"]
