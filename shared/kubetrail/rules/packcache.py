@@ -203,11 +203,18 @@ def _exact(value: Any) -> bytes:
 def build(files: Sequence[Path], target: Path = PACKAGED) -> int:
     """Write the packaged cache of the kubetrail rule files among `files` (build time); the
     number of entries."""
+    import _imp
+
     from kubetrail.rules.loader import load_rules
 
     target.unlink(missing_ok=True)
     cache = PackCache([], bundled=False, user=target)
     load_rules(files, include_disabled=True, pack_cache=cache)
+    for key, (py_name, py_digest, spec, tests, blob) in cache._used.items():
+        code = marshal.loads(blob)  # noqa: S302 - compiled just now
+        # not this machine's paths in a shipped file: the loader sets the real one
+        _imp._fix_co_filename(code, py_name)  # type: ignore[attr-defined]
+        cache._used[key] = (py_name, py_digest, spec, tests, marshal.dumps(code))
     cache.save()
     if target.exists():
         target.chmod(0o644)
