@@ -129,12 +129,25 @@ def test_a_damaged_entry_is_loaded_afresh(pack: Path, tmp_path: Path) -> None:
     cache = tmp_path / "rules.cache"
     fresh, _ = load(pack, cache)
     version, magic, entries = marshal.loads(cache.read_bytes()[len(_FORMAT):])
-    key = next(iter(entries))
-    py_name, py_digest, spec, tests, _code = entries[key]
-    entries[key] = (py_name, py_digest, spec, tests, b"\xff not code")
+    first, second, third = list(entries)[:3]
+    py_name, py_digest, spec, tests, _code = entries[first]
+    entries[first] = (py_name, py_digest, spec, tests, b"\xff not code")
+    entries[second] = ("a", "wrong", "shape")
+    entries[third] = (*entries[third][:2], ["not", "a", "spec"], *entries[third][3:])
     cache.write_bytes(_FORMAT + marshal.dumps((version, magic, entries)))
     rules, hits = load(pack, cache)
-    assert hits == 32 and fields(rules) == fields(fresh)
+    assert hits == 30 and fields(rules) == fields(fresh)
+
+
+def test_damaged_tests_in_a_served_entry_are_read_from_the_rule_file(pack: Path,
+                                                                    tmp_path: Path) -> None:
+    cache = tmp_path / "rules.cache"
+    fresh, _ = load(pack, cache)
+    version, magic, entries = marshal.loads(cache.read_bytes()[len(_FORMAT):])
+    entries = {k: (*e[:3], b"\xff damaged", e[4]) for k, e in entries.items()}
+    cache.write_bytes(_FORMAT + marshal.dumps((version, magic, entries)))
+    rules, hits = load(pack, cache)
+    assert hits == 33 and fields(rules) == fields(fresh)
 
 
 def test_code_of_another_python_is_not_run(pack: Path, tmp_path: Path) -> None:

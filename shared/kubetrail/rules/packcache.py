@@ -131,16 +131,17 @@ class PackCache:
         if found is None:
             return None
         entry, native = found
-        py_name, py_digest, spec, tests, code = entry
         try:
+            py_name, py_digest, spec, tests, code = entry
             with open(yml.parent / py_name, "rb") as f:
                 if _digest(f.read()) != py_digest:
                     return None
             loaded = marshal.loads(code) if native else None  # noqa: S302
         except Exception:  # an unreadable file, a damaged entry: loaded afresh
             return None
-        if loaded is not None and type(loaded) is not CodeType:
-            return None
+        if type(spec) is not dict or (tests is not None and type(tests) is not bytes) \
+                or (loaded is not None and type(loaded) is not CodeType):
+            return None  # a damaged entry
         if loaded is None:
             self._dirty = True  # code for this Python goes to the user file
         self._used[key] = entry

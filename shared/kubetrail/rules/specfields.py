@@ -128,7 +128,13 @@ class LazyTests(Sequence[RuleTest]):
 
     def _built(self) -> tuple[RuleTest, ...]:
         if self._items is None:
-            self._items = tests(marshal.loads(self._blob), self._origin)  # noqa: S302
+            try:
+                raw = marshal.loads(self._blob)  # noqa: S302 - written by packcache.py
+            except Exception:  # a damaged cache entry: the rule file's own Tests
+                raw = None
+            if type(raw) is not list:
+                raw = _reparsed_tests(self._origin)
+            self._items = tests(raw, self._origin)
         return self._items
 
     @overload
@@ -154,3 +160,17 @@ class LazyTests(Sequence[RuleTest]):
 
     def __repr__(self) -> str:
         return repr(self._built())
+
+
+def _reparsed_tests(origin: Origin) -> Any:
+    """The `Tests` of the rule file `origin` names, parsed from the file."""
+    from pathlib import Path
+
+    from kubetrail.rules.loader import parse_yaml
+
+    try:
+        spec = parse_yaml(Path(origin.source).read_bytes())
+    except Exception as exc:  # OSError, yaml.YAMLError, UnicodeDecodeError
+        raise ConfigError(f"unreadable rule file: {exc}", origin) from exc
+    return spec.get("Tests") if isinstance(spec, Mapping) else None
+
