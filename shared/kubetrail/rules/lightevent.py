@@ -27,7 +27,7 @@ msgspec does not check the UTF-8 of strings it skips.
 
 from __future__ import annotations
 
-import secrets
+import os
 from collections.abc import Callable, Iterable
 from operator import attrgetter
 from typing import Any, Literal
@@ -46,7 +46,7 @@ PATHS = {**_OTHER_PATHS, **{f: f"objectRef.{key}" for f, key in _REF_KEYS.items(
 LightDecodeError = msgspec.DecodeError
 UNSET = msgspec.UNSET
 # The key wrapping each line of a block; unguessable, so no line can spell an element boundary.
-_NONCE = "k" + secrets.token_hex(12)
+_NONCE = "k" + os.urandom(12).hex()  # secrets.token_hex, without importing hashlib
 _OPEN = b'[{"' + _NONCE.encode() + b'":'
 _SEPARATOR = b'},\n{"' + _NONCE.encode() + b'":'
 _CLOSE = b"}]"
