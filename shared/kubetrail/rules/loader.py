@@ -22,8 +22,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from kubetrail.dedup.window import MAX_DISTINCT
 from kubetrail.errors import ConfigError, Origin
 from kubetrail.events import CLOUD_BY_LOG_TYPE, AuditEvent
-from kubetrail.rules.lightevent import FIELDS as REQUIRES_FIELDS
-from kubetrail.rules.network import PUBLIC_SOURCE_IPS
+from kubetrail.rules.requirements import requirements
 from kubetrail.rules.speccache import SpecCache
 
 if TYPE_CHECKING:
@@ -140,23 +139,14 @@ def _mitre(reports: Any, origin: Origin) -> tuple[tuple[str, str], ...]:
 
 def _requires(spec: Any, origin: Origin) -> Mapping[str, Any]:
     """kubetrail extension `Requires`: event fields and the values the rule can only match with.
-    The engine checks them before calling rule(), and the prefilter is derived from them.
-    Values are strings, except `response_code` (integers) and `source_ips`, whose only value is
-    `public` (some address of sourceIPs is public, kubetrail.rules.network)."""
+    The engine checks them before calling rule(), and the prefilter is derived from them
+    (the values and their tests: kubetrail.rules.requirements)."""
     if spec is None:
         return {}
-    def ok(k: Any, v: Any) -> bool:
-        if k not in REQUIRES_FIELDS or not isinstance(v, list) or not v:
-            return False
-        if k == "response_code":
-            return all(type(s) is int for s in v)
-        if k == "source_ips":
-            return v == ["public"]
-        return all(isinstance(s, str) and s for s in v)
-    if not isinstance(spec, Mapping) or not all(ok(k, v) for k, v in spec.items()):
-        raise ConfigError(f"Requires must map some of {sorted(REQUIRES_FIELDS)} to non-empty "
-                          "string lists (response_code: integers, source_ips: [public])", origin)
-    return {k: PUBLIC_SOURCE_IPS if k == "source_ips" else frozenset(v) for k, v in spec.items()}
+    try:
+        return requirements(spec)
+    except ValueError as exc:
+        raise ConfigError(str(exc), origin) from exc
 
 
 def _load_module(path: Path, rule_id: str, origin: Origin) -> ModuleType:

@@ -24,14 +24,16 @@ identical findings over the corpus, generated streams and records crafted to hid
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import compress, count, product
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
+from kubetrail.rules.lightevent import FIELDS as LIGHT_FIELDS
 from kubetrail.rules.lightevent import PATHS, UNSET, LightDecoder
 from kubetrail.rules.network import IP_CHARS, PublicSourceIPs, text_has_public_ip
+from kubetrail.rules.requirements import RequestKeys
 
 if TYPE_CHECKING:
     from kubetrail.rules.loader import Rule
@@ -42,8 +44,17 @@ if TYPE_CHECKING:
 _SELECTIVITY = ("resource", "subresource", "namespace", "api_group", "response_code", "username",
                 "verb", "source_ips")
 _RESOURCE = attrgetter(PATHS["resource"])
+_RESOURCE_VERB = attrgetter(PATHS["resource"], PATHS["verb"])
 # Requirements whose values are not literal text of a record: not tested by `may_match` alone.
 _NOT_LITERAL = frozenset({"response_code", "source_ips"})
+
+# One rule's requirements beyond the fields a group looks up: (light event getter, value) tests,
+# and the request-body keys of which the record's text must spell one (None: no such test).
+_Check = tuple[tuple[tuple[Callable[[Any], Any], Any], ...], "tuple[bytes, ...] | None"]
+# A group of rules requiring values of the same listed fields: the getter of those fields (a
+# value, or a tuple of values), the combinations that are enough on their own, and the
+# combinations for which some rule has more to check.
+_Group = tuple[Callable[[Any], Any], frozenset[Any], dict[Any, tuple[_Check, ...]]]
 
 
 # Characters whose escape in a record's text could spell an escape one level down, in a JSON
@@ -80,31 +91,26 @@ class Prefilter:
     _public: tuple[bool, ...] = field(init=False, repr=False, compare=False)
     light: LightDecoder = field(init=False, repr=False, compare=False)
     _escapes: re.Pattern[bytes] = field(init=False, repr=False, compare=False)
-    # Rules grouped by the fields they require, when every required value can be listed: per
-    # group, one getter of those fields (a tuple) and the set of allowed value tuples (the union
-    # over the group's rules of the products of their allowed values). A whole pack thus costs
-    # one C-level pass per group, not per rule.
-    _groups: tuple[tuple[Callable[[Any], Any], frozenset[Any]], ...] \
-        = field(init=False, repr=False, compare=False)
-    _resource_groups: tuple[tuple[Callable[[Any], Any], frozenset[Any]], ...] \
-        = field(init=False, repr=False, compare=False)
-    _other_groups: tuple[tuple[Callable[[Any], Any], frozenset[Any]], ...] \
-        = field(init=False, repr=False, compare=False)
-    _resources: frozenset[str] = field(init=False, repr=False, compare=False)
-    # The other rules (a requirement that is a test, e.g. a public source address): per rule,
-    # (light event field getter, allowed values) in _SELECTIVITY order.
-    _getters: tuple[tuple[tuple[Callable[[Any], Any], Any], ...], ...] \
-        = field(init=False, repr=False, compare=False)
+    # Rules grouped by the listed fields they require (see _Group): a whole pack costs one
+    # C-level pass per group over a block, not one per rule. The groups requiring a resource are
+    # looked up only for the events whose resource (and verb, when every such group requires
+    # one) one of them allows: `_screen` reads that of each event, `_screened` holds the allowed.
+    _resource_groups: tuple[_Group, ...] = field(init=False, repr=False, compare=False)
+    _other_groups: tuple[_Group, ...] = field(init=False, repr=False, compare=False)
+    _screen: Callable[[Any], Any] = field(init=False, repr=False, compare=False)
+    _screened: frozenset[Any] = field(init=False, repr=False, compare=False)
+    # The rules requiring no listed field: per rule, its tests (the most selective first) and
+    # its request-body keys.
+    _getters: tuple[_Check, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         alts = []
         for req in self.requirements:
-            fields = sorted(
-                (tuple(sorted(v.encode() for v in values))
-                 for f, values in req.items() if f not in _NOT_LITERAL),
-                key=lambda needles: -min(map(len, needles)),
-            )
-            alts.append(tuple(fields))
+            literal = [tuple(sorted(v.encode() for v in values)) for f, values in req.items()
+                       if isinstance(values, frozenset) and f not in _NOT_LITERAL]
+            literal += [values.needles for values in req.values()
+                        if isinstance(values, RequestKeys)]
+            alts.append(tuple(sorted(literal, key=lambda needles: -min(map(len, needles)))))
         object.__setattr__(self, "alternatives", tuple(alts))
         public = tuple(isinstance(req.get("source_ips"), PublicSourceIPs)
                        for req in self.requirements)
@@ -112,28 +118,39 @@ class Prefilter:
         needles = {n for alt in alts for f in alt for n in f}
         object.__setattr__(self, "_escapes",
                            _escape_pattern(needles, IP_CHARS if any(public) else ""))
-        object.__setattr__(self, "light", LightDecoder(f for req in self.requirements for f in req))
-        groups: dict[tuple[str, ...], set[tuple[Any, ...]]] = {}
+        object.__setattr__(self, "light", LightDecoder(
+            f for req in self.requirements for f in req if f in LIGHT_FIELDS))
+        groups: dict[tuple[str, ...], tuple[set[Any], dict[Any, list[_Check]]]] = {}
         getters = {f: attrgetter(PATHS[f]) for f in _SELECTIVITY}
         others = []
         for req in self.requirements:
-            names = tuple(f for f in _SELECTIVITY if f in req)
-            if all(isinstance(req[f], frozenset) for f in names):
-                groups.setdefault(names, set()).update(product(*(req[f] for f in names)))
-            else:
-                others.append(tuple((getters[f], req[f]) for f in names))
-        object.__setattr__(self, "_groups", tuple(
-            _group(names, allowed) for names, allowed in groups.items()))
-        # The groups requiring a resource, and every resource they allow: a batch is first
-        # screened on that one column, and only its events with such a resource are looked up.
+            names = tuple(f for f in _SELECTIVITY if isinstance(req.get(f), frozenset))
+            tests = tuple((getters[f], req[f]) for f in _SELECTIVITY
+                          if f in req and f not in names)
+            keys = [v.needles for v in req.values() if isinstance(v, RequestKeys)]
+            check: _Check = (tests, keys[0] if keys else None)
+            if not names:
+                others.append(check)
+                continue
+            sure, checked = groups.setdefault(names, (set(), {}))
+            for combo in product(*(req[f] for f in names)):
+                key = combo[0] if len(names) == 1 else combo
+                if check == ((), None):
+                    sure.add(key)
+                else:
+                    checked.setdefault(key, []).append(check)
+        made = {names: _group(names, sure, checked) for names, (sure, checked) in groups.items()}
         object.__setattr__(self, "_resource_groups", tuple(
-            _group(names, allowed) for names, allowed in groups.items() if "resource" in names))
+            group for names, group in made.items() if "resource" in names))
         object.__setattr__(self, "_other_groups", tuple(
-            _group(names, allowed) for names, allowed in groups.items()
-            if "resource" not in names))
-        object.__setattr__(self, "_resources", frozenset(
-            combo[names.index("resource")] for names, allowed in groups.items()
-            if "resource" in names for combo in allowed))
+            group for names, group in made.items() if "resource" not in names))
+        by_resource = {names: (*sure, *checked) for names, (sure, checked) in groups.items()
+                       if "resource" in names}
+        with_verb = all("verb" in names for names in by_resource)
+        object.__setattr__(self, "_screen", _RESOURCE_VERB if with_verb else _RESOURCE)
+        object.__setattr__(self, "_screened", frozenset(
+            _project(names, combo, ("resource", "verb") if with_verb else ("resource",))
+            for names, combos in by_resource.items() for combo in combos))
         object.__setattr__(self, "_getters", tuple(others))
 
     @classmethod
@@ -162,49 +179,123 @@ class Prefilter:
             ev = self.light.decode_line(text)
         except Exception:  # a decode error, RecursionError on deep nesting, ...
             return True  # the full decoder reads it and reports what is wrong
-        return self.event_may_match(ev)
+        return self.event_may_match(ev, text)
 
-    def event_may_match(self, ev: Any) -> bool:
-        """`may_match_event` after the light decode (`light.decode_line`)."""
+    def event_may_match(self, ev: Any, text: bytes | str | None = None) -> bool:
+        """`may_match_event` after the light decode (`light.decode_line`). Without the event's
+        `text`, a rule requiring request-body keys is taken to have them."""
         if ev.p_log_type is not UNSET or ev.kind != "Event":
             return True  # a Panther log (p_log_type decides its format), or no audit Event
-        return any(get(ev) in allowed for get, allowed in self._groups) or any(
-            all(get(ev) in ok for get, ok in fields) for fields in self._getters)
+        keys: set[bytes] = set()
+        for get, sure, checked in (*self._resource_groups, *self._other_groups):
+            value = get(ev)
+            if value in sure:
+                return True
+            if _checks_hold(ev, checked.get(value, ()), keys):
+                return True
+        if _checks_hold(ev, self._getters, keys):
+            return True
+        return bool(keys) and (text is None or self._spells_a_key(text, keys))
 
-    def candidates(self, events: list[Any]) -> list[int]:
+    def candidates(self, events: list[Any],
+                   text: Callable[[int], bytes | str] | None = None) -> list[int]:
         """Indexes of the audit Events (kind Event, no p_log_type: the caller checks) that some
-        rule may match: per group of rules requiring the same fields, one C-level pass reads
-        those fields of the whole batch as tuples and looks them up in the allowed set; for the
-        other rules, one pass reads each rule's most selective field (once per field), and only
-        the events whose value is allowed are looked at in Python."""
+        rule may match. Per group of rules requiring the same listed fields, one C-level pass
+        reads those fields of the whole batch as tuples and looks them up; only the events some
+        rule of a group has more to ask of (a test, request-body keys) are looked at in Python.
+        `text(i)` is event i's JSON text: when given, an event that only rules requiring
+        request-body keys may match is a candidate only when the text may spell one of them;
+        without it, it is a candidate."""
         found: set[int] = set()
+        hits: list[tuple[int, tuple[_Check, ...]]] = []
         if self._resource_groups:
-            resources = map(_RESOURCE, events)
-            picked = list(compress(count(), map(self._resources.__contains__, resources)))
+            screened = map(self._screen, events)
+            picked = list(compress(count(), map(self._screened.__contains__, screened)))
             if picked:
                 some = list(map(events.__getitem__, picked))
-                for get, allowed in self._resource_groups:
-                    found.update(compress(picked, map(allowed.__contains__, map(get, some))))
-        for get, allowed in self._other_groups:
-            found.update(compress(count(), map(allowed.__contains__, map(get, events))))
+                for get, sure, checked in self._resource_groups:
+                    _look_up(picked, list(map(get, some)), sure, checked, found, hits)
+        for get, sure, checked in self._other_groups:
+            if not checked:
+                found.update(compress(count(), map(sure.__contains__, map(get, events))))
+            else:
+                _look_up(range(len(events)), list(map(get, events)), sure, checked, found, hits)
         columns: dict[Callable[[Any], Any], list[Any]] = {}
-        for (first, allowed), *rest in self._getters:
+        for check in self._getters:
+            if not check[0]:  # request-body keys only: every event may spell them
+                hits.extend((i, (check,)) for i in range(len(events)))
+                continue
+            first, allowed = check[0][0]
             values = columns.get(first)
             if values is None:
                 values = columns[first] = list(map(first, events))
-            if allowed.isdisjoint(values):
-                continue  # the usual case: one pass, no per-event Python
-            for i in compress(count(), map(allowed.__contains__, values)):
+            if not allowed.isdisjoint(values):
+                hits.extend((i, (check,)) for i in compress(count(), map(allowed.__contains__,
+                                                                         values)))
+        pending: list[tuple[int, tuple[bytes, ...]]] = []  # (event, keys its text must spell)
+        for i, checks in hits:
+            if i not in found:
                 ev = events[i]
-                if all(get(ev) in ok for get, ok in rest):
-                    found.add(i)
+                for tests, keys in checks:
+                    if not tests or all(get(ev) in value for get, value in tests):
+                        if keys is None:
+                            found.add(i)
+                            break
+                        pending.append((i, keys))
+        for i, keys in pending:
+            if i not in found and (text is None or self._spells_a_key(text(i), keys)):
+                found.add(i)
         return sorted(found)
 
+    def _spells_a_key(self, text: bytes | str, keys: Iterable[bytes]) -> bool:
+        """The JSON text may spell one of these request-body keys: it holds one literally, or
+        an escape of a character that some needle holds (the keys are ASCII; see
+        rules/requirements.py)."""
+        raw = text.encode() if isinstance(text, str) else text
+        return any(map(raw.__contains__, keys)) or self._escapes.search(raw) is not None
 
-def _group(fields: tuple[str, ...], allowed: set[tuple[str, ...]]
-           ) -> tuple[Callable[[Any], Any], frozenset[Any]]:
-    """The getter and allowed values of a group: plain values for one field (attrgetter of one
-    path answers the value itself), tuples for several."""
-    if len(fields) == 1:
-        return attrgetter(PATHS[fields[0]]), frozenset(v for (v,) in allowed)
-    return attrgetter(*(PATHS[f] for f in fields)), frozenset(allowed)
+
+def _project(names: tuple[str, ...], combo: Any, fields: tuple[str, ...]) -> Any:
+    """The values of `fields` in a group's combination (a value for one field, else a tuple)."""
+    values = (combo,) if len(names) == 1 else combo
+    picked = tuple(values[names.index(f)] for f in fields)
+    return picked[0] if len(fields) == 1 else picked
+
+
+def _look_up(indexes: Sequence[int], values: list[Any], sure: frozenset[Any],
+             checked: Mapping[Any, tuple[_Check, ...]], found: set[int],
+             hits: list[tuple[int, tuple[_Check, ...]]]) -> None:
+    """Of events `indexes` whose group values are `values`: those a sure combination lets
+    through go into `found`, those with more to check into `hits`."""
+    if sure:
+        found.update(compress(indexes, map(sure.__contains__, values)))
+    if checked:
+        hits.extend((indexes[k], checked[values[k]])
+                    for k in compress(count(), map(checked.__contains__, values)))
+
+
+def _checks_hold(ev: Any, checks: Iterable[_Check], keys: set[bytes]) -> bool:
+    """Some check holds in full on the light event; the request-body keys of the checks whose
+    event tests hold are added to `keys` (the text decides them)."""
+    for tests, needles in checks:
+        if all(get(ev) in value for get, value in tests):
+            if needles is None:
+                return True
+            keys.update(needles)
+    return False
+
+
+def _group(fields: tuple[str, ...], sure: set[Any], checked: dict[Any, list[_Check]]) -> _Group:
+    """The getter of a group (attrgetter of one path answers the value itself, of several a
+    tuple) and its lookups."""
+    get = attrgetter(PATHS[fields[0]]) if len(fields) == 1 \
+        else attrgetter(*(PATHS[f] for f in fields))
+    return get, frozenset(sure), {k: _merged(v) for k, v in checked.items() if k not in sure}
+
+
+def _merged(checks: list[_Check]) -> tuple[_Check, ...]:
+    """The checks of one combination, those with no event test merged into one (the text
+    then needs to spell one key of any of them), first."""
+    keys = sorted({k for tests, needles in checks if not tests and needles for k in needles})
+    rest = tuple(dict.fromkeys(c for c in checks if c[0]))
+    return (((), tuple(keys)), *rest) if keys else rest

@@ -92,11 +92,17 @@ def _block(buffer: bytearray, prefilter: Prefilter | None, end: int) -> Scanned 
     if events is None:
         return bytes(buffer[1:end])
     assert prefilter is not None
-    picked = prefilter.candidates(events)
+    lines: list[bytes] = []  # read when a rule first asks for a line's text
+
+    def text(i: int) -> bytes:
+        if not lines:
+            lines.extend(io.BytesIO(buffer[1:end]).readlines())
+        return lines[i]
+
+    picked = prefilter.candidates(events, text)
     if not picked:
         return Scanned(len(events), ())
-    lines = io.BytesIO(buffer[1:end]).readlines()
-    return Scanned(len(events), tuple((i, lines[i]) for i in picked))
+    return Scanned(len(events), tuple((i, text(i)) for i in picked))
 
 
 def _skip_line(stream: IO[bytes]) -> None:
