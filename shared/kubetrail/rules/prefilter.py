@@ -10,15 +10,20 @@ identical findings over the corpus, generated streams and records crafted to hid
   so escapes, duplicate keys and nulls mean what they mean to the full decoder; any error (bad
   JSON, a wrong type) answers "may match", so the full decoder reports it. `candidates` is the
   same test over a batch of light events (`light.decode_buffer` reads a block of JSON lines).
+  Two requirements are tests (rules/requirements.py): `username: [non-system]` runs the pack's
+  is_system_principal on the decoded username; `request_object: [keys]` looks for the keys in
+  the requestObject's JSON text (kept undecoded), literally or behind an escape of one of their
+  characters, the only two ways JSON can spell a key.
 * `may_match(text)` — for any other record text: every value a rule requires is copied by the
   decoders from a JSON string of the record (objectRef.resource, verb, GKE methodName), so the
   text contains it literally unless the JSON spells one of its characters as a \\u escape. A
   record may match only if, for some rule, every required field has one of its values in the
   text, or the text holds an escape of a character those values contain (Go's `\\u0026` for `&`
   in every EKS query string hides no letter, so it does not defeat the test). Two requirements
-  are not literal text: `response_code` (GKE maps a gRPC code) is not tested on bytes, and
-  `source_ips: [public]` holds when some address-like run of the text is a public address
-  (rules/network.py), escapes of address characters included.
+  are not literal text: `response_code` (GKE maps a gRPC code) and `username: [non-system]` are
+  not tested on bytes, and `source_ips: [public]` holds when some address-like run of the text is
+  a public address (rules/network.py), escapes of address characters included. The keys of
+  `request_object` are literal text like the values.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import reduce
 from itertools import compress, count, product
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any
@@ -33,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 from kubetrail.rules.lightevent import FIELDS as LIGHT_FIELDS
 from kubetrail.rules.lightevent import PATHS, UNSET, LightDecoder
 from kubetrail.rules.network import IP_CHARS, PublicSourceIPs, text_has_public_ip
-from kubetrail.rules.requirements import RequestKeys
+from kubetrail.rules.requirements import BodyText, RequestKeys, request_body_text
 
 if TYPE_CHECKING:
     from kubetrail.rules.loader import Rule
@@ -42,15 +48,15 @@ if TYPE_CHECKING:
 # Fields in the order they are tested for a block: the most selective first, the public-address
 # test (which parses addresses) last.
 _SELECTIVITY = ("resource", "subresource", "namespace", "api_group", "response_code", "username",
-                "verb", "source_ips")
+                "verb", "source_ips", "request_object")
 _RESOURCE = attrgetter(PATHS["resource"])
 _RESOURCE_VERB = attrgetter(PATHS["resource"], PATHS["verb"])
 # Requirements whose values are not literal text of a record: not tested by `may_match` alone.
 _NOT_LITERAL = frozenset({"response_code", "source_ips"})
 
-# One rule's requirements beyond the fields a group looks up: (light event getter, value) tests,
-# and the request-body keys of which the record's text must spell one (None: no such test).
-_Check = tuple[tuple[tuple[Callable[[Any], Any], Any], ...], "tuple[bytes, ...] | None"]
+# One rule's requirements beyond the fields a group looks up: (light event getter, value) tests
+# that must all hold.
+_Check = tuple[tuple[Callable[[Any], Any], Any], ...]
 # A group of rules requiring values of the same listed fields: the getter of those fields (a
 # value, or a tuple of values), the combinations that are enough on their own, and the
 # combinations for which some rule has more to check.
@@ -99,8 +105,7 @@ class Prefilter:
     _other_groups: tuple[_Group, ...] = field(init=False, repr=False, compare=False)
     _screen: Callable[[Any], Any] = field(init=False, repr=False, compare=False)
     _screened: frozenset[Any] = field(init=False, repr=False, compare=False)
-    # The rules requiring no listed field: per rule, its tests (the most selective first) and
-    # its request-body keys.
+    # The rules requiring no listed field: per rule, its tests (the most selective first).
     _getters: tuple[_Check, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -121,21 +126,20 @@ class Prefilter:
         object.__setattr__(self, "light", LightDecoder(
             f for req in self.requirements for f in req if f in LIGHT_FIELDS))
         groups: dict[tuple[str, ...], tuple[set[Any], dict[Any, list[_Check]]]] = {}
-        getters = {f: attrgetter(PATHS[f]) for f in _SELECTIVITY}
+        getters: dict[str, Callable[[Any], Any]] = {f: attrgetter(PATHS[f]) for f in _SELECTIVITY}
+        getters["request_object"] = request_body_text  # (a light event may not have it)
         others = []
         for req in self.requirements:
             names = tuple(f for f in _SELECTIVITY if isinstance(req.get(f), frozenset))
-            tests = tuple((getters[f], req[f]) for f in _SELECTIVITY
+            check = tuple((getters[f], self._light_value(req[f])) for f in _SELECTIVITY
                           if f in req and f not in names)
-            keys = [v.needles for v in req.values() if isinstance(v, RequestKeys)]
-            check: _Check = (tests, keys[0] if keys else None)
             if not names:
                 others.append(check)
                 continue
             sure, checked = groups.setdefault(names, (set(), {}))
             for combo in product(*(req[f] for f in names)):
                 key = combo[0] if len(names) == 1 else combo
-                if check == ((), None):
+                if not check:
                     sure.add(key)
                 else:
                     checked.setdefault(key, []).append(check)
@@ -152,6 +156,10 @@ class Prefilter:
             _project(names, combo, ("resource", "verb") if with_verb else ("resource",))
             for names, combos in by_resource.items() for combo in combos))
         object.__setattr__(self, "_getters", tuple(others))
+
+    def _light_value(self, value: Any) -> Any:
+        """A Requires value as tested on a light event (request-body keys on its JSON text)."""
+        return BodyText(value.needles, self._escapes) if isinstance(value, RequestKeys) else value
 
     @classmethod
     def from_rules(cls, rules: Sequence[Rule]) -> Prefilter | None:
@@ -179,33 +187,24 @@ class Prefilter:
             ev = self.light.decode_line(text)
         except Exception:  # a decode error, RecursionError on deep nesting, ...
             return True  # the full decoder reads it and reports what is wrong
-        return self.event_may_match(ev, text)
+        return self.event_may_match(ev)
 
-    def event_may_match(self, ev: Any, text: bytes | str | None = None) -> bool:
-        """`may_match_event` after the light decode (`light.decode_line`). Without the event's
-        `text`, a rule requiring request-body keys is taken to have them."""
+    def event_may_match(self, ev: Any) -> bool:
+        """`may_match_event` after the light decode (`light.decode_line`)."""
         if ev.p_log_type is not UNSET or ev.kind != "Event":
             return True  # a Panther log (p_log_type decides its format), or no audit Event
-        keys: set[bytes] = set()
         for get, sure, checked in (*self._resource_groups, *self._other_groups):
             value = get(ev)
-            if value in sure:
+            if value in sure or _some_check_holds(ev, checked.get(value, ())):
                 return True
-            if _checks_hold(ev, checked.get(value, ()), keys):
-                return True
-        if _checks_hold(ev, self._getters, keys):
-            return True
-        return bool(keys) and (text is None or self._spells_a_key(text, keys))
+        return _some_check_holds(ev, self._getters)
 
-    def candidates(self, events: list[Any],
-                   text: Callable[[int], bytes | str] | None = None) -> list[int]:
+    def candidates(self, events: list[Any]) -> list[int]:
         """Indexes of the audit Events (kind Event, no p_log_type: the caller checks) that some
         rule may match. Per group of rules requiring the same listed fields, one C-level pass
         reads those fields of the whole batch as tuples and looks them up; only the events some
-        rule of a group has more to ask of (a test, request-body keys) are looked at in Python.
-        `text(i)` is event i's JSON text: when given, an event that only rules requiring
-        request-body keys may match is a candidate only when the text may spell one of them;
-        without it, it is a candidate."""
+        rule of a group has more to ask of (a test such as a non-system user, request-body keys)
+        are looked at in Python."""
         found: set[int] = set()
         hits: list[tuple[int, tuple[_Check, ...]]] = []
         if self._resource_groups:
@@ -222,37 +221,17 @@ class Prefilter:
                 _look_up(range(len(events)), list(map(get, events)), sure, checked, found, hits)
         columns: dict[Callable[[Any], Any], list[Any]] = {}
         for check in self._getters:
-            if not check[0]:  # request-body keys only: every event may spell them
-                hits.extend((i, (check,)) for i in range(len(events)))
-                continue
-            first, allowed = check[0][0]
+            first, allowed = check[0]
             values = columns.get(first)
             if values is None:
                 values = columns[first] = list(map(first, events))
             if not allowed.isdisjoint(values):
                 hits.extend((i, (check,)) for i in compress(count(), map(allowed.__contains__,
                                                                          values)))
-        pending: list[tuple[int, tuple[bytes, ...]]] = []  # (event, keys its text must spell)
         for i, checks in hits:
-            if i not in found:
-                ev = events[i]
-                for tests, keys in checks:
-                    if not tests or all(get(ev) in value for get, value in tests):
-                        if keys is None:
-                            found.add(i)
-                            break
-                        pending.append((i, keys))
-        for i, keys in pending:
-            if i not in found and (text is None or self._spells_a_key(text(i), keys)):
+            if i not in found and _some_check_holds(events[i], checks):
                 found.add(i)
         return sorted(found)
-
-    def _spells_a_key(self, text: bytes | str, keys: Iterable[bytes]) -> bool:
-        """The JSON text may spell one of these request-body keys: it holds one literally, or
-        an escape of a character that some needle holds (the keys are ASCII; see
-        rules/requirements.py)."""
-        raw = text.encode() if isinstance(text, str) else text
-        return any(map(raw.__contains__, keys)) or self._escapes.search(raw) is not None
 
 
 def _project(names: tuple[str, ...], combo: Any, fields: tuple[str, ...]) -> Any:
@@ -274,15 +253,9 @@ def _look_up(indexes: Sequence[int], values: list[Any], sure: frozenset[Any],
                     for k in compress(count(), map(checked.__contains__, values)))
 
 
-def _checks_hold(ev: Any, checks: Iterable[_Check], keys: set[bytes]) -> bool:
-    """Some check holds in full on the light event; the request-body keys of the checks whose
-    event tests hold are added to `keys` (the text decides them)."""
-    for tests, needles in checks:
-        if all(get(ev) in value for get, value in tests):
-            if needles is None:
-                return True
-            keys.update(needles)
-    return False
+def _some_check_holds(ev: Any, checks: Iterable[_Check]) -> bool:
+    """Every test of some check holds on the light event."""
+    return any(all(get(ev) in value for get, value in tests) for tests in checks)
 
 
 def _group(fields: tuple[str, ...], sure: set[Any], checked: dict[Any, list[_Check]]) -> _Group:
@@ -294,8 +267,14 @@ def _group(fields: tuple[str, ...], sure: set[Any], checked: dict[Any, list[_Che
 
 
 def _merged(checks: list[_Check]) -> tuple[_Check, ...]:
-    """The checks of one combination, those with no event test merged into one (the text
-    then needs to spell one key of any of them), first."""
-    keys = sorted({k for tests, needles in checks if not tests and needles for k in needles})
-    rest = tuple(dict.fromkeys(c for c in checks if c[0]))
-    return (((), tuple(keys)), *rest) if keys else rest
+    """The checks of one combination; those that only test request-body keys merged into one
+    (the body then needs to spell a key of any of them), first."""
+    def body_only(check: _Check) -> bool:
+        return len(check) == 1 and isinstance(check[0][1], BodyText)
+
+    bodies = [check[0] for check in checks if body_only(check)]
+    rest = tuple(dict.fromkeys(check for check in checks if not body_only(check)))
+    if not bodies:
+        return rest
+    merged = reduce(BodyText.merged, (value for _, value in bodies))
+    return ((bodies[0][0], merged),), *rest

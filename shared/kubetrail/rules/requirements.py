@@ -8,8 +8,8 @@ tests, spelled as a one-word list in the YAML:
   notion every rule of the pack uses), NonSystemPrincipal here;
 * `request_object: [key, ...]` — the request body has a mapping key spelled exactly like one of
   these, at any depth (a JSON patch read as the manifest it writes, sources/patches.py), RequestKeys
-  here. Keys are ASCII letters, digits, `_`, `.` and `-`, so a record's text holds each one it has
-  literally or with a \\u escape (the prefilter's text test, rules/prefilter.py).
+  here. Keys are ASCII letters, digits, `_`, `.` and `-`, so the body's JSON text holds each one it
+  has literally or with a \\u escape (the prefilter's test, rules/prefilter.py).
 
 The engine checks `getattr(event, field) in value` before calling a rule (rules/index.py), so a
 test value is a container whose `in` runs the test; the prefilter is derived from the same values.
@@ -26,7 +26,7 @@ from kubetrail.rules.network import PUBLIC_SOURCE_IPS
 from kubetrail.rules.principals import is_system_principal
 
 REQUEST_OBJECT = "request_object"
-FIELDS = frozenset({*LIGHT_FIELDS, REQUEST_OBJECT})
+FIELDS = LIGHT_FIELDS
 NON_SYSTEM = "non-system"
 _KEY = re.compile(r"[A-Za-z0-9_.-]+")
 
@@ -75,6 +75,42 @@ class RequestKeys:
 
     def __repr__(self) -> str:
         return f"RequestKeys({sorted(self.keys)})"
+
+
+class BodyText:
+    """`request_object: [keys]` as the prefilter tests it on a light event's requestObject (its
+    JSON text, rules/lightevent.py): the body may have one of the keys when its text holds one
+    literally, or an escape of a character some key holds (`escapes`: the only two ways JSON
+    can spell a key). A light event without the body's text (UNKNOWN_BODY) may have them."""
+
+    def __init__(self, keys: tuple[bytes, ...], escapes: re.Pattern[bytes]) -> None:
+        self.keys = keys
+        self.escapes = escapes
+
+    def __contains__(self, body: Any) -> bool:
+        if body is UNKNOWN_BODY:
+            return True
+        if not body:  # no requestObject (a msgspec.Raw of nothing): Metadata level
+            return False
+        text = bytes(body)
+        return any(map(text.__contains__, self.keys)) or self.escapes.search(text) is not None
+
+    def isdisjoint(self, bodies: Iterable[Any]) -> bool:
+        """No body may have a key."""
+        return not any(map(self.__contains__, bodies))
+
+    def merged(self, other: BodyText) -> BodyText:
+        """Either's keys."""
+        return BodyText(tuple(sorted({*self.keys, *other.keys})), self.escapes)
+
+
+UNKNOWN_BODY = object()
+
+
+def request_body_text(light: Any) -> Any:
+    """A light event's requestObject text; UNKNOWN_BODY for a light event made without it (the
+    GKE Pub/Sub fast path builds its own, sources/pubsub_fast.py)."""
+    return getattr(light, "requestObject", UNKNOWN_BODY)
 
 
 def _all_keys(body: Any) -> frozenset[str]:

@@ -92,17 +92,11 @@ def _block(buffer: bytearray, prefilter: Prefilter | None, end: int) -> Scanned 
     if events is None:
         return bytes(buffer[1:end])
     assert prefilter is not None
-    lines: list[bytes] = []  # read when a rule first asks for a line's text
-
-    def text(i: int) -> bytes:
-        if not lines:
-            lines.extend(io.BytesIO(buffer[1:end]).readlines())
-        return lines[i]
-
-    picked = prefilter.candidates(events, text)
+    picked = prefilter.candidates(events)
     if not picked:
         return Scanned(len(events), ())
-    return Scanned(len(events), tuple((i, text(i)) for i in picked))
+    lines = io.BytesIO(buffer[1:end]).readlines()
+    return Scanned(len(events), tuple((i, lines[i]) for i in picked))
 
 
 def _skip_line(stream: IO[bytes]) -> None:

@@ -123,12 +123,11 @@ def _bulk(batch: Sequence[bytes], lineno: int, source: str, prefilter: Prefilter
         # (partial(eq/is_, x), not x.__eq__, which answers NotImplemented — truthy — for other
         # types)
         if all(map(_IS_EVENT, map(_KIND, light))) and all(map(_IS_UNSET, map(_PLT, light))):
-            picked = [(i, batch[i]) for i in prefilter.candidates(light, batch.__getitem__)]
+            picked = [(i, batch[i]) for i in prefilter.candidates(light)]
             yield from _runs(len(batch), picked, lineno, source, handle_event)
             return
         else:
-            candidates = [i for i, ev in enumerate(light)
-                          if prefilter.event_may_match(ev, batch[i])]
+            candidates = [i for i, ev in enumerate(light) if prefilter.event_may_match(ev)]
     yield from _runs(len(batch), [(i, batch[i]) for i in candidates], lineno, source,
                      handle_line)
 
