@@ -29,11 +29,11 @@ identical findings over the corpus, generated streams and records crafted to hid
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import reduce
-from itertools import compress, count, product
-from operator import attrgetter
+from itertools import compress, count, product, repeat
+from operator import attrgetter, call
 from typing import TYPE_CHECKING, Any
 
 from kubetrail.rules.lightevent import FIELDS as LIGHT_FIELDS
@@ -57,10 +57,11 @@ _NOT_LITERAL = frozenset({"response_code", "source_ips"})
 # One rule's requirements beyond the fields a group looks up: (light event getter, value) tests
 # that must all hold.
 _Check = tuple[tuple[Callable[[Any], Any], Any], ...]
+_Predicate = Callable[[Any], bool]
 # A group of rules requiring values of the same listed fields: the getter of those fields (a
 # value, or a tuple of values), the combinations that are enough on their own, and the
-# combinations for which some rule has more to check.
-_Group = tuple[Callable[[Any], Any], frozenset[Any], dict[Any, tuple[_Check, ...]]]
+# combinations for which some rule has more to check (the test of its checks, on a light event).
+_Group = tuple[Callable[[Any], Any], frozenset[Any], dict[Any, _Predicate]]
 
 
 # Characters whose escape in a record's text could spell an escape one level down, in a JSON
@@ -105,8 +106,10 @@ class Prefilter:
     _other_groups: tuple[_Group, ...] = field(init=False, repr=False, compare=False)
     _screen: Callable[[Any], Any] = field(init=False, repr=False, compare=False)
     _screened: frozenset[Any] = field(init=False, repr=False, compare=False)
-    # The rules requiring no listed field: per rule, its tests (the most selective first).
-    _getters: tuple[_Check, ...] = field(init=False, repr=False, compare=False)
+    # The rules requiring no listed field: per rule, the getter and value of its most selective
+    # test, and all its tests.
+    _getters: tuple[tuple[Callable[[Any], Any], Any, _Predicate], ...] \
+        = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         alts = []
@@ -155,7 +158,8 @@ class Prefilter:
         object.__setattr__(self, "_screened", frozenset(
             _project(names, combo, ("resource", "verb") if with_verb else ("resource",))
             for names, combos in by_resource.items() for combo in combos))
-        object.__setattr__(self, "_getters", tuple(others))
+        object.__setattr__(self, "_getters", tuple(
+            (*check[0], _predicate((check,))) for check in others))
 
     def _light_value(self, value: Any) -> Any:
         """A Requires value as tested on a light event (request-body keys on its JSON text)."""
@@ -195,9 +199,12 @@ class Prefilter:
             return True  # a Panther log (p_log_type decides its format), or no audit Event
         for get, sure, checked in (*self._resource_groups, *self._other_groups):
             value = get(ev)
-            if value in sure or _some_check_holds(ev, checked.get(value, ())):
+            if value in sure:
                 return True
-        return _some_check_holds(ev, self._getters)
+            test = checked.get(value)
+            if test is not None and test(ev):
+                return True
+        return any(test(ev) for _, _, test in self._getters)
 
     def candidates(self, events: list[Any]) -> list[int]:
         """Indexes of the audit Events (kind Event, no p_log_type: the caller checks) that some
@@ -206,31 +213,32 @@ class Prefilter:
         rule of a group has more to ask of (a test such as a non-system user, request-body keys)
         are looked at in Python."""
         found: set[int] = set()
-        hits: list[tuple[int, tuple[_Check, ...]]] = []
+        hits: list[int] = []  # events some rule has more to ask of, and the test of that
+        tests: list[_Predicate] = []
         if self._resource_groups:
             screened = map(self._screen, events)
             picked = list(compress(count(), map(self._screened.__contains__, screened)))
             if picked:
                 some = list(map(events.__getitem__, picked))
                 for get, sure, checked in self._resource_groups:
-                    _look_up(picked, list(map(get, some)), sure, checked, found, hits)
+                    _look_up(picked, list(map(get, some)), sure, checked, found, hits, tests)
         for get, sure, checked in self._other_groups:
             if not checked:
                 found.update(compress(count(), map(sure.__contains__, map(get, events))))
             else:
-                _look_up(range(len(events)), list(map(get, events)), sure, checked, found, hits)
+                _look_up(range(len(events)), list(map(get, events)), sure, checked, found,
+                         hits, tests)
         columns: dict[Callable[[Any], Any], list[Any]] = {}
-        for check in self._getters:
-            first, allowed = check[0]
+        for first, allowed, test in self._getters:
             values = columns.get(first)
             if values is None:
                 values = columns[first] = list(map(first, events))
             if not allowed.isdisjoint(values):
-                hits.extend((i, (check,)) for i in compress(count(), map(allowed.__contains__,
-                                                                         values)))
-        for i, checks in hits:
-            if i not in found and _some_check_holds(events[i], checks):
-                found.add(i)
+                some_hits = list(compress(count(), map(allowed.__contains__, values)))
+                hits += some_hits
+                tests += repeat(test, len(some_hits))
+        if hits:  # each test once per hit, all in C but the tests themselves
+            found.update(compress(hits, map(call, tests, map(events.__getitem__, hits))))
         return sorted(found)
 
 
@@ -242,20 +250,33 @@ def _project(names: tuple[str, ...], combo: Any, fields: tuple[str, ...]) -> Any
 
 
 def _look_up(indexes: Sequence[int], values: list[Any], sure: frozenset[Any],
-             checked: Mapping[Any, tuple[_Check, ...]], found: set[int],
-             hits: list[tuple[int, tuple[_Check, ...]]]) -> None:
+             checked: Mapping[Any, _Predicate], found: set[int], hits: list[int],
+             tests: list[_Predicate]) -> None:
     """Of events `indexes` whose group values are `values`: those a sure combination lets
-    through go into `found`, those with more to check into `hits`."""
+    through go into `found`, those with more to check into `hits` (and their test, `tests`)."""
     if sure:
         found.update(compress(indexes, map(sure.__contains__, values)))
     if checked:
-        hits.extend((indexes[k], checked[values[k]])
-                    for k in compress(count(), map(checked.__contains__, values)))
+        ks = list(compress(count(), map(checked.__contains__, values)))
+        if ks:
+            hits += map(indexes.__getitem__, ks)
+            tests += map(checked.__getitem__, map(values.__getitem__, ks))
 
 
-def _some_check_holds(ev: Any, checks: Iterable[_Check]) -> bool:
-    """Every test of some check holds on the light event."""
-    return any(all(get(ev) in value for get, value in tests) for tests in checks)
+def _predicate(checks: tuple[_Check, ...]) -> _Predicate:
+    """The test that every test of some check holds on a light event (a plain function for the
+    usual single test)."""
+    if len(checks) == 1 and len(checks[0]) == 1:
+        ((get, value),) = checks[0]
+        contains = value.__contains__
+
+        def one(ev: Any) -> bool:
+            return bool(contains(get(ev)))
+        return one
+
+    def some(ev: Any) -> bool:
+        return any(all(get(ev) in value for get, value in check) for check in checks)
+    return some
 
 
 def _group(fields: tuple[str, ...], sure: set[Any], checked: dict[Any, list[_Check]]) -> _Group:
@@ -263,7 +284,8 @@ def _group(fields: tuple[str, ...], sure: set[Any], checked: dict[Any, list[_Che
     tuple) and its lookups."""
     get = attrgetter(PATHS[fields[0]]) if len(fields) == 1 \
         else attrgetter(*(PATHS[f] for f in fields))
-    return get, frozenset(sure), {k: _merged(v) for k, v in checked.items() if k not in sure}
+    return get, frozenset(sure), {k: _predicate(_merged(v)) for k, v in checked.items()
+                                  if k not in sure}
 
 
 def _merged(checks: list[_Check]) -> tuple[_Check, ...]:
