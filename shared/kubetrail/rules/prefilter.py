@@ -1,8 +1,6 @@
 """A prefilter derived from the rules' `Requires`, so that records no enabled rule can match are
-never fully decoded.
-
-Two tests, both exact (tests/rules/test_prefilter.py scans with and without them and gets
-identical findings over the corpus, generated streams and records crafted to hide values):
+never fully decoded. Two tests, both exact (tests/rules/test_prefilter.py scans with and without
+them and gets identical findings over the corpus, generated streams and crafted records):
 
 * `may_match_event(text)` — for text that is one audit.k8s.io Event (an EKS line or CloudWatch
   message, an AKS `properties.log`): a light typed decode (rules/lightevent.py) of only the
@@ -10,20 +8,18 @@ identical findings over the corpus, generated streams and records crafted to hid
   so escapes, duplicate keys and nulls mean what they mean to the full decoder; any error (bad
   JSON, a wrong type) answers "may match", so the full decoder reports it. `candidates` is the
   same test over a batch of light events (`light.decode_buffer` reads a block of JSON lines).
-  Two requirements are tests (rules/requirements.py): `username: [non-system]` runs the pack's
-  is_system_principal on the decoded username; `request_object: [keys]` looks for the keys in
-  the requestObject's JSON text (kept undecoded), literally or behind an escape of one of their
-  characters, the only two ways JSON can spell a key.
+  The tests of rules/requirements.py run on it: `username: [non-system]` on the username,
+  `request_object: [keys]` on the requestObject's JSON text (kept undecoded), which holds a key
+  literally or behind an escape of one of its characters, the only two ways JSON spells it.
 * `may_match(text)` — for any other record text: every value a rule requires is copied by the
-  decoders from a JSON string of the record (objectRef.resource, verb, GKE methodName), so the
-  text contains it literally unless the JSON spells one of its characters as a \\u escape. A
-  record may match only if, for some rule, every required field has one of its values in the
-  text, or the text holds an escape of a character those values contain (Go's `\\u0026` for `&`
-  in every EKS query string hides no letter, so it does not defeat the test). Two requirements
-  are not literal text: `response_code` (GKE maps a gRPC code) and `username: [non-system]` are
-  not tested on bytes, and `source_ips: [public]` holds when some address-like run of the text is
-  a public address (rules/network.py), escapes of address characters included. The keys of
-  `request_object` are literal text like the values.
+  decoders from a JSON string of the record (objectRef.resource, verb, GKE methodName; the keys
+  of `request_object`), so the text contains it literally unless the JSON spells one of its
+  characters as a \\u escape. A record may match only if, for some rule, every required field has
+  one of its values in the text, or the text holds an escape of a character those values contain
+  (Go's `\\u0026` for `&` in every EKS query string hides no letter). Not literal text, so not
+  tested here: `response_code` (GKE maps a gRPC code) and `username: [non-system]`; `source_ips:
+  [public]` holds when some address-like run of the text is a public address (rules/network.py),
+  escapes of address characters included.
 """
 
 from __future__ import annotations
@@ -132,9 +128,14 @@ class Prefilter:
         getters: dict[str, Callable[[Any], Any]] = {f: attrgetter(PATHS[f]) for f in _SELECTIVITY}
         getters["request_object"] = request_body_text  # (a light event may not have it)
         others = []
+
+        def light(value: Any) -> Any:  # request-body keys: tested on the body's JSON text
+            return BodyText(value.needles, self._escapes) if isinstance(value, RequestKeys) \
+                else value
+
         for req in self.requirements:
             names = tuple(f for f in _SELECTIVITY if isinstance(req.get(f), frozenset))
-            check = tuple((getters[f], self._light_value(req[f])) for f in _SELECTIVITY
+            check = tuple((getters[f], light(req[f])) for f in _SELECTIVITY
                           if f in req and f not in names)
             if not names:
                 others.append(check)
@@ -160,10 +161,6 @@ class Prefilter:
             for names, combos in by_resource.items() for combo in combos))
         object.__setattr__(self, "_getters", tuple(
             (*check[0], _predicate((check,))) for check in others))
-
-    def _light_value(self, value: Any) -> Any:
-        """A Requires value as tested on a light event (request-body keys on its JSON text)."""
-        return BodyText(value.needles, self._escapes) if isinstance(value, RequestKeys) else value
 
     @classmethod
     def from_rules(cls, rules: Sequence[Rule]) -> Prefilter | None:
