@@ -221,6 +221,17 @@ def test_username_response_code_and_public_source_requirements_are_exact(tmp_pat
      b'"responseStatus":{"code":403}}', False),
     (b'{"kind":"Event","verb":"get","user":{"username":"system:node:n1"},'
      b'"sourceIPs":["8.8.8.8","10.0.0.1"]}', True),
+    # a public source matters to the 403 count, or for a system principal (username: [system])
+    (b'{"kind":"Event","verb":"get","user":{"username":"alice"},"sourceIPs":["8.8.8.8"]}', False),
+    (b'{"kind":"Event","verb":"get","user":{"username":"system\\u003anode:n1"},'
+     b'"sourceIPs":["8.8.8.8"]}', True),
+    (b'{"kind":"Event","verb":"get","user":{"username":"system:node:n1","username":"alice"},'
+     b'"sourceIPs":["8.8.8.8"]}', False),
+    (b'{"kind":"Event","verb":"get","user":{"username":"alice","username":"system:node:n1"},'
+     b'"sourceIPs":["8.8.8.8"]}', True),
+    (b'{"kind":"Event","verb":"get","user":{"username":"system:anonymous"},'
+     b'"sourceIPs":["8.8.8.8"]}', True),  # (the anonymous-access rule)
+    (b'{"kind":"Event","verb":"get","sourceIPs":["8.8.8.8"]}', False),  # no user: no principal
     # wrong types: the full decoder reports them
     (b'{"kind":"Event","verb":"get","user":null}', True),
     (b'{"kind":"Event","verb":"get","responseStatus":{"code":"403"}}', True),

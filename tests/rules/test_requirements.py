@@ -11,7 +11,12 @@ import pytest
 from kubetrail.errors import ConfigError
 from kubetrail.rules import load_rules
 from kubetrail.rules.network import PUBLIC_SOURCE_IPS
-from kubetrail.rules.requirements import NON_SYSTEM_PRINCIPAL, RequestKeys, requirements
+from kubetrail.rules.requirements import (
+    NON_SYSTEM_PRINCIPAL,
+    SYSTEM_PRINCIPAL,
+    RequestKeys,
+    requirements,
+)
 from kubetrail.sources.patches import json_patch_manifest
 
 
@@ -24,10 +29,12 @@ def test_lists_and_tests_are_parsed_with_the_tests_last() -> None:
     assert req["source_ips"] is PUBLIC_SOURCE_IPS
     assert req["request_object"] == RequestKeys(["hostPID"])
     assert requirements({"username": ["alice", "bob"]}) == {"username": {"alice", "bob"}}
+    assert requirements({"username": ["system"]})["username"] is SYSTEM_PRINCIPAL
 
 
 @pytest.mark.parametrize("spec", [
     {"username": ["non-system", "alice"]},  # the test is alone or it is no test
+    {"username": ["system", "non-system"]},
     {"request_object": ["spec/hostPID"]},  # a JSON pointer spells "/" as ~1: not a plain key
     {"request_object": ["host~PID"]},
     {"request_object": ["hôte"]},  # non-ASCII
@@ -69,8 +76,11 @@ def test_a_rule_file_with_malformed_requires_names_itself(tmp_path: Path) -> Non
 def test_non_system_principal_is_the_packs_exact_notion(username: str | None,
                                                         non_system: bool) -> None:
     assert (username in NON_SYSTEM_PRINCIPAL) is non_system
+    assert (username in SYSTEM_PRINCIPAL) is not non_system
     assert NON_SYSTEM_PRINCIPAL.isdisjoint([username]) is not non_system
+    assert SYSTEM_PRINCIPAL.isdisjoint([username, "alice"]) is non_system
     assert list(NON_SYSTEM_PRINCIPAL) == ["non-system"]
+    assert list(SYSTEM_PRINCIPAL) == ["system"]
 
 
 @pytest.mark.parametrize(("body", "has"), [

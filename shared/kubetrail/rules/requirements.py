@@ -4,8 +4,8 @@ A field maps to a list of values the event's field must equal (a frozenset), or 
 tests, spelled as a one-word list in the YAML:
 
 * `source_ips: [public]` — some source address is public (rules/network.py PublicSourceIPs);
-* `username: [non-system]` — the user is not a system principal (rules/principals.py: the exact
-  notion every rule of the pack uses), NonSystemPrincipal here;
+* `username: [non-system]` or `[system]` — the user is not (is) a system principal
+  (rules/principals.py: the exact notion every rule of the pack uses), Principal here;
 * `request_object: [key, ...]` — the request body has a mapping key spelled exactly like one of
   these, at any depth (a JSON patch read as the manifest it writes, sources/patches.py), RequestKeys
   here. Keys are ASCII letters, digits, `_`, `.` and `-`, so the body's JSON text holds each one it
@@ -27,29 +27,33 @@ from kubetrail.rules.principals import is_system_principal
 
 REQUEST_OBJECT = "request_object"
 FIELDS = LIGHT_FIELDS
-NON_SYSTEM = "non-system"
+NON_SYSTEM, SYSTEM = "non-system", "system"
 _KEY = re.compile(r"[A-Za-z0-9_.-]+")
 
 
-class NonSystemPrincipal:
-    """The value of `Requires: {username: [non-system]}`: membership means "this username is
-    not a system principal" (is_system_principal), for an AuditEvent and a light event alike."""
+class Principal:
+    """The value of `Requires: {username: [non-system]}` (`system=False`) or `[system]`:
+    membership means "this username is (not) a system principal" (is_system_principal; no
+    username is none), for an AuditEvent and a light event alike."""
+
+    def __init__(self, system: bool) -> None:
+        self.system = system
 
     def __contains__(self, username: Any) -> bool:
-        return not (isinstance(username, str) and is_system_principal(username))
+        return (isinstance(username, str) and is_system_principal(username)) is self.system
 
     def isdisjoint(self, values: Iterable[Any]) -> bool:
-        """No value is a non-system username."""
+        """No value is a username of this kind."""
         return not any(map(self.__contains__, values))
 
     def __iter__(self) -> Iterator[str]:
-        return iter((NON_SYSTEM,))  # as the YAML spells it (listings, JSON)
+        return iter((SYSTEM if self.system else NON_SYSTEM,))  # as the YAML spells it
 
     def __repr__(self) -> str:
-        return "NonSystemPrincipal()"
+        return f"Principal(system={self.system})"
 
 
-NON_SYSTEM_PRINCIPAL = NonSystemPrincipal()
+NON_SYSTEM_PRINCIPAL, SYSTEM_PRINCIPAL = Principal(system=False), Principal(system=True)
 
 
 class RequestKeys:
@@ -143,7 +147,8 @@ def requirements(spec: Any) -> dict[str, Any]:
     if not isinstance(spec, Mapping) or not all(_ok(k, v) for k, v in spec.items()):
         raise ValueError(
             f"Requires must map some of {sorted(FIELDS)} to non-empty lists: strings "
-            "(response_code: integers, source_ips: [public], username: strings or [non-system], "
+            "(response_code: integers, source_ips: [public], username: strings, [non-system] "
+            "or [system], "
             "request_object: keys of letters, digits, '_', '.', '-')")
     values = {k: _value(k, v) for k, v in spec.items()}
     return dict(sorted(values.items(), key=lambda kv: not isinstance(kv[1], frozenset)))
@@ -158,8 +163,8 @@ def _ok(k: Any, v: Any) -> bool:
         return v == ["public"]
     if k == REQUEST_OBJECT:
         return all(isinstance(s, str) and _KEY.fullmatch(s) for s in v)
-    if k == "username" and NON_SYSTEM in v:
-        return v == [NON_SYSTEM]
+    if k == "username" and (NON_SYSTEM in v or SYSTEM in v):
+        return v in ([NON_SYSTEM], [SYSTEM])
     return all(isinstance(s, str) and s for s in v)
 
 
@@ -168,6 +173,6 @@ def _value(k: str, v: list[Any]) -> Any:
         return PUBLIC_SOURCE_IPS
     if k == REQUEST_OBJECT:
         return RequestKeys(v)
-    if k == "username" and v == [NON_SYSTEM]:
-        return NON_SYSTEM_PRINCIPAL
+    if k == "username" and v in ([NON_SYSTEM], [SYSTEM]):
+        return SYSTEM_PRINCIPAL if v == [SYSTEM] else NON_SYSTEM_PRINCIPAL
     return frozenset(v)
