@@ -14,8 +14,7 @@ from typing import Any, overload
 from kubetrail.dedup.window import MAX_DISTINCT
 from kubetrail.errors import ConfigError, Origin
 from kubetrail.events import AuditEvent
-from kubetrail.rules.lightevent import FIELDS as REQUIRES_FIELDS
-from kubetrail.rules.network import PUBLIC_SOURCE_IPS
+from kubetrail.rules.requirements import requirements
 
 SEVERITIES = ("INFO", "LOW", "MEDIUM", "HIGH", "CRITICAL")  # lowest to highest: the rank order
 # AuditEvent fields a `Distinct:` may name: the scalar ones and the string tuples (not the raw
@@ -60,23 +59,14 @@ def mitre(reports: Any, origin: Origin) -> tuple[tuple[str, str], ...]:
 
 def requires(spec: Any, origin: Origin) -> Mapping[str, Any]:
     """kubetrail extension `Requires`: event fields and the values the rule can only match with.
-    The engine checks them before calling rule(), and the prefilter is derived from them.
-    Values are strings, except `response_code` (integers) and `source_ips`, whose only value is
-    `public` (some address of sourceIPs is public, kubetrail.rules.network)."""
+    The engine checks them before calling rule(), and the prefilter is derived from them
+    (the values and their tests: kubetrail.rules.requirements)."""
     if spec is None:
         return {}
-    def ok(k: Any, v: Any) -> bool:
-        if k not in REQUIRES_FIELDS or not isinstance(v, list) or not v:
-            return False
-        if k == "response_code":
-            return all(type(s) is int for s in v)
-        if k == "source_ips":
-            return v == ["public"]
-        return all(isinstance(s, str) and s for s in v)
-    if not isinstance(spec, Mapping) or not all(ok(k, v) for k, v in spec.items()):
-        raise ConfigError(f"Requires must map some of {sorted(REQUIRES_FIELDS)} to non-empty "
-                          "string lists (response_code: integers, source_ips: [public])", origin)
-    return {k: PUBLIC_SOURCE_IPS if k == "source_ips" else frozenset(v) for k, v in spec.items()}
+    try:
+        return requirements(spec)
+    except ValueError as exc:
+        raise ConfigError(str(exc), origin) from exc
 
 
 def distinct(spec: Mapping[str, Any], threshold: int, origin: Origin) -> str | None:
