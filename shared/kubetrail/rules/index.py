@@ -3,10 +3,12 @@
 Rules whose requirements all list their values (a frozenset per field) are grouped by the fields
 they require; per group, one table maps each allowed combination of values (the product of each
 rule's allowed values) to the rules that accept it. An event then costs one attribute read and one
-dict lookup per group, however many rules the pack holds. Rules with another kind of requirement
-(`source_ips: [public]`, a test rather than a list) or with none are checked one by one, as
-before. The answer is exactly the rules for which every `getattr(event, field) in values` holds,
-in the rules' own order: a dict lookup and a frozenset membership test hash and compare alike.
+dict lookup per group, however many rules the pack holds. A rule that also requires a test (a
+value that is no list: `source_ips: [public]`, `username: [non-system]`, `request_object: [keys]`,
+kubetrail.rules.requirements) is looked up by its listed fields and has its tests checked only
+when the lookup finds it. Rules with no listed field, or none at all, are checked one by one.
+The answer is exactly the rules for which every `getattr(event, field) in values` holds, in the
+rules' own order: a dict lookup and a frozenset membership test hash and compare alike.
 """
 
 from __future__ import annotations
@@ -19,6 +21,10 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from kubetrail.events import AuditEvent
     from kubetrail.rules.loader import Rule
+
+
+# The tests of a rule's Requires beyond its listed fields: (field, value) pairs.
+_Tests = tuple[tuple[str, Any], ...]
 
 
 def requires_ok(rule: Rule, event: AuditEvent) -> bool:
@@ -34,19 +40,19 @@ class RequiresIndex:
     """The rules of a rule list whose Requires fit an event (`fitting`)."""
 
     def __init__(self, rules: Sequence[Rule]) -> None:
-        tables: dict[tuple[str, ...], dict[Any, list[int]]] = {}
+        tables: dict[tuple[str, ...], dict[Any, list[tuple[int, _Tests]]]] = {}
         self._others: list[tuple[int, Rule]] = []
         for i, rule in enumerate(rules):
             req = rule.requires
-            names = tuple(sorted(req))
-            if not names or rule.requires_log_types is not None \
-                    or not all(isinstance(req[f], frozenset) for f in names):
+            names = tuple(sorted(f for f in req if isinstance(req[f], frozenset)))
+            if not names or rule.requires_log_types is not None:
                 self._others.append((i, rule))
                 continue
+            tests = tuple((f, v) for f, v in req.items() if not isinstance(v, frozenset))
             table = tables.setdefault(names, {})
             for combo in product(*(req[f] for f in names)):
-                table.setdefault(combo[0] if len(names) == 1 else combo, []).append(i)
-        self._groups: list[tuple[Callable[[Any], Any], dict[Any, list[int]]]] = [
+                table.setdefault(combo[0] if len(names) == 1 else combo, []).append((i, tests))
+        self._groups: list[tuple[Callable[[Any], Any], dict[Any, list[tuple[int, _Tests]]]]] = [
             (attrgetter(*names), table) for names, table in tables.items()]
         self._rules = list(rules)
 
@@ -56,7 +62,8 @@ class RequiresIndex:
         for get, table in self._groups:
             hit = table.get(get(event))
             if hit:
-                picked.extend(hit)
+                picked.extend(i for i, tests in hit
+                              if not tests or all(getattr(event, f) in v for f, v in tests))
         for i, rule in self._others:
             if requires_ok(rule, event):
                 picked.append(i)

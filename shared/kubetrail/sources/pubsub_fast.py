@@ -19,8 +19,9 @@ of lines (jsonlines.py) in a few calls, and falls back to. It reads an entry onl
   subresource from methodName (gke.parse_method itself, cached per method), username from
   authenticationInfo.principalEmail, response_code from status.code (gke.GRPC_TO_HTTP),
   source_ips from requestMetadata.callerIp (else callerIP). The namespace and API group come
-  from resourceName in ways this path does not repeat: rules requiring them are tested without
-  those requirements (`gke_prefilter`), which can only let more entries through.
+  from resourceName in ways this path does not repeat, and the request body is not read: rules
+  requiring them are tested without those requirements (`gke_prefilter`), which can only let
+  more entries through.
 
 Whatever else surprises it (an error, a type, another service) answers None. As on the byte
 path it replaces, a well-formed entry no rule can match is Prefiltered even where a field no
@@ -44,7 +45,10 @@ if TYPE_CHECKING:
     from kubetrail.rules.prefilter import Prefilter
 
 PUSH_PREFIX = b'{"message":'
-_WILDCARDS = ("namespace", "api_group")  # read from resourceName: not repeated here
+# Not read here: namespace and API group (from resourceName, in ways not repeated here) and the
+# request body (protoPayload.request; a GKE light entry has no requestObject text, which the
+# prefilter reads as "may hold the keys", rules/requirements.py request_body_text).
+_WILDCARDS = ("namespace", "api_group", "request_object")
 _METHOD_CACHE_SIZE = 4096
 
 
@@ -137,8 +141,8 @@ def parse_method_cached(method: str) -> tuple[str, str | None, str | None] | Non
 
 
 def gke_prefilter(prefilter: Prefilter) -> Prefilter | None:
-    """`prefilter` without the namespace and API group requirements; None when some rule then
-    requires nothing (every entry may match). Made once per prefilter."""
+    """`prefilter` without the namespace, API group and request body requirements; None when some
+    rule then requires nothing (every entry may match). Made once per prefilter."""
     kept = _REDUCED.get(id(prefilter))
     if kept is not None and kept[0] is prefilter:
         return kept[1]
