@@ -18,7 +18,9 @@ import pytest
 
 from kubetrail.errors import Origin
 from kubetrail.rules import RuleSet, load_rules
+from kubetrail.rules.network import PUBLIC_SOURCE_IPS
 from kubetrail.rules.prefilter import Prefilter
+from kubetrail.rules.requirements import NON_SYSTEM_PRINCIPAL, SYSTEM_PRINCIPAL, RequestKeys
 from kubetrail.sources import pubsub_batch as batch
 from kubetrail.sources import read_paths
 from kubetrail.sources.base import Decoded, Failure, Outcome, Prefiltered, Skip
@@ -91,7 +93,11 @@ def test_a_generated_stream_gets_the_verdicts_of_its_lines_alone() -> None:
                {"response_code": frozenset({403}), "resource": frozenset({"secrets"})})),
     Prefilter(({"resource": frozenset({"pods"}), "subresource": frozenset({"exec"})},
                {"resource": frozenset({"configmaps"}), "namespace": frozenset({"kube-system"})})),
-], ids=["daemonsets", "user-or-403", "exec-or-namespace"])
+    Prefilter(({"username": SYSTEM_PRINCIPAL, "source_ips": PUBLIC_SOURCE_IPS},
+               {"resource": frozenset({"pods"}), "verb": frozenset({"create"}),
+                "request_object": RequestKeys(["hostPID"])},
+               {"username": NON_SYSTEM_PRINCIPAL, "response_code": frozenset({403})})),
+], ids=["daemonsets", "user-or-403", "exec-or-namespace", "principals-and-body-keys"])
 def test_other_rule_sets_get_the_verdicts_of_the_lines_alone(prefilter: Prefilter) -> None:
     lines = stream(1500, seed=3)
     found = push_verdicts(lines, prefilter)

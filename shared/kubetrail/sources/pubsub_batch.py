@@ -13,21 +13,16 @@ batch cannot prove goes to that per-line path, so a batch decides exactly as its
   refused), and it cannot open an element, which takes spelling the unknowable key. So element
   i is line i, with pubsub_fast's types. The batch is refused when it is not ASCII (msgspec does
   not check the UTF-8 of what it skips).
-* `message.data` is base64-decoded by msgspec in the same call (a `bytes` field): it reads the
-  JSON string as the full decoder does (escapes included), then accepts only standard base64
-  with its padding, and answers what binascii's strict decode answers for it (as in
-  pubsub_fast; tests/sources/test_pubsub_batch.py checks this over every short text); whatever
-  msgspec refuses (another type, other padding) refuses the batch, and the lines go their own
-  way.
+* `message.data` is base64-decoded by msgspec in the same call, as in pubsub_fast (a `bytes`
+  field: what binascii's strict decode answers, or a refusal, which refuses the batch).
 * The LogEntries whose data is ASCII are light-decoded as one array the same way, with
   pubsub_fast's types; the others are DECLINED.
 * Per distinct methodName, the rules whose verb, resource and subresource requirements it meets
-  are found once (gke.parse_method, as the full decoder reads it); an entry is looked at further
-  only when some are, and its source address only when the rest of such a rule holds.
+  are found once (gke.parse_method, as the full decoder reads it); only their other
+  requirements are then tested, cheapest first (`_cost`).
 
-A refused batch is retried in chunks of CHUNK_LINES, a refused chunk line by line; a batch over
-BATCH_BYTES is judged in halves (its copies stay a few times that size).
-"""
+Refused batches are retried in chunks of CHUNK_LINES, refused chunks line by line; batches over
+BATCH_BYTES are judged in halves."""
 
 from __future__ import annotations
 
@@ -54,7 +49,7 @@ CHUNK_LINES = 32
 BATCH_BYTES = 4 << 20  # a longer batch is judged in halves
 _PLANS_MAX = 4096  # distinct methodNames remembered per prefilter
 _METHOD_FIELDS = ("verb", "resource", "subresource")
-_ENTRY_FIELDS = ("username", "response_code", "source_ips")  # the public-address test last
+_ENTRY_FIELDS = ("username", "response_code", "source_ips")
 
 _NONCE = "p" + os.urandom(12).hex()  # (secrets.token_hex, without importing hashlib)
 _OPEN = b'[{"' + _NONCE.encode() + b'":'
@@ -73,8 +68,8 @@ class _Push(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     subscription: Any = None
 
 
-# The LogEntry as pubsub_fast.LogEntry reads it (same fields, same types: null is None there and
-# here), except that a missing struct reads as an empty one, so every column is one attrgetter.
+# pubsub_fast.LogEntry's fields and types (null is None), but a missing struct reads as an empty
+# one, so that every column is one attrgetter.
 class _Auth(msgspec.Struct, gc=False):
     principalEmail: str | None = None
 
@@ -102,8 +97,7 @@ class _Entry(msgspec.Struct, gc=False):
 
 @functools.cache
 def _decoders() -> tuple[Callable[[bytes], list[Any]], Callable[[bytes], list[Any]],
-                         Callable[[bytes], Any]]:
-    """(pushes, entries, one entry): made on first use, not at import (cold start)."""
+                         Callable[[bytes], Any]]:  # (made on first use: cold start)
     return _wrapped(_Push), _wrapped(_Entry), msgspec.json.Decoder(_Entry).decode
 
 
@@ -115,11 +109,10 @@ def _wrapped(kind: Any) -> Callable[[bytes], list[Any]]:
 
 _UNWRAP, _DATA = attrgetter("e"), attrgetter("message.data")
 _SERVICE, _METHOD = attrgetter("protoPayload.serviceName"), attrgetter("protoPayload.methodName")
-_CODE = attrgetter("protoPayload.status.code")
 _USERNAME = attrgetter("protoPayload.authenticationInfo.principalEmail")
 _CALLER_IP = attrgetter("protoPayload.requestMetadata.callerIp")
 _CALLER_IP2 = attrgetter("protoPayload.requestMetadata.callerIP")
-_IS_K8S = partial(eq, "k8s.io")
+_CODE, _IS_K8S = attrgetter("protoPayload.status.code"), partial(eq, "k8s.io")
 _HTTP: dict[int | None, int] = {None: 200, **dict(GRPC_TO_HTTP.items())}
 
 
@@ -172,7 +165,7 @@ def _one(line: bytes, prefilter: Prefilter) -> int:
 def _entry(data: bytes) -> Any:
     try:
         return _decoders()[2](data)
-    except Exception:
+    except Exception:  # (a decode error: pubsub_fast declines it too)
         return None
 
 
@@ -194,7 +187,7 @@ def _plans(reduced: Prefilter) -> _Plans:
 def _plan(method: str, reduced: Prefilter) -> Plan | None:
     """None when the full decoder refuses the method; else, per rule whose verb, resource and
     subresource requirements the method meets, the rest of its requirements (field, allowed) in
-    _ENTRY_FIELDS order; () when no rule can match. A field this path does not know raises."""
+    _cost order; () when no rule can match. A field this path does not know raises."""
     parsed = parse_method_cached(method)
     if parsed is None:
         return None
@@ -203,11 +196,19 @@ def _plan(method: str, reduced: Prefilter) -> Plan | None:
     for req in reduced.requirements:
         if all(values[f] in req[f] for f in _METHOD_FIELDS if f in req):
             rest = [(f, req[f]) for f in req if f not in _METHOD_FIELDS]
-            rest.sort(key=lambda item: _ENTRY_FIELDS.index(item[0]))
+            rest.sort(key=_cost)
             if not rest:
                 return ((),)  # some rule may match whatever the entry's other values
             plan.add(tuple(rest))
     return tuple(sorted(plan, key=lambda rest: [(f, id(allowed)) for f, allowed in rest]))
+
+
+def _cost(item: tuple[str, Any]) -> tuple[int, int]:
+    """Test order: value lookups, then the public-address test (C-level passes), then other tests
+    (a Python call per entry, e.g. username: [system]) on the few entries left."""
+    field, allowed = item
+    kind = 0 if isinstance(allowed, frozenset) else 1 if isinstance(allowed, PublicSourceIPs) else 2
+    return kind, _ENTRY_FIELDS.index(field)  # (a field this path does not read: ValueError)
 
 
 def _judge_all(entries: list[Any], reduced: Prefilter) -> list[int]:
