@@ -313,3 +313,32 @@ def test_a_batch_longer_than_batch_bytes_is_judged_in_halves(monkeypatch: pytest
     monkeypatch.setattr(batch, "_read_array", counting)
     assert push_verdicts(lines, PREFILTER) == whole
     assert len(arrays) > 40 and max(arrays) <= 10_000
+
+
+def test_request_body_keys_are_looked_for_in_the_body_text_as_the_line_alone_does() -> None:
+    keys = Prefilter(({"resource": frozenset({"pods"}), "verb": frozenset({"create"}),
+                       "request_object": RequestKeys(["hostPID"])},
+                      {"resource": frozenset({"pods"}), "verb": frozenset({"create"}),
+                       "request_object": RequestKeys(["privileged"])}))
+    spec = {"spec": {"containers": [{"name": "c"}]}}
+    bodies = {
+        "no body": None,
+        "without the keys": spec,
+        "with one": {"spec": {"hostPID": True}},
+        "a patch writing one": [{"op": "add", "path": "/spec/hostPID", "value": True}],
+        "deep": {"spec": {"containers": [{"securityContext": {"privileged": True}}]}},
+        "null": "null",
+    }
+    lines = []
+    for body in bodies.values():
+        proto = {} if body is None else {"request": None if body == "null" else body}
+        lines.append(line(entry("create", "pods", **proto)))
+    escaped = line(entry("create", "pods", request={"spec": {"hostPID": True}}))
+    lines.append(with_data(base64.b64encode(orjson.dumps(entry(
+        "create", "pods", request={"spec": {"x": 1}}))[:-1].replace(
+            b'"x"', b'"\\u0068ostPID"') + b"}").decode()))
+    lines += [escaped, line(entry("get", "pods", request={"spec": {"hostPID": True}}))]
+    found = push_verdicts(lines, keys)
+    assert found == one_by_one(lines, keys)
+    assert found == [PREFILTERED, PREFILTERED, CANDIDATE, CANDIDATE, CANDIDATE, PREFILTERED,
+                     CANDIDATE, CANDIDATE, PREFILTERED]

@@ -18,10 +18,11 @@ of lines (jsonlines.py) in a few calls, and falls back to. It reads an entry onl
 * and no rule can match the values the full decoder would give it: verb, resource and
   subresource from methodName (gke.parse_method itself, cached per method), username from
   authenticationInfo.principalEmail, response_code from status.code (gke.GRPC_TO_HTTP),
-  source_ips from requestMetadata.callerIp (else callerIP). The namespace and API group come
-  from resourceName in ways this path does not repeat, and the request body is not read: rules
-  requiring them are tested without those requirements (`gke_prefilter`), which can only let
-  more entries through.
+  source_ips from requestMetadata.callerIp (else callerIP), request_object from the JSON text
+  of protoPayload.request (request_body reads that body; the prefilter looks for the required
+  keys in its text, as for an EKS requestObject). The namespace and API group come from
+  resourceName in ways this path does not repeat: rules requiring them are tested without
+  those requirements (`gke_prefilter`), which can only let more entries through.
 
 Whatever else surprises it (an error, a type, another service) answers None. As on the byte
 path it replaces, a well-formed entry no rule can match is Prefiltered even where a field no
@@ -45,10 +46,7 @@ if TYPE_CHECKING:
     from kubetrail.rules.prefilter import Prefilter
 
 PUSH_PREFIX = b'{"message":'
-# Not read here: namespace and API group (from resourceName, in ways not repeated here) and the
-# request body (protoPayload.request; a GKE light entry has no requestObject text, which the
-# prefilter reads as "may hold the keys", rules/requirements.py request_body_text).
-_WILDCARDS = ("namespace", "api_group", "request_object")
+_WILDCARDS = ("namespace", "api_group")  # read from resourceName: not repeated here
 _METHOD_CACHE_SIZE = 4096
 
 
@@ -78,12 +76,16 @@ class _Status(msgspec.Struct):
     code: int | None = None
 
 
+NO_BODY = msgspec.Raw()  # (no protoPayload.request: Metadata level)
+
+
 class _Proto(msgspec.Struct):
     serviceName: Any = None
     methodName: str | None = None
     authenticationInfo: _Auth | None = None
     requestMetadata: _Meta | None = None
     status: _Status | None = None
+    request: msgspec.Raw = NO_BODY  # its JSON text, undecoded (what a duplicated key holds last)
 
 
 class LogEntry(msgspec.Struct):
@@ -121,13 +123,25 @@ class _Code:
 class _LightEntry:
     """A light event (as rules/lightevent.py makes them) holding the entry's values."""
 
-    __slots__ = ("objectRef", "responseStatus", "sourceIPs", "user", "verb")
+    __slots__ = ("objectRef", "requestObject", "responseStatus", "sourceIPs", "user", "verb")
     kind = "Event"
     p_log_type = UNSET
 
-    def __init__(self, verb: str, ref: _Ref, user: _User, status: _Code, ips: list[str]) -> None:
+    def __init__(self, verb: str, ref: _Ref, user: _User, status: _Code, ips: list[str],
+                 body: msgspec.Raw) -> None:
         self.verb, self.objectRef, self.user, self.responseStatus, self.sourceIPs = \
             verb, ref, user, status, ips
+        self.requestObject = body
+
+
+def light_entry(pp: Any, parsed: tuple[str, str | None, str | None], http: int) -> Any:
+    """The light event of a read protoPayload `pp` (its methodName parsed, its HTTP code)."""
+    meta, auth = pp.requestMetadata, pp.authenticationInfo
+    ip = None if meta is None else (meta.callerIp if meta.callerIp is not None else meta.callerIP)
+    verb, resource, subresource = parsed
+    return _LightEntry(verb, _Ref(resource, subresource),
+                       _User(None if auth is None else auth.principalEmail), _Code(http),
+                       [] if ip is None else [ip], pp.request)
 
 
 @functools.lru_cache(maxsize=_METHOD_CACHE_SIZE)
@@ -141,8 +155,8 @@ def parse_method_cached(method: str) -> tuple[str, str | None, str | None] | Non
 
 
 def gke_prefilter(prefilter: Prefilter) -> Prefilter | None:
-    """`prefilter` without the namespace, API group and request body requirements; None when some
-    rule then requires nothing (every entry may match). Made once per prefilter."""
+    """`prefilter` without the namespace and API group requirements; None when some rule then
+    requires nothing (every entry may match). Made once per prefilter."""
     kept = _REDUCED.get(id(prefilter))
     if kept is not None and kept[0] is prefilter:
         return kept[1]
@@ -201,14 +215,7 @@ def _read(text: bytes, prefilter: Prefilter) -> object:
     http = 200 if code is None else GRPC_TO_HTTP.get(code)
     if http is None:
         return None
-    meta = pp.requestMetadata
-    ip = None if meta is None else (meta.callerIp if meta.callerIp is not None else meta.callerIP)
-    auth = pp.authenticationInfo
-    verb, resource, subresource = parsed
-    light = _LightEntry(verb, _Ref(resource, subresource),
-                        _User(None if auth is None else auth.principalEmail), _Code(http),
-                        [] if ip is None else [ip])
-    if reduced.event_may_match(light):
+    if reduced.event_may_match(light_entry(pp, parsed, http)):
         return CANDIDATE
     message_id = message.messageId or message.message_id
     return message_id if type(message_id) is str else _NO_ID
