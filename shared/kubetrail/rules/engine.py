@@ -117,9 +117,7 @@ class RuleSet:
         """Every rule whose log type and Requires fit the event; matches and errors."""
         matches: list[Match] = []
         errors: list[RuleError] = []
-        for rule in self._index.fitting(event):
-            if event.log_type not in rule.log_types:
-                continue
+        for rule in self._index.candidates(event):
             try:
                 if not rule.rule(event):
                     continue
