@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from kubetrail.errors import DecodeError, Origin
-from kubetrail.events import LOG_TYPE_BY_CLOUD, AuditEvent, Cloud
+from kubetrail.events import LOG_TYPE_BY_CLOUD, AuditEvent, Cloud, new_event
 from kubetrail.sources.common import (
     describe,
     is_mapping,
@@ -172,14 +172,10 @@ def event_from_k8s(
             raise DecodeError(f"responseStatus.code: expected an integer, got {type_name(code)}")
         audit_id, stage, verb, user_agent, request_uri = top
         resource, subresource, namespace, name, api_group, api_version = ref_values
-        return AuditEvent(
-            cloud=cloud, log_type=LOG_TYPE_BY_CLOUD[cloud], cluster=cluster, audit_id=audit_id,
-            stage=stage, verb=verb, username=username, groups=groups,
-            source_ips=_strings(obj, "sourceIPs", ""), user_agent=user_agent,
-            resource=resource, subresource=subresource, namespace=namespace, name=name,
-            api_group=api_group or None, api_version=api_version, request_uri=request_uri,
-            response_code=code, request_object=request_body(obj, "requestObject", ""),
-            time=opt_time(obj, _TIME_FIELDS), raw=raw,
-        )
+        return new_event(
+            cloud, LOG_TYPE_BY_CLOUD[cloud], cluster, audit_id, stage, verb, username, groups,
+            _strings(obj, "sourceIPs", ""), user_agent, resource, subresource, namespace, name,
+            api_group or None, api_version, request_uri, code,
+            request_body(obj, "requestObject", ""), opt_time(obj, _TIME_FIELDS), raw)
     except DecodeError as exc:
         raise DecodeError(exc.message, origin) from None
