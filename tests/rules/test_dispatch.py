@@ -106,3 +106,26 @@ def test_panther_rules_with_side_file_requires_get_the_events_they_got_before(
     assert any(r.requires_log_types is not None for r in rules)
     rules = [*load_rules(), *rules]
     assert assert_same_dispatch(rules, real_events(tmp_path)) > 500
+
+
+class EvenLength:
+    """A Requires value that is a test, not a list (as `source_ips: [public]` is)."""
+
+    def __init__(self, salt: int) -> None:
+        self.salt = salt
+
+    def __contains__(self, value: object) -> bool:
+        return (len(value) + self.salt) % 2 == 0 if isinstance(value, tuple) else False
+
+
+@pytest.mark.parametrize("tests", [1, 3, 9])  # 9: more than a plan combines, rule by rule
+def test_residual_checks_in_any_number(tests: int) -> None:
+    pack = load_rules()
+    checks = [EvenLength(i) for i in range(tests)]
+    rules = [*pack[:5], *(dataclasses.replace(pack[5 + i % 3], rule_id=f"test-{i}", requires={
+        **pack[5 + i % 3].requires, "groups": check}) for i, check in enumerate(checks)),
+        *pack[5:]]
+    events = (make_event(groups=("g",) * n, verb=verb, resource=res)
+              for n in range(3) for verb in ("get", "create", "update", "patch")
+              for res in ("pods", "secrets", "roles", "services"))
+    assert assert_same_dispatch(rules, events) > 20

@@ -20,6 +20,7 @@ made by the decoders) takes the per-rule path.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from itertools import product
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
@@ -28,10 +29,11 @@ if TYPE_CHECKING:
     from kubetrail.rules.loader import Rule
 
 MAX_PLANS = 4096
+MAX_CHECKS = 8  # distinct residual checks per plan (2**8 answer combinations at most)
 Residual = tuple[tuple[str, Any], ...]
-# A plan: the rules its key admits, in rule order, and their residual checks; `plain` is the
-# same rules when none has a residual check (the common case: returned as is).
-Plan = tuple[tuple[tuple["Rule", Residual], ...], tuple["Rule", ...] | None]
+# A plan: its residual checks (field, values), and for each combination of their answers the
+# rules admitted, in rule order.
+Plan = tuple[Residual, dict[tuple[bool, ...], tuple["Rule", ...]]]
 
 
 def requires_ok(rule: Rule, event: AuditEvent) -> bool:
@@ -69,20 +71,17 @@ class RequiresIndex:
             key = self._key(event)
             plan = self._plans.get(key)
         except (TypeError, AttributeError):  # an unhashable value: rule by rule
-            return [r for r in self._rules
-                    if event.log_type in r.log_types and requires_ok(r, event)]
+            return self._one_by_one(event)
         if plan is None:
             plan = self._plan(key)
-        if plan[1] is not None:
-            return plan[1]
-        picked = []
-        for rule, residual in plan[0]:
-            for f, values in residual:
-                if getattr(event, f) not in values:
-                    break
-            else:
-                picked.append(rule)
-        return picked
+        checks, variants = plan
+        if checks:
+            return variants[tuple([getattr(event, f) in values for f, values in checks])]
+        fixed = variants.get(())
+        return self._one_by_one(event) if fixed is None else fixed
+
+    def _one_by_one(self, event: AuditEvent) -> list[Rule]:
+        return [r for r in self._rules if event.log_type in r.log_types and requires_ok(r, event)]
 
     def fitting(self, event: AuditEvent) -> list[Rule]:
         """The rules whose every Requires field holds one of its values, in rule order (log
@@ -97,7 +96,11 @@ class RequiresIndex:
                            for v, known in zip(key[1:], self._known, strict=True)))
         plan = self._shapes.get(shape)
         if plan is None:
-            plan = self._shapes[shape] = self._make(shape)
+            try:
+                plan = self._make(shape)
+            except _TooManyChecks:
+                plan = ((), {})  # never made for a real pack; `candidates` goes rule by rule
+            self._shapes[shape] = plan
         if len(self._plans) >= MAX_PLANS:
             self._plans.clear()
         self._plans[key] = plan
@@ -117,9 +120,25 @@ class RequiresIndex:
                              if not isinstance(v, frozenset))
             if all(values[f] in v for f, v in rule.requires.items() if isinstance(v, frozenset)):
                 admitted.append((rule, residual))
-        plain = None if any(residual for _, residual in admitted) else tuple(
-            rule for rule, _ in admitted)
-        return tuple(admitted), plain
+        # The distinct residual checks (one object, such as PUBLIC_SOURCE_IPS, shared by several
+        # rules is one check), and the rules for each combination of their answers.
+        checks: list[tuple[str, Any]] = []
+        for _, residual in admitted:
+            checks += [(f, v) for f, v in residual
+                       if not any(f == g and v is w for g, w in checks)]
+        if len(checks) > MAX_CHECKS:
+            raise _TooManyChecks
+        variants = {}
+        for answers in product((False, True), repeat=len(checks)):
+            passed = [(f, v) for (f, v), ok in zip(checks, answers, strict=True) if ok]
+            variants[answers] = tuple(
+                rule for rule, residual in admitted
+                if all(any(f == g and v is w for g, w in passed) for f, v in residual))
+        return tuple(checks), variants
+
+
+class _TooManyChecks(Exception):
+    """More distinct residual checks in one plan than MAX_CHECKS: rule by rule instead."""
 
 
 # Stands for every value no rule lists for a field (equal only to itself).
