@@ -15,7 +15,6 @@ across processes; a run that must remember its windows uses the SQLite store.
 from __future__ import annotations
 
 import threading
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from itertools import count
@@ -33,7 +32,7 @@ class _Slot:
 
     def __init__(self, start: datetime, end: datetime, state: State, token: str,
                  lease_until: datetime, expires: datetime, severity: int,
-                 distinct: list[str]) -> None:
+                 distinct: tuple[str, ...]) -> None:
         self.start, self.end, self.count, self.last_seen = start, end, 1, start
         self.state, self.token, self.lease_until, self.expires = state, token, lease_until, expires
         self.severity, self.published, self.distinct = severity, NONE, distinct
@@ -65,10 +64,6 @@ class MemoryDedupStore:
         self.windows = windows if windows is not None else MemoryWindows()
         self.lease = lease
         self.clock = clock
-        # Tokens only need to be unique among the stores sharing the windows: this store's
-        # random prefix and a counter (never the PRIOR separator).
-        prefix = uuid.uuid4().hex
-        self._tokens = map(f"{prefix}-{{}}".format, count())
 
     def close(self) -> None:
         """Nothing to release (present so that callers treat every local store alike)."""
@@ -84,11 +79,11 @@ class MemoryDedupStore:
             if w is None or ev >= w.end:
                 end = later(ev, period)
                 owner = threshold <= 1
-                token = next(self._tokens)
+                token = next(_TOKENS)
                 w = _Slot(ev, end, "pending" if owner else "counting", token,
                           later(now, self.lease), later(max(end, now), period),
                           severity if owner else NONE,
-                          [] if distinct is None else [distinct_hash(distinct)])
+                          () if distinct is None else (distinct_hash(distinct),))
                 slots[key] = w
                 return Claim(key, ev, end, 1, owner, token, severity, False, len(w.distinct))
             w.count += 1
@@ -102,7 +97,7 @@ class MemoryDedupStore:
                     and len(w.distinct) < min(threshold, MAX_DISTINCT):
                 h = distinct_hash(distinct)
                 if h not in w.distinct:
-                    w.distinct.append(h)
+                    w.distinct = (*w.distinct, h)
             if state == "pending" and w.lease_until < now:  # the owner died before publishing
                 if w.published == NONE:
                     return self._own(w, key, severity, now, escalation=False)
@@ -118,7 +113,7 @@ class MemoryDedupStore:
 
     def _own(self, w: _Slot, key: str, severity: int, now: datetime, *, escalation: bool
              ) -> Claim:
-        token = next(self._tokens)
+        token = next(_TOKENS)
         if escalation and w.state == "pending" and w.published == NONE:
             holder, _, prior = w.token.partition(PRIOR)
             token = f"{token}{PRIOR}{prior or f'{holder}{PRIOR}{w.severity}'}"
@@ -173,7 +168,7 @@ class MemoryDedupStore:
             return Window(key=key, start=w.start, end=w.end, count=w.count,
                           last_seen=w.last_seen, state=w.state, token=w.token,
                           lease_until=w.lease_until, expires=w.expires, severity=w.severity,
-                          published=w.published, distinct=tuple(w.distinct), op=""), None
+                          published=w.published, distinct=w.distinct, op=""), None
 
     def _put(self, key: str, window: Window, version: object) -> bool:
         """Write `window` (version None: only if the key has none yet)."""
@@ -182,7 +177,7 @@ class MemoryDedupStore:
                 return False
             slot = _Slot(window.start, window.end, window.state, window.token,
                          window.lease_until, window.expires, window.severity,
-                         list(window.distinct))
+                         window.distinct)
             slot.count, slot.last_seen, slot.published = (window.count, window.last_seen,
                                                           window.published)
             self.windows.slots[key] = slot
@@ -191,3 +186,8 @@ class MemoryDedupStore:
 
 def _holder(token: str) -> str:
     return token.partition(PRIOR)[0]
+
+
+# Tokens only need to be unique among the stores sharing windows, all in this process: one
+# counter for the process (its `next` is atomic), short strings (a window keeps one).
+_TOKENS = map("m{}".format, count())
