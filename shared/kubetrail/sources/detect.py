@@ -148,9 +148,8 @@ def decode_line(
     fast path above applies; a failure of the document itself keeps these bytes as its raw.
     Outcomes are streamed: a line holding an array of many documents is never a list of them.
 
-    A candidate line the prefilter has already passed (no prefilter given) that is the API
-    server's own output becomes its one outcome here directly, as `_decode_line` would make it,
-    without its layers of generators (the cost of every candidate of an EKS stream)."""
+    A line of the API server's own output, without prefilter (a candidate already passed),
+    becomes its one outcome directly, as `_decode_line` makes it, without generator layers."""
     if prefilter is None and type(data) is bytes and data.startswith(AUDIT_PREFIX) \
             and type(max_inflate) is int and max_inflate >= 1:
         try:
