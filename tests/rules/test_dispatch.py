@@ -125,7 +125,9 @@ def test_residual_checks_in_any_number(tests: int) -> None:
     rules = [*pack[:5], *(dataclasses.replace(pack[5 + i % 3], rule_id=f"test-{i}", requires={
         **pack[5 + i % 3].requires, "groups": check}) for i, check in enumerate(checks)),
         *pack[5:]]
-    events = (make_event(groups=("g",) * n, verb=verb, resource=res)
+    events = (make_event(groups=("g",) * n, verb=verb, resource=res, request_object=body,
+                         username=user)
               for n in range(3) for verb in ("get", "create", "update", "patch")
-              for res in ("pods", "secrets", "roles", "services"))
-    assert assert_same_dispatch(rules, events) > 20
+              for res in ("pods", "secrets", "roles", "services")
+              for body in VALUES["request_object"] for user in ("alice", "system:node:n1"))
+    assert assert_same_dispatch(rules, events) > 100

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -94,6 +93,8 @@ def dedup_key(rule_id: str, dedup: str) -> str:
     """`<rule id>:<dedup string>`, long strings cut and completed with their hash so that two
     different values never share a key and stores' key limits hold."""
     if len(dedup) > MAX_DEDUP_CHARS:
+        import hashlib  # here: hashlib loads OpenSSL, a few ms of every cold start
+
         digest = hashlib.sha256(dedup.encode("utf-8", "surrogatepass")).hexdigest()
         dedup = f"{dedup[:MAX_DEDUP_CHARS]}…#sha256:{digest}"
     return f"{rule_id}:{dedup}"

@@ -6,7 +6,10 @@ event with a key works out, rule by rule, which rules its values admit (the rule
 and each listed requirement: `value in values`); later events with an equal key reuse that
 plan. Equal keys hash and compare alike, so a frozenset answers the same membership for them: the
 plan is exactly what the per-rule checks would answer. What a plan cannot decide from the key
-(`source_ips: [public]`, a test rather than a list) stays a residual check, done per event. A
+(a test rather than a list: `source_ips: [public]`, `username: [non-system]`,
+`request_object: [keys]`, kubetrail.rules.requirements) stays a residual check, each distinct
+one answered once per event; a few checks' answers pick a rule tuple, more are combined per
+rule. A
 Panther rule's side-file Requires hold only on the log types they cover
 (`requires_log_types`): on the others the plan admits the rule without checks, as before.
 
@@ -29,11 +32,13 @@ if TYPE_CHECKING:
     from kubetrail.rules.loader import Rule
 
 MAX_PLANS = 4096
-MAX_CHECKS = 8  # distinct residual checks per plan (2**8 answer combinations at most)
+MAX_COMBINED = 4  # up to this many distinct checks in a plan, their answers pick a rule tuple
 Residual = tuple[tuple[str, Any], ...]
-# A plan: its residual checks (field, values), and for each combination of their answers the
-# rules admitted, in rule order.
-Plan = tuple[Residual, dict[tuple[bool, ...], tuple["Rule", ...]]]
+# A plan: its distinct residual checks (field, value); for each combination of their answers
+# the rules admitted, in rule order (at most MAX_COMBINED checks, else None); and the admitted
+# rules with the indexes of the checks each needs.
+Plan = tuple[Residual, dict[tuple[bool, ...], tuple["Rule", ...]] | None,
+             tuple[tuple["Rule", tuple[int, ...]], ...]]
 
 
 def requires_ok(rule: Rule, event: AuditEvent) -> bool:
@@ -74,11 +79,18 @@ class RequiresIndex:
             return self._one_by_one(event)
         if plan is None:
             plan = self._plan(key)
-        checks, variants = plan
-        if checks:
-            return variants[tuple([getattr(event, f) in values for f, values in checks])]
-        fixed = variants.get(())
-        return self._one_by_one(event) if fixed is None else fixed
+        checks, variants, needs = plan
+        answers = [getattr(event, f) in values for f, values in checks]  # each test once
+        if variants is not None:
+            return variants[tuple(answers)]
+        picked = []
+        for rule, needed in needs:
+            for i in needed:
+                if not answers[i]:
+                    break
+            else:
+                picked.append(rule)
+        return picked
 
     def _one_by_one(self, event: AuditEvent) -> list[Rule]:
         return [r for r in self._rules if event.log_type in r.log_types and requires_ok(r, event)]
@@ -96,11 +108,7 @@ class RequiresIndex:
                            for v, known in zip(key[1:], self._known, strict=True)))
         plan = self._shapes.get(shape)
         if plan is None:
-            try:
-                plan = self._make(shape)
-            except _TooManyChecks:
-                plan = ((), {})  # never made for a real pack; `candidates` goes rule by rule
-            self._shapes[shape] = plan
+            plan = self._shapes[shape] = self._make(shape)
         if len(self._plans) >= MAX_PLANS:
             self._plans.clear()
         self._plans[key] = plan
@@ -121,24 +129,19 @@ class RequiresIndex:
             if all(values[f] in v for f, v in rule.requires.items() if isinstance(v, frozenset)):
                 admitted.append((rule, residual))
         # The distinct residual checks (one object, such as PUBLIC_SOURCE_IPS, shared by several
-        # rules is one check), and the rules for each combination of their answers.
+        # rules is one check) and the ones each rule needs.
         checks: list[tuple[str, Any]] = []
         for _, residual in admitted:
             checks += [(f, v) for f, v in residual
                        if not any(f == g and v is w for g, w in checks)]
-        if len(checks) > MAX_CHECKS:
-            raise _TooManyChecks
-        variants = {}
-        for answers in product((False, True), repeat=len(checks)):
-            passed = [(f, v) for (f, v), ok in zip(checks, answers, strict=True) if ok]
-            variants[answers] = tuple(
-                rule for rule, residual in admitted
-                if all(any(f == g and v is w for g, w in passed) for f, v in residual))
-        return tuple(checks), variants
-
-
-class _TooManyChecks(Exception):
-    """More distinct residual checks in one plan than MAX_CHECKS: rule by rule instead."""
+        needs = tuple((rule, tuple(next(i for i, (g, w) in enumerate(checks) if f == g and v is w)
+                                   for f, v in residual)) for rule, residual in admitted)
+        variants = None
+        if len(checks) <= MAX_COMBINED:
+            variants = {answers: tuple(rule for rule, needed in needs
+                                       if all(answers[i] for i in needed))
+                        for answers in product((False, True), repeat=len(checks))}
+        return tuple(checks), variants, needs
 
 
 # Stands for every value no rule lists for a field (equal only to itself).
