@@ -101,7 +101,7 @@ def _isatty(stream: TextIO) -> bool:
 
 
 def cmd_scan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from kubetrail.dedup.sqlite import SqliteDedupStore
+    from kubetrail.dedup.local import local_store
     from kubetrail.pipeline import Pipeline
     from kubetrail.progress import maybe_progress
     from kubetrail.rules import RuleSet
@@ -119,7 +119,7 @@ def cmd_scan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                            panther_requires=not args.no_prefilter, err=err)
     rules = RuleSet(configured_rules(loaded, args.config))
     prefilter = None if args.no_prefilter else rules.prefilter
-    store = SqliteDedupStore(args.dedup_db)
+    store = local_store(args.dedup_db)
     published = [0]
 
     def count(_: object) -> None:
