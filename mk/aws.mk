@@ -38,7 +38,7 @@ demo-aws: venv emulators-aws
 
 # handler + kubetrail + arm64/python3.12 wheels, reproducible; consumed by infra/aws.
 # RULES=... PANTHER_ROOT=... add rules and Panther's helpers/data models (docs/panther.md).
-package-aws: venv
+package-aws: venv pack-cache
 	$(PY) scripts/aws/package.py --out $(AWS_ZIP) $(if $(RULES_CONFIG),--config $(RULES_CONFIG)) $(EXTRAS_ARGS)
 
 # fmt, validate (offline provider) and checkov on the module and the example.

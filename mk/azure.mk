@@ -39,7 +39,7 @@ demo-azure: venv emulators-azure
 # function_app.py + host.json + every dependency (Linux x86-64 wheels for Python 3.11) in
 # .python_packages, as the Functions host loads them: deploy with zip_deploy_file, no remote build.
 # RULES=... PANTHER_ROOT=... add rules and Panther's helpers/data models (docs/panther.md).
-package-azure: venv
+package-azure: venv pack-cache
 	rm -rf $(AZURE_BUILD) $(AZURE_ZIP) && mkdir -p $(AZURE_BUILD)/.python_packages/lib/site-packages
 	cp functions/azure/function_app.py functions/azure/azure_settings.py \
 	   functions/azure/host.json functions/azure/requirements.txt $(AZURE_BUILD)/

@@ -32,5 +32,5 @@ demo-gcp: venv emulators-gcp
 	$(KUBETRAIL) local invoke gcp $(GCP_SAMPLES)
 
 # RULES=... PANTHER_ROOT=... add rules and Panther's helpers/data models (docs/panther.md).
-package-gcp: venv
+package-gcp: venv pack-cache
 	$(PY) scripts/gcp/package.py $(GCP_ZIP) $(RULES_CONFIG) $(EXTRAS_ARGS)

@@ -42,3 +42,24 @@ def test_a_malformed_host_cannot_hide_a_daemonset_create() -> None:
 @pytest.mark.parametrize("code", [None, 201, "500", 2.5e9])
 def test_failed_reads_only_integer_codes(code: object) -> None:
     assert make_event(response_code=code).failed is False
+
+
+def test_new_event_is_the_event_the_dataclass_makes() -> None:
+    """The decoders' fast constructor: same class, fields, equality, hash, repr; still frozen."""
+    import dataclasses
+    import pickle
+
+    from kubetrail.events import AuditEvent, new_event
+
+    made = make_event(request_object={"spec": {}}, groups=("g1", "g2"), response_code=403)
+    values = [getattr(made, f.name) for f in dataclasses.fields(AuditEvent)]
+    fast = new_event(*values)
+    assert type(fast) is AuditEvent
+    assert [getattr(fast, f.name) for f in dataclasses.fields(AuditEvent)] == values
+    assert fast == made and repr(fast) == repr(made)
+    assert dataclasses.replace(fast, verb="get") == dataclasses.replace(made, verb="get")
+    assert pickle.loads(pickle.dumps(fast)) == made
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        fast.verb = "delete"  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        new_event(*values[:-1])  # every field is required, as for AuditEvent

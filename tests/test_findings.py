@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import orjson
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kubetrail.dedup.sqlite import SqliteDedupStore
 from kubetrail.findings import CONTEXT_FIELDS, MAX_DOCUMENT_BYTES, build_finding
@@ -128,3 +130,45 @@ def test_any_alert_context_a_rule_returns_is_encodable() -> None:
     risk = orjson.loads(body)["risk"]
     assert risk["big"] == str(2**64) and risk["huge"].startswith("<integer of")
     assert risk["opaque"] == "<unprintable Opaque>" and risk["(1, 2)"] == "tuple key"
+
+
+class _Dict(dict):  # type: ignore[type-arg]
+    """A dict the fast shapes of findings._cap do not take: the general path's answer."""
+
+
+class _List(list):  # type: ignore[type-arg]
+    """A list the fast shapes of findings._cap do not take."""
+
+
+def _disguised(value: object) -> object:
+    if type(value) is dict:
+        return _Dict({k: _disguised(v) for k, v in value.items()})
+    if type(value) is list:
+        return _List(_disguised(v) for v in value)
+    return value
+
+
+_LEAVES = (st.none() | st.booleans() | st.floats(allow_nan=False) | st.integers(-2**70, 2**70)
+           | st.text(max_size=10) | st.tuples(st.text(max_size=4)))
+_VALUES = st.recursive(_LEAVES, lambda inner: st.lists(inner, max_size=6) | st.dictionaries(
+    st.text(max_size=10) | st.integers(0, 3), inner, max_size=6), max_leaves=40)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_VALUES, st.sampled_from([0, 3, 8]), st.sampled_from([1, 2, 4, 100]),
+       st.sampled_from([0, 30, 31, 32]))
+def test_capping_plain_dicts_and_lists_answers_like_the_general_path(
+        value: object, max_chars: int, max_items: int, depth: int) -> None:
+    from kubetrail.findings import _cap
+
+    assert _cap(value, max_chars, max_items, depth) == _cap(_disguised(value), max_chars,
+                                                              max_items, depth)
+
+
+def test_capping_deep_plain_nesting_answers_like_the_general_path() -> None:
+    from kubetrail.findings import _cap
+
+    deep: object = ["bottom" * 3]
+    for i in range(40):
+        deep = {"k" * i: deep} if i % 2 else [deep, "x" * i]
+    assert _cap(deep, 8, 4) == _cap(_disguised(deep), 8, 4)

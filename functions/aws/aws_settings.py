@@ -3,7 +3,8 @@ environment) and the components built from them. Only `functions/aws/handler.py`
 
 In AWS the clients authenticate as the function's execution role; locally boto3's standard
 AWS_ENDPOINT_URL (and AWS_ENDPOINT_URL_<SERVICE>) points them at an emulator. No SDK is imported
-here: the adapters create their boto3 clients on first use and keep them."""
+here: the adapters create their boto3 clients on first use and keep them. Importing this module
+imports no kubetrail component either: `build` does, on the first invocation (cold start)."""
 
 from __future__ import annotations
 
@@ -11,17 +12,17 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from kubetrail.deadletter.sqs import SqsDeadLetterSink
-from kubetrail.dedup.dynamodb import DynamoDBDedupStore
 from kubetrail.errors import ConfigError
-from kubetrail.pipeline import Pipeline
-from kubetrail.publish.formats import finding_format, with_format
-from kubetrail.publish.sns import SnsPublisher
-from kubetrail.rules import RuleSet
-from kubetrail.rules.config import rules_for_function
-from kubetrail.sources.common import DEFAULT_MAX_INFLATE
+
+if TYPE_CHECKING:
+    from kubetrail.deadletter.sqs import SqsDeadLetterSink
+    from kubetrail.pipeline import Pipeline
+
+# kubetrail.sources.common.DEFAULT_MAX_INFLATE (tests/functions check they agree), not imported
+# from there: kubetrail.sources is imported on the first delivery, not with this module.
+DEFAULT_MAX_INFLATE = 64 * 1024 * 1024
 
 # KUBETRAIL_CONFIG names a rules configuration packaged here (make package-* RULES_CONFIG=).
 FUNCTION_DIR = Path(__file__).resolve().parent
@@ -91,6 +92,14 @@ class Components:
 
 def build(settings: Settings) -> Components:
     """Rules, the DynamoDB dedup store, the SNS publisher and the SQS dead-letter sink."""
+    from kubetrail.deadletter.sqs import SqsDeadLetterSink
+    from kubetrail.dedup.dynamodb import DynamoDBDedupStore
+    from kubetrail.pipeline import Pipeline
+    from kubetrail.publish.formats import finding_format, with_format
+    from kubetrail.publish.sns import SnsPublisher
+    from kubetrail.rules import RuleSet
+    from kubetrail.rules.config import rules_for_function
+
     rules = RuleSet(rules_for_function(os.environ, FUNCTION_DIR))
     publisher = with_format(SnsPublisher(settings.topic_arn), finding_format(os.environ))
     pipeline = Pipeline(rules, DynamoDBDedupStore(settings.dedup_table), publisher)

@@ -1,26 +1,30 @@
 """kubetrail on AWS Lambda: EKS audit events from a CloudWatch Logs subscription (invoked
 asynchronously) → DynamoDB dedup → findings on SNS; undecodable records → the SQS dead-letter
-queue. Wiring only; the work is in the kubetrail package. boto3 is imported on first use."""
+queue. Wiring only; the work is in the kubetrail package.
+
+Importing this module imports neither powertools nor the kubetrail pipeline (the Lambda runtime
+loads neither): the first invocation does, and loads the rules. When the environment is
+initialized ahead of its invocations (provisioned concurrency, SnapStart), that work is done at
+import instead, where it is not on any request's path."""
 
 from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.typing import LambdaContext
 from aws_settings import Components, Settings, build, traced
 
 from kubetrail.errors import KubetrailError, Origin
-from kubetrail.sources.base import Outcome
-from kubetrail.sources.cloudwatch import awslogs_failure, decode_data_message, open_awslogs
 
-SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME") or "kubetrail"
-logger = Logger(service=SERVICE)  # structured JSON; POWERTOOLS_LOG_LEVEL sets the level
-metrics = Metrics(namespace="kubetrail", service=SERVICE)  # EMF; POWERTOOLS_METRICS_NAMESPACE
+if TYPE_CHECKING:
+    from aws_lambda_powertools import Logger, Metrics
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+    from kubetrail.sources.base import Outcome
+
+Handler = Callable[[Any, Any], dict[str, Any]]
 
 
 @functools.cache
@@ -29,28 +33,40 @@ def components() -> Components:
     return build(Settings.from_env())
 
 
+@functools.cache
+def powertools() -> tuple[Logger, Metrics]:
+    """Structured JSON logs (POWERTOOLS_LOG_LEVEL sets the level) and EMF metrics
+    (POWERTOOLS_METRICS_NAMESPACE), made once per execution environment."""
+    from aws_lambda_powertools import Logger, Metrics
+
+    service = os.environ.get("POWERTOOLS_SERVICE_NAME") or "kubetrail"
+    return Logger(service=service), Metrics(namespace="kubetrail", service=service)
+
+
 def outcomes(event: Any, origin: Origin, parts: Components) -> Iterator[Outcome]:
     """Open the delivery with kubetrail's bounded, multi-member inflate (powertools' data class
     inflates without a limit and reads one gzip member); one that does not open is the decoder's
     one Failure, kept whole for the dead-letter queue."""
+    from kubetrail.sources.cloudwatch import awslogs_failure, decode_data_message, open_awslogs
+
     prefilter, limit = parts.pipeline.rules.prefilter, parts.max_inflate
     try:
         payload = open_awslogs(event, max_inflate=limit)
     except Exception as exc:  # the delivery's one Failure, without inflating it a second time
         return iter([awslogs_failure(event, exc, origin)])
     if isinstance(payload, dict):
-        logger.append_keys(**{key: value[:512] for key, value in (
+        powertools()[0].append_keys(**{key: value[:512] for key, value in (
             ("log_group", payload.get("logGroup")), ("log_stream", payload.get("logStream")))
             if type(value) is str})
     return decode_data_message(payload, origin, prefilter)
 
 
-# Raising hands the batch back to Lambda's async retries, then to the on-failure destination.
-@metrics.log_metrics
-@logger.inject_lambda_context(clear_state=True)
-@traced
-def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
-    """Decode, detect, dedup, publish; dead-letter what could not be decoded."""
+def handle(event: Any, context: LambdaContext) -> dict[str, Any]:
+    """Decode, detect, dedup, publish; dead-letter what could not be decoded. Raising hands the
+    batch back to Lambda's async retries, then to the on-failure destination."""
+    from aws_lambda_powertools.metrics import MetricUnit
+
+    logger, metrics = powertools()
     origin = Origin(f"lambda:{context.aws_request_id}")
     try:
         parts = components()
@@ -73,3 +89,26 @@ def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     logger.info(f"kubetrail batch {report.summary()}")
     return {"summary": report.summary(), "findings": [f.id for f in report.published],
             "dead_lettered": len(report.failures)}
+
+
+@functools.cache
+def entry() -> Handler:
+    """`handle` with EMF metrics flushed, the Lambda context logged and (KUBETRAIL_TRACING) X-Ray
+    tracing: powertools' decorators, applied once."""
+    logger, metrics = powertools()
+    wrapped: Handler = metrics.log_metrics(
+        logger.inject_lambda_context(clear_state=True)(traced(handle)))
+    return wrapped
+
+
+def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
+    """The Lambda entrypoint (handler.lambda_handler)."""
+    return entry()(event, context)
+
+
+if os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") in ("provisioned-concurrency", "snap-start"):
+    import contextlib
+
+    entry()
+    with contextlib.suppress(KubetrailError):  # bad settings: each invocation raises it
+        components()

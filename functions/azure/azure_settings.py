@@ -1,5 +1,6 @@
 """The Azure function's settings (app settings → one frozen dataclass, read once) and the
-components built from them. Only `functions/azure/function_app.py` uses this module."""
+components built from them. Only `functions/azure/function_app.py` uses this module. Importing
+it imports no kubetrail component: `build` does, on the first invocation (cold start)."""
 
 from __future__ import annotations
 
@@ -7,15 +8,14 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from kubetrail.deadletter.storage_queue import StorageQueueDeadLetterSink
-from kubetrail.dedup.azure_table import AzureTableDedupStore
 from kubetrail.errors import ConfigError
-from kubetrail.pipeline import Pipeline
-from kubetrail.publish.eventgrid import EventGridPublisher
-from kubetrail.publish.formats import finding_format, with_format
-from kubetrail.rules import RuleSet
-from kubetrail.rules.config import rules_for_function
+
+if TYPE_CHECKING:
+    from kubetrail.deadletter.storage_queue import StorageQueueDeadLetterSink
+    from kubetrail.dedup.azure_table import AzureTableDedupStore
+    from kubetrail.pipeline import Pipeline
 
 # KUBETRAIL_CONFIG names a rules configuration packaged here (make package-* RULES_CONFIG=).
 FUNCTION_DIR = Path(__file__).resolve().parent
@@ -75,6 +75,14 @@ class Components:
 def build(settings: Settings) -> Components:
     """Rules, Table Storage dedup, Event Grid publisher and the dead-letter queue; in Azure all
     three share one managed-identity credential (one token cache)."""
+    from kubetrail.deadletter.storage_queue import StorageQueueDeadLetterSink
+    from kubetrail.dedup.azure_table import AzureTableDedupStore
+    from kubetrail.pipeline import Pipeline
+    from kubetrail.publish.eventgrid import EventGridPublisher
+    from kubetrail.publish.formats import finding_format, with_format
+    from kubetrail.rules import RuleSet
+    from kubetrail.rules.config import rules_for_function
+
     rules = RuleSet(rules_for_function(os.environ, FUNCTION_DIR))
     fmt = finding_format(os.environ)
     credential = None

@@ -1,5 +1,8 @@
 """kubetrail on Azure Functions (Python v2 model): AKS audit records from Event Hub → findings on
-Event Grid. Wiring only; the work is in the kubetrail package."""
+Event Grid. Wiring only; the work is in the kubetrail package.
+
+The Functions worker imports azure.functions before it indexes this module; the module itself
+imports no kubetrail component: the first invocation does, and loads the rules."""
 
 from __future__ import annotations
 
@@ -12,7 +15,6 @@ import azure.functions as func
 from azure_settings import Components, Settings, build
 
 from kubetrail.errors import Origin
-from kubetrail.sources.eventhub import decode_eventhub_body
 
 app = func.FunctionApp()
 log = logging.getLogger("kubetrail")
@@ -43,6 +45,8 @@ def origin_of(event: func.EventHubEvent) -> Origin:
     cardinality="many", data_type="binary")
 def kubetrail_audit(events: list[func.EventHubEvent]) -> None:
     """Decode every record of the batch, detect, dedup, publish; dead-letter what failed."""
+    from kubetrail.sources.eventhub import decode_eventhub_body
+
     parts = components()
     prefilter = parts.pipeline.rules.prefilter
     outcomes = itertools.chain.from_iterable(

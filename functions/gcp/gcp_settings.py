@@ -2,7 +2,8 @@
 components built from them. Only `functions/gcp/main.py` uses this module.
 
 In GCP the clients authenticate as the function's service account; locally they honour
-PUBSUB_EMULATOR_HOST and FIRESTORE_EMULATOR_HOST (no credentials are involved)."""
+PUBSUB_EMULATOR_HOST and FIRESTORE_EMULATOR_HOST (no credentials are involved). Importing this
+module imports no kubetrail component: `build` does, on the first invocation (cold start)."""
 
 from __future__ import annotations
 
@@ -10,16 +11,17 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from kubetrail.deadletter.pubsub import PubSubDeadLetterSink
-from kubetrail.dedup.firestore import FirestoreDedupStore
 from kubetrail.errors import ConfigError
-from kubetrail.pipeline import Pipeline
-from kubetrail.publish.formats import finding_format, with_format
-from kubetrail.publish.pubsub import PubSubPublisher
-from kubetrail.rules import RuleSet
-from kubetrail.rules.config import rules_for_function
-from kubetrail.sources.common import DEFAULT_MAX_INFLATE
+
+if TYPE_CHECKING:
+    from kubetrail.deadletter.pubsub import PubSubDeadLetterSink
+    from kubetrail.pipeline import Pipeline
+
+# kubetrail.sources.common.DEFAULT_MAX_INFLATE (tests/functions check they agree), not imported
+# from there: kubetrail.sources is imported on the first delivery, not with this module.
+DEFAULT_MAX_INFLATE = 64 * 1024 * 1024
 
 REQUIRED = ("GOOGLE_CLOUD_PROJECT", "KUBETRAIL_DEDUP_COLLECTION", "KUBETRAIL_FINDINGS_TOPIC",
             "KUBETRAIL_DEADLETTER_TOPIC")
@@ -75,6 +77,14 @@ class Components:
 
 def build(settings: Settings) -> Components:
     """Rules, Firestore dedup, the findings publisher and the dead-letter sink."""
+    from kubetrail.deadletter.pubsub import PubSubDeadLetterSink
+    from kubetrail.dedup.firestore import FirestoreDedupStore
+    from kubetrail.pipeline import Pipeline
+    from kubetrail.publish.formats import finding_format, with_format
+    from kubetrail.publish.pubsub import PubSubPublisher
+    from kubetrail.rules import RuleSet
+    from kubetrail.rules.config import rules_for_function
+
     rules = RuleSet(rules_for_function(os.environ, FUNCTION_DIR))
     fmt = finding_format(os.environ)
     timeout = settings.timeout_seconds

@@ -1,19 +1,24 @@
 """kubetrail on Cloud Functions (2nd gen): GKE audit LogEntries, published to Pub/Sub by a Log
 Router sink and delivered by an Eventarc `google.cloud.pubsub.topic.v1.messagePublished` trigger
-→ findings on a Pub/Sub topic. Wiring only; the work is in the kubetrail package."""
+→ findings on a Pub/Sub topic. Wiring only; the work is in the kubetrail package.
+
+functions-framework is the server that imports this module (flask, cloudevents and itself are
+loaded by then); the module itself imports no kubetrail component: the first invocation does,
+and loads the rules."""
 
 from __future__ import annotations
 
 import functools
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import functions_framework
-from cloudevents.http import CloudEvent
 from gcp_settings import Components, Settings, build
 
 from kubetrail.errors import Origin
-from kubetrail.sources.pubsub import decode_cloudevent
+
+if TYPE_CHECKING:
+    from cloudevents.http import CloudEvent
 
 
 @functools.cache
@@ -32,6 +37,8 @@ def log(severity: str, message: str, **fields: Any) -> None:
 @functions_framework.cloud_event
 def handle(event: CloudEvent) -> None:
     """Decode the message, detect, dedup, publish; dead-letter what could not be decoded."""
+    from kubetrail.sources.pubsub import decode_cloudevent
+
     parts = components()
     attributes = event.get_attributes()
     envelope = {**attributes, "data": event.get_data()}

@@ -9,7 +9,7 @@ import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from kubetrail.errors import ConfigError, KubetrailError
 
@@ -69,9 +69,12 @@ def _print_rule_error(err: TextIO) -> Callable[[RuleError], None]:
 
 def _panther_root(args: argparse.Namespace) -> object:
     """--panther-root, else KUBETRAIL_PANTHER_ROOT, as a PantherRoot (or None)."""
+    path = args.panther_root or os.environ.get("KUBETRAIL_PANTHER_ROOT") or None
+    if path is None:  # kubetrail.panther is imported only when a root is given
+        return None
     from kubetrail.panther.helpers import panther_root
 
-    return panther_root(args.panther_root or os.environ.get("KUBETRAIL_PANTHER_ROOT") or None)
+    return panther_root(path)
 
 
 def _publisher(fmt: str, out: TextIO) -> Publisher:
@@ -125,14 +128,14 @@ def _worker_rules(args: argparse.Namespace) -> tuple[RuleSet, Prefilter | None]:
 
 def cmd_scan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from kubetrail import jobsettings
-    from kubetrail.dedup.sqlite import SqliteDedupStore
+    from kubetrail.dedup.local import local_store
     from kubetrail.pipeline import Pipeline
     from kubetrail.progress import maybe_progress
     from kubetrail.sources import read_paths
     from kubetrail.sources.base import Evaluated, Prefiltered
 
     rules, prefilter = _scan_rules(args, err)
-    store = SqliteDedupStore(args.dedup_db)
+    store = local_store(args.dedup_db)
     published = [0]
 
     def count(_: object) -> None:
@@ -206,8 +209,41 @@ def _version() -> str:
     return __version__
 
 
+def _columns() -> int:
+    """The terminal's width as shutil.get_terminal_size reports it ($COLUMNS, else the size of
+    stdout's terminal, else 80), without importing shutil (and with it bz2 and lzma)."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns if columns > 0 else 80
+
+
+class _HelpFormatter(argparse.HelpFormatter):
+    """argparse's formatter, as wide as argparse makes it; argparse builds one per argument."""
+
+    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
+                 width: int | None = None) -> None:
+        super().__init__(prog, indent_increment, max_help_position,
+                         _columns() - 2 if width is None else width)
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser (its subparsers too) with _HelpFormatter: a start-up never imports
+    shutil."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        super().__init__(*args, **kwargs)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="kubetrail", description=__doc__)
+    parser = _Parser(prog="kubetrail", description=__doc__)
     parser.add_argument("--version", action="version", version=f"kubetrail {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 

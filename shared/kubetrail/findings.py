@@ -6,7 +6,6 @@ raised on a record: see `build_rule_error_finding`), "escalation" (dedup, see DE
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -65,6 +64,8 @@ def _iso(t: datetime) -> str:
 def finding_id(dedup_key: str, window_start: datetime) -> str:
     """Stable per dedup window: a retried publish carries the same id, so subscribers can drop
     a duplicate delivery by id."""
+    import hashlib  # here: hashlib loads OpenSSL, a few ms of every cold start
+
     digest = hashlib.sha256(f"{dedup_key}\x00{_iso(window_start)}".encode()).hexdigest()
     return digest[:32]
 
@@ -72,6 +73,8 @@ def finding_id(dedup_key: str, window_start: datetime) -> str:
 def escalation_id(first_id: str, severity: str) -> str:
     """Stable per (window, severity): the id of the escalation of the window whose first finding
     is `first_id` to `severity`, so a retried escalation carries the same id."""
+    import hashlib
+
     return hashlib.sha256(f"{first_id}\x00escalation\x00{severity}".encode()).hexdigest()[:32]
 
 
@@ -184,6 +187,19 @@ def build_rule_error_finding(
 
 
 def _cap(value: Any, max_chars: int, max_items: int, depth: int = 0) -> Any:
+    # The usual shapes first (plain dicts and lists of short strings, within every bound): the
+    # same result as the general path below, without a call per short string.
+    kind = type(value)
+    if kind is dict and depth < MAX_DEPTH and len(value) <= max_items:
+        return {(k if type(k) is str and len(k) <= max_chars else _cap(_text(k), max_chars,
+                                                                      max_items)):
+                (v if type(v) is str and len(v) <= max_chars else _cap(v, max_chars, max_items,
+                                                                       depth + 1))
+                for k, v in value.items()}
+    if kind is list and depth < MAX_DEPTH and len(value) <= max_items:
+        return [v if type(v) is str and len(v) <= max_chars else _cap(v, max_chars, max_items,
+                                                                      depth + 1)
+                for v in value]
     if isinstance(value, str):
         if len(value) > max_chars:
             return value[:max_chars] + TRUNCATION_MARKER.format(f"{len(value) - max_chars} chars")

@@ -11,7 +11,6 @@ that raises (instead of yielding a Failure) costs the record it was on, never th
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 
@@ -29,7 +28,7 @@ from kubetrail.findings import (
 from kubetrail.publish.base import Publisher
 from kubetrail.report import BatchReport
 from kubetrail.rules.engine import Match, RuleError, RuleSet, describe_error
-from kubetrail.rules.loader import distinct_value, severity_rank
+from kubetrail.rules.loader import SEVERITIES, distinct_value, severity_rank
 from kubetrail.sources.base import Decoded, Evaluated, Failure, Outcome, Prefiltered, Skip
 
 __all__ = ["BatchReport", "Pipeline"]
@@ -46,15 +45,11 @@ LATEST_WINDOW = datetime(9999, 12, 30, tzinfo=UTC)
 MAX_PERIOD = timedelta(days=366 * 100)
 
 Pending = list[tuple[Claim, Finding]]
+_RANKS = {name: severity_rank(name) for name in SEVERITIES}
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def window_time(event_time: datetime, period: timedelta) -> datetime:
-    """`event_time` (aware, UTC) clamped so that + 2 periods stays a valid datetime."""
-    return max(EARLIEST_WINDOW, min(event_time, LATEST_WINDOW - 2 * period))
 
 
 def as_utc(t: datetime) -> datetime:
@@ -91,6 +86,7 @@ class Pipeline:
         self.on_rule_error = on_rule_error
         self.keep_records = keep_records
         self._periods = {r.rule_id: r.dedup_period_minutes for r in rules.rules}
+        self._bounds: dict[int, tuple[timedelta, datetime]] = {}
 
     def process(self, outcomes: Iterable[Outcome | Evaluated]) -> BatchReport:
         """Run every outcome through the rules; publish what dedup lets through. An Evaluated
@@ -204,15 +200,25 @@ class Pipeline:
                 ) -> tuple[datetime, datetime, timedelta]:
         """(event time in UTC, the time its dedup window is computed from, the period)."""
         shown = as_utc(event_time or self.clock())
-        period = min(timedelta(minutes=min(minutes, 10**9)), MAX_PERIOD)
-        return shown, window_time(shown, period), period
+        bounds = self._bounds.get(minutes)
+        if bounds is None:  # once per period: the rules' own, a handful
+            period = min(timedelta(minutes=min(minutes, 10**9)), MAX_PERIOD)
+            bounds = self._bounds[minutes] = (period, LATEST_WINDOW - 2 * period)
+        period, latest = bounds
+        return shown, max(EARLIEST_WINDOW, min(shown, latest)), period
 
     def _claim(self, match: Match, report: BatchReport, pending: Pending) -> None:
-        rule = match.rule
-        event_time, anchor, period = self._window(match.event.time, rule.dedup_period_minutes)
-        distinct = None if rule.distinct is None else distinct_value(match.event, rule.distinct)
-        claim = self._store(functools.partial(self.dedup.claim, severity=severity_rank(
-            match.severity), distinct=distinct), match.dedup_key, anchor, period, rule.threshold)
+        rule, event = match.rule, match.event
+        event_time, anchor, period = self._window(event.time, rule.dedup_period_minutes)
+        distinct = None if rule.distinct is None else distinct_value(event, rule.distinct)
+        rank = _RANKS.get(match.severity)
+        if rank is None:
+            rank = severity_rank(match.severity)
+        try:  # the store's errors are the batch's (retryable), never the record's
+            claim = self.dedup.claim(match.dedup_key, anchor, period, rule.threshold,
+                                     severity=rank, distinct=distinct)
+        except Exception as exc:
+            raise _StoreError(exc) from exc
         if not claim.owner:
             report.deduplicated += 1
             return

@@ -13,13 +13,18 @@ from tests.factories import make_event
 VALUES = {
     "verb": ["get", "list", "create", "update", "patch", "delete", "deletecollection", None],
     "resource": ["pods", "secrets", "roles", "clusterrolebindings", "daemonsets", "events",
+                 "deployments",
                  "serviceaccounts", "certificatesigningrequests", "configmaps", None],
     "subresource": [None, "exec", "attach", "token", "portforward", "ephemeralcontainers", "log"],
     "namespace": [None, "default", "kube-system", "gke-system"],
     "api_group": [None, "rbac.authorization.k8s.io", "apps", "certificates.k8s.io"],
-    "username": ["alice", "system:anonymous", "system:node:n1"],
+    "username": ["alice", "system:anonymous", "system:node:n1",
+                 "system:serviceaccount:kube-system:x", None],
     "response_code": [None, 200, 401, 403, 404],
     "source_ips": [(), ("10.0.0.1",), ("34.120.8.17",), ("8.8.8.8", "10.0.0.2"), ("::1",)],
+    # the tests `request_object: [keys]` and `username: [non-system]` of the pack
+    "request_object": [None, {"spec": {"hostPID": True}}, {"metadata": {"name": "x"}},
+                       {"spec": {"containers": [{"securityContext": {"privileged": True}}]}}],
 }
 
 

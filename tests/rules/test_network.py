@@ -10,6 +10,7 @@ from kubetrail.rules.network import (
     PUBLIC_SOURCE_IPS,
     is_public_ip,
     last_public_ip,
+    public_flags,
     public_source_ip,
     text_has_public_ip,
 )
@@ -30,6 +31,15 @@ def test_public_addresses(text: str) -> None:
 ])
 def test_not_public(text: object) -> None:
     assert not is_public_ip(text)
+
+
+def test_public_flags_are_is_public_ip_of_each() -> None:
+    private = ["10.0.0.1", "192.168.1.1", "172.16.5.4", "127.0.0.1", "100.64.0.1"] * 40
+    assert public_flags(private) == [False] * len(private)  # the one-pass answer
+    mixed = [*private, "34.120.8.17", None, "::ffff:34.1.2.3", 8, "10.", "2600:1f18::7", ""]
+    assert public_flags(mixed) == list(map(is_public_ip, mixed))
+    assert public_flags(mixed).count(True) == 3
+    assert public_flags([]) == []
 
 
 def test_the_last_public_address_is_the_source() -> None:

@@ -221,6 +221,17 @@ def test_username_response_code_and_public_source_requirements_are_exact(tmp_pat
      b'"responseStatus":{"code":403}}', False),
     (b'{"kind":"Event","verb":"get","user":{"username":"system:node:n1"},'
      b'"sourceIPs":["8.8.8.8","10.0.0.1"]}', True),
+    # a public source matters to the 403 count, or for a system principal (username: [system])
+    (b'{"kind":"Event","verb":"get","user":{"username":"alice"},"sourceIPs":["8.8.8.8"]}', False),
+    (b'{"kind":"Event","verb":"get","user":{"username":"system\\u003anode:n1"},'
+     b'"sourceIPs":["8.8.8.8"]}', True),
+    (b'{"kind":"Event","verb":"get","user":{"username":"system:node:n1","username":"alice"},'
+     b'"sourceIPs":["8.8.8.8"]}', False),
+    (b'{"kind":"Event","verb":"get","user":{"username":"alice","username":"system:node:n1"},'
+     b'"sourceIPs":["8.8.8.8"]}', True),
+    (b'{"kind":"Event","verb":"get","user":{"username":"system:anonymous"},'
+     b'"sourceIPs":["8.8.8.8"]}', True),  # (the anonymous-access rule)
+    (b'{"kind":"Event","verb":"get","sourceIPs":["8.8.8.8"]}', False),  # no user: no principal
     # wrong types: the full decoder reports them
     (b'{"kind":"Event","verb":"get","user":null}', True),
     (b'{"kind":"Event","verb":"get","responseStatus":{"code":"403"}}', True),
@@ -248,3 +259,139 @@ def test_byte_prefilter_finds_public_addresses_and_usernames(text: bytes, may: b
     pf = RuleSet(load_rules()).prefilter
     assert pf is not None
     assert pf.may_match(text) is may
+
+
+# --- Requires that the light decode cannot read alone: `username: [non-system]` and
+# `request_object: [keys]` (kubetrail.rules.requirements) ---------------------------------------
+
+def _hidden_key_records() -> list[tuple[bytes, str | None]]:
+    """(record text, the rule it must fire or None) for workload writes whose body keys are
+    spelled every way JSON allows, and token requests by every kind of principal."""
+    from tests.rules.test_pack_evasions import aks, eks, gke
+
+    privileged = {"spec": {"containers": [{"name": "c", "image": "busybox",
+                                           "securityContext": {"privileged": True}}]}}
+    plain = {"spec": {"containers": [{"name": "c", "image": "busybox"}]}}
+    out: list[tuple[bytes, str | None]] = []
+
+    def add(record: dict[str, object], fires: str | None, *swap: tuple[bytes, bytes]) -> None:
+        text = orjson.dumps(record)
+        for old, new in swap:
+            assert old in text
+            text = text.replace(old, new)
+        out.append((text, fires))
+
+    priv = "Kubernetes.Pod.Privileged.Created"
+    add(eks("create", "pods", "p1", namespace="ns-p1", body=privileged, code=201), priv)
+    add(eks("create", "pods", "p2", namespace="ns-p2", body=privileged, code=201), priv,
+        (b'"privileged"', b'"\\u0070rivileged"'))
+    add(eks("create", "pods", "p3", namespace="ns-p3", body=privileged, code=201), priv,
+        (b'"privileged"', b'"privilege\\u0064"'))
+    add(eks("create", "pods", "p4", namespace="ns-p4", body=plain, code=201), None)
+    add(eks("create", "pods", "p5", namespace="ns-p5", body=None, code=201), None)  # Metadata
+    add(eks("create", "pods", "p6", namespace="ns-p6", body=plain, code=201), None,
+        (b'"requestObject":{', b'"requestObject":null,"x":{'))
+    # a duplicated requestObject counts with its last value
+    body = b'"requestObject":'
+    add(eks("create", "pods", "p7", namespace="ns-p7", body=plain, code=201), None,
+        (body, body + orjson.dumps(privileged) + b"," + body))
+    add(eks("create", "pods", "p8", namespace="ns-p8", body=privileged, code=201), priv,
+        (body, body + orjson.dumps(plain) + b"," + body))
+    # the key's name elsewhere in the record: no key of the body
+    add(eks("create", "pods", "privileged", namespace="ns-x", body=plain, code=201), None)
+    # a JSON patch and a server-side apply that creates
+    add(eks("patch", "deployments", "d1", namespace="ns-d1", group="apps", body=[
+            {"op": "add", "path": "/spec/template/spec/hostPID", "value": True}]),
+        "Kubernetes.Pod.Host.PID", (b"/hostPID", b"/host\\u0050ID"))
+    add(eks("patch", "pods", "p9", namespace="ns-p9", body={"spec": {"hostNetwork": True}},
+            code=201),
+        "Kubernetes.Pod.Host.Network", (b'"hostNetwork"', b'"hostNetwor\\u006B"'))
+    # AKS: the Event is a JSON string in the record; its escapes are escaped once more
+    add(aks(eks("create", "pods", "p10", namespace="ns-p10", body=privileged, code=201)), priv,
+        (b'\\"privileged\\"', b'\\"\\\\u0070rivileged\\"'))
+    volumes = {"spec": {"volumes": [{"name": "v", "hostPath": {"path": "/etc"}}]}}
+    add(aks(eks("create", "pods", "p11", namespace="ns-p11", body=volumes, code=201)),
+        "Kubernetes.Pod.HostPath.Volume",
+        (b'\\"hostPath\\"', b'\\"\\\\u0068ostPath\\"'))
+    add(aks(eks("create", "pods", "p12", namespace="ns-p12", body=plain, code=201)), None)
+    # GKE: the byte prefilter
+    add(gke("io.k8s.core.v1.pods.create", "core/v1/namespaces/ns-p13/pods/p13",
+            {"spec": {"hostIPC": True}}), "Kubernetes.Pod.Host.IPC",
+        (b'"hostIPC"', b'"\\u0068ostIPC"'))
+    add(gke("io.k8s.core.v1.pods.create", "core/v1/namespaces/ns-p14/pods/p14", plain), None)
+    # token requests: only non-system principals, as the light decode reads the username
+    token = "Kubernetes.ServiceAccount.TokenCreated"
+    for i, (user, fires) in enumerate([
+            ("system:node:ip-10-0-1-2.ec2.internal", None),
+            ("system:serviceaccount:kube-system:x", None),
+            ("system:serviceaccount:default:builder", token),
+            ("system:anonymous", token),
+            ("aksService ", token)]):
+        add(eks("create", "serviceaccounts", f"sa{i}", None, code=201, subresource="token",
+                user=user), fires)
+    add(eks("create", "serviceaccounts", "sa5", None, code=201, subresource="token",
+            user="system:node:n1"), None, (b'"system:node:n1"', b'"system\\u003anode:n1"'))
+    # a duplicated key counts with its last value
+    add(eks("create", "serviceaccounts", "sa6", None, code=201, subresource="token",
+            user="system:node:n1"), token,
+        (b'"username":"system:node:n1"', b'"username":"system:node:n1","username":"mallory"'))
+    add(eks("create", "serviceaccounts", "sa9", None, code=201, subresource="token",
+            user="mallory"), None,
+        (b'"username":"mallory"', b'"username":"mallory","username":"system:node:n1"'))
+    add(eks("create", "serviceaccounts", "sa7", None, code=201, subresource="token",
+            user="system:node:n1"), token, (b'"username":"system:node:n1"', b'"username":null'))
+    add(eks("create", "serviceaccounts", "sa8", None, code=201, subresource="token",
+            user="x"), None, (b'"username":"x"', b'"username":42'))  # a wrong type: reported
+    return out
+
+
+@pytest.mark.parametrize("defect", [b"", b"not json\n"], ids=["blocks", "line-by-line"])
+def test_body_keys_and_non_system_principals_are_exact(tmp_path: Path, defect: bytes) -> None:
+    records = _hidden_key_records()
+    path = tmp_path / "hidden-keys.jsonl"
+    path.write_bytes(defect + b"".join(text + b"\n" for text, _ in records))
+    findings = assert_equivalent([path])
+    names = [_object_name(text) for text, _ in records]
+    expected = sorted((rule, name) for (_, rule), name in zip(records, names, strict=True) if rule)
+    fired = sorted((f["rule_id"], name) for f in findings for name in names
+                   if f"/{name}]" in str(f["title"]))
+    assert fired == expected
+
+
+def _object_name(text: bytes) -> str:
+    """The name of the object a crafted record is about."""
+    record = orjson.loads(text)
+    if "protoPayload" in record:
+        return str(record["protoPayload"]["resourceName"].rsplit("/", 1)[1])
+    if "properties" in record:
+        record = orjson.loads(record["properties"]["log"])
+    return str(record["objectRef"]["name"])
+
+
+def test_body_keys_and_non_system_principals_narrow_the_candidates() -> None:
+    from kubetrail.sources.blocks import Scanned, scan_blocks
+
+    pf = RuleSet(load_rules()).prefilter
+    assert pf is not None
+    records = [(text, rule) for text, rule in _hidden_key_records()
+               if text.startswith(b'{"kind":"Event"') and b'"username":42' not in text]
+    lines = b"".join(text + b"\n" for text, _ in records)
+    (scanned,) = scan_blocks(io.BytesIO(lines), 1 << 20, pf)
+    assert isinstance(scanned, Scanned)
+    picked = {i for i, _ in scanned.candidates}
+    for i, (text, rule) in enumerate(records):
+        assert i in picked or rule is None, text
+    # Metadata-level and key-less pod creates (the requestObject a duplicated key holds last
+    # counts; a key's name elsewhere in the record does not), token requests by system
+    # principals: none
+    dropped = [text for i, (text, _) in enumerate(records) if i not in picked]
+    assert [_object_name(t) for t in dropped] == [
+        "p4", "p5", "p6", "p7", "privileged", "sa0", "sa1", "sa5", "sa9"]
+    # the same answers from a block's light events, a line's, and a line's text
+    events = pf.light.decode_buffer(bytearray(b"[" + lines))
+    assert events is not None
+    assert pf.candidates(events) == sorted(picked)
+    assert [pf.event_may_match(pf.light.decode_line(text)) for text, _ in records] == [
+        i in picked for i in range(len(records))]
+    assert [pf.may_match_event(text) for text, _ in records] == [
+        i in picked for i in range(len(records))]

@@ -11,7 +11,9 @@ import pytest
 
 from kubetrail.errors import Origin
 from kubetrail.rules import RuleSet, load_rules
+from kubetrail.sources import eventhub_fast
 from kubetrail.sources.base import Outcome, Prefiltered
+from kubetrail.sources.density import check_density
 from kubetrail.sources.detect import decode_document, decode_line
 from kubetrail.sources.eventhub_fast import prefiltered_body
 from tests.synthetic import events
@@ -114,3 +116,92 @@ def test_fast_path_prefilters_in_runs_and_decodes_candidates() -> None:
     assert sum(o.count for o in runs) > 100 and len(runs) < len(outcomes)
     decoded = [o for o in outcomes if type(o) is not Prefiltered]
     assert any(getattr(o, "event", None) and o.event.resource == "daemonsets" for o in decoded)
+
+
+def _typed(body: bytes) -> list[Outcome] | None:
+    """The typed read's outcomes; None when it declines or cannot read the body."""
+    assert PREFILTER is not None
+    try:
+        found = eventhub_fast._typed_outcomes(body, ORIGIN, PREFILTER)
+    except Exception:
+        return None
+    return None if found is eventhub_fast._FULL_WAY else found
+
+
+def _created_daemonset() -> dict[str, Any]:
+    return next(ev for ev in events(400, seed=3, daemonset_every=37)
+                if ev["objectRef"]["resource"] == "daemonsets" and ev["verb"] == "create")
+
+
+def test_usual_bodies_are_read_in_one_typed_decode_and_odd_records_in_the_raw_one() -> None:
+    evs = list(events(60, seed=5, daemonset_every=7))
+    plain = [_record(ev) for ev in evs]
+    body = orjson.dumps({"records": plain})
+    assert _typed(body) is not None
+    # a record value that is neither a string nor an object of strings: the raw path reads it
+    for odd in ({"level": 3}, {"tags": ["a"]}, {"time": None}, {"properties": {
+            **plain[0]["properties"], "size": 1}}):
+        odd_body = orjson.dumps({"records": [*plain[:5], {**plain[5], **odd}, *plain[6:]]})
+        assert _typed(odd_body) is None, odd
+        assert prefiltered_body(odd_body, ORIGIN, PREFILTER) is not None  # type: ignore[arg-type]
+        assert _fast(odd_body) == _full(odd_body)
+    # a category that is an object: the full decode reads the body (that record fails)
+    odd_body = orjson.dumps({"records": [*plain[:5], {**plain[5], "category": {"x": "y"}}]})
+    assert _typed(odd_body) is None
+    assert prefiltered_body(odd_body, ORIGIN, PREFILTER) is None  # type: ignore[arg-type]
+    assert _fast(odd_body) == _full(odd_body)
+
+
+def test_a_candidate_record_decodes_to_what_orjson_makes_of_it() -> None:
+    daemonset = _created_daemonset()
+    record = {**_record(daemonset), "Cloud": "AzureCloud", "ccpNamespace": "5eb1\u00e9",
+              "properties": {"pod": "p", "log": orjson.dumps(daemonset).decode() + "\n",
+                             "stream": "stdout"}}
+    body = orjson.dumps({"records": [record]})
+    body = body.replace(b'"Cloud":"AzureCloud"', b'"Cloud":"A","Cloud":"AzureCl\\u006fud"')
+    outcomes = _typed(body)
+    assert outcomes is not None and len(outcomes) == 1
+    event = outcomes[0].event  # type: ignore[union-attr]
+    assert event.raw == orjson.loads(body)["records"][0]
+    assert list(event.raw) == list(orjson.loads(body)["records"][0])  # same key order too
+    assert _fast(body) == _full(body)
+
+
+def test_bodies_the_full_parse_refuses_as_too_dense_are_refused_alike() -> None:
+    """`{}` records are 3 bytes each: beyond the density limit, the full parse refuses the body;
+    so does this path, however few records the last `records` key holds."""
+    plain = orjson.dumps(_record(next(iter(events(1, seed=1)))))
+    dense = b'{"records":[' + b",".join([b"{}"] * 40_000) + b"]}"
+    hidden = b'{"records":[' + b",".join([b"{}"] * 40_000) + b'],"records":[' + plain + b"]}"
+    for body in (dense, hidden):
+        assert prefiltered_body(body, ORIGIN, PREFILTER) is None  # type: ignore[arg-type]
+        with_prefilter = list(decode_line(body, ORIGIN, PREFILTER))
+        assert with_prefilter == list(decode_line(body, ORIGIN))
+        assert len(with_prefilter) == 1 and "refused" in with_prefilter[0].reason  # type: ignore[union-attr]
+
+
+def test_braces_inside_strings_do_not_refuse_a_body() -> None:
+    """Many "{" inside a log: more than the one-count bound of the typed read allows, so the raw
+    read (which counts outside strings when it must) takes the body."""
+    daemonset = _created_daemonset()
+    small = orjson.dumps({"records": [_record(dict(daemonset, annotations={"n": "{" * 30_000}))]})
+    assert _typed(small) is not None  # (under _UNCOUNTED: no count at all)
+    braces = dict(daemonset, annotations={"note": "{" * 120_000})
+    body = orjson.dumps({"records": [_record(braces), _record(daemonset)]})
+    assert _typed(body) is None
+    assert prefiltered_body(body, ORIGIN, PREFILTER) is not None  # type: ignore[arg-type]
+    assert _fast(body) == _full(body)
+    assert sum(getattr(o, "event", None) is not None for o in _fast(body)) == 2
+
+
+@pytest.mark.parametrize("size", [1_000, 20_000, eventhub_fast._UNCOUNTED])
+def test_the_densest_body_read_uncounted_is_one_the_full_parse_accepts(size: int) -> None:
+    """Up to _UNCOUNTED bytes the typed read counts no braces: the densest body it reads, empty
+    records (and an object value in each, or not), is within the full parse's density limit."""
+    for record in (b"{}", b'{"":{}}'):
+        n = (size - len(b'{"records":[]}') + 1) // (len(record) + 1)
+        body = b'{"records":[' + b",".join([record] * n) + b"]}"
+        assert size - len(record) - 1 < len(body) <= size
+        check_density(body)  # the full parse's bound: no DecodeError
+        assert _typed(body) is not None  # (each record then fails alone: no category)
+        assert _fast(body) == _per_record(list(decode_line(body, ORIGIN)))

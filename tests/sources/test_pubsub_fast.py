@@ -80,8 +80,8 @@ def test_prefiltered_entries_match_nothing_and_candidates_are_declined() -> None
     entry("get", "secrets"),
     entry("create", "pods", sub="exec"),
     entry(user="system:anonymous"),
-    entry(ip="34.120.8.17"),
-    entry(ip="::ffff:34.1.2.3"),
+    entry(ip="34.120.8.17", user="system:node:gke-node-1"),  # System.Principal.PublicIP
+    entry(ip="::ffff:34.1.2.3", user="system:kube-scheduler"),
     entry(code=7, ip="8.8.8.8"),
     entry("list", "secrets", code=7),
     entry("create", "clusterrolebindings", group="rbac.authorization.k8s.io"),

@@ -13,7 +13,6 @@ counts) in one conditional write without a read, None when the condition does no
 
 from __future__ import annotations
 
-import random
 import time
 import uuid
 from abc import ABC, abstractmethod
@@ -98,4 +97,6 @@ class CasDedupStore(ABC):
 
 
 def _backoff(attempt: int) -> None:
+    import random  # here: random is a few ms of every cold start, and rarely needed
+
     time.sleep(random.uniform(0, min(0.2, 0.005 * 2 ** min(attempt, 6))))

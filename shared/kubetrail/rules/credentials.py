@@ -25,38 +25,39 @@ MAX_TOTAL_CHARS = 256 * 1024
 MAX_REPORTED = 20
 
 # (label, literal hints, pattern): the pattern runs only when the lower-cased value contains one
-# of its hints, so the common value costs a few substring searches.
-VALUE_PATTERNS: tuple[tuple[str, tuple[str, ...], re.Pattern[str]], ...] = (
-    ("aws-access-key-id", ("akia", "asia", "agpa", "aida", "aroa"), re.compile(
+# of its hints, so the common value costs a few substring searches. The patterns are compiled on
+# first use (re's own cache keeps them), not at every start-up.
+VALUE_PATTERNS: tuple[tuple[str, tuple[str, ...], str], ...] = (
+    ("aws-access-key-id", ("akia", "asia", "agpa", "aida", "aroa"), (
         r"(?<![A-Za-z0-9])(?:AKIA|ASIA|AGPA|AIDA|AROA)[A-Z0-9]{16}(?![A-Za-z0-9])")),
-    ("private-key", ("private key-----",), re.compile(
+    ("private-key", ("private key-----",), (
         r"-----BEGIN (?:[A-Z0-9]{1,12} ){0,2}PRIVATE KEY-----")),
-    ("github-token", ("gh", "github_pat_"), re.compile(
+    ("github-token", ("gh", "github_pat_"), (
         r"(?<![A-Za-z0-9_])(?:gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{60,100})")),
-    ("gitlab-token", ("glpat-",), re.compile(r"(?<![A-Za-z0-9_])glpat-[A-Za-z0-9_-]{20}")),
-    ("slack-token", ("xox",), re.compile(r"(?<![A-Za-z0-9])xox[abposr]-[A-Za-z0-9-]{10,100}")),
-    ("google-api-key", ("aiza",), re.compile(r"(?<![A-Za-z0-9_-])AIza[0-9A-Za-z_-]{35}")),
-    ("gcp-service-account-key", ("private_key_id",), re.compile(
+    ("gitlab-token", ("glpat-",), r"(?<![A-Za-z0-9_])glpat-[A-Za-z0-9_-]{20}"),
+    ("slack-token", ("xox",), r"(?<![A-Za-z0-9])xox[abposr]-[A-Za-z0-9-]{10,100}"),
+    ("google-api-key", ("aiza",), r"(?<![A-Za-z0-9_-])AIza[0-9A-Za-z_-]{35}"),
+    ("gcp-service-account-key", ("private_key_id",), (
         r"\"private_key_id\"\s{0,8}:\s{0,8}\"[0-9a-f]{20,}")),
-    ("azure-storage-key", ("accountkey=",), re.compile(r"AccountKey=[A-Za-z0-9+/]{40,}={0,2}")),
-    ("aws-secret-access-key", ("aws_secret_access_key",), re.compile(
+    ("azure-storage-key", ("accountkey=",), r"AccountKey=[A-Za-z0-9+/]{40,}={0,2}"),
+    ("aws-secret-access-key", ("aws_secret_access_key",), (
         r"(?i:aws_secret_access_key)[ \t\"']{0,4}[=:][ \t\"']{0,4}[A-Za-z0-9/+]{40}")),
-    ("password-assignment", ("pass", "pwd", "secret", "token", "key"), re.compile(
+    ("password-assignment", ("pass", "pwd", "secret", "token", "key"), (
         r"(?i:password|passwd|pwd|secret|token|api[_-]?key)[ \t\"']{0,4}[=:][ \t\"']{0,4}"
         r"(?![$<{\"'\s]|changeme|none\b|null\b|\*{3})[^\s\"',;]{6,}")),
 )
 # Key names that say "credential": words split on _ - . and case changes.
 CREDENTIAL_WORDS = frozenset({"password", "passwd", "pwd", "pass", "secret", "token", "apikey",
                               "credential", "credentials", "privatekey"})
-_SPLIT = re.compile(r"[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])")
-_PLACEHOLDER = re.compile(r"^\s*(?:\$\{[^}]*\}|\$\([^)]*\)|<[^>]*>|\{\{.*\}\}|\*+|x+|changeme|"
-                          r"none|null|true|false|\d{1,5})\s*$", re.IGNORECASE | re.DOTALL)
+_SPLIT = r"[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])"
+_PLACEHOLDER = (r"(?is)^\s*(?:\$\{[^}]*\}|\$\([^)]*\)|<[^>]*>|\{\{.*\}\}|\*+|x+|changeme|"
+                r"none|null|true|false|\d{1,5})\s*$")
 
 
 def _named_like_credential(key: str) -> bool:
     """The key's last word (or last two, joined: api_key) is a credential word: `db_password`,
     `apiKey`, not `passwordPolicy` or `tokens_enabled`."""
-    words = [w.lower() for w in _SPLIT.split(key[-256:]) if w]
+    words = [w.lower() for w in re.split(_SPLIT, key[-256:]) if w]
     return bool(words) and (words[-1] in CREDENTIAL_WORDS
                             or "".join(words[-2:]) in CREDENTIAL_WORDS)
 
@@ -77,8 +78,8 @@ def credential_evidence(data: Any) -> list[dict[str, str]]:
         label = key[:128]
         lower = text.lower()
         kinds = [kind for kind, hints, pattern in VALUE_PATTERNS
-                 if any(h in lower for h in hints) and pattern.search(text)]
-        if not kinds and text.strip() and not _PLACEHOLDER.match(text[:256]) \
+                 if any(h in lower for h in hints) and re.search(pattern, text)]
+        if not kinds and text.strip() and not re.match(_PLACEHOLDER, text[:256]) \
                 and _named_like_credential(key):
             kinds = ["credential-key-name"]
         found.extend({"key": label, "kind": kind} for kind in kinds)

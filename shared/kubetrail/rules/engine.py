@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -94,6 +93,8 @@ def dedup_key(rule_id: str, dedup: str) -> str:
     """`<rule id>:<dedup string>`, long strings cut and completed with their hash so that two
     different values never share a key and stores' key limits hold."""
     if len(dedup) > MAX_DEDUP_CHARS:
+        import hashlib  # here: hashlib loads OpenSSL, a few ms of every cold start
+
         digest = hashlib.sha256(dedup.encode("utf-8", "surrogatepass")).hexdigest()
         dedup = f"{dedup[:MAX_DEDUP_CHARS]}…#sha256:{digest}"
     return f"{rule_id}:{dedup}"
@@ -117,9 +118,7 @@ class RuleSet:
         """Every rule whose log type and Requires fit the event; matches and errors."""
         matches: list[Match] = []
         errors: list[RuleError] = []
-        for rule in self._index.fitting(event):
-            if event.log_type not in rule.log_types:
-                continue
+        for rule in self._index.candidates(event):
             try:
                 if not rule.rule(event):
                     continue
@@ -146,30 +145,47 @@ class RuleSet:
     def _resolve(
         rule: Rule, event: AuditEvent, origin: Origin | None
     ) -> tuple[Match, RuleError | None]:
-        """Call the optional functions; one that fails falls back to the default and is reported,
-        so a bug in title() never costs the alert."""
+        """Call the optional functions; one that fails falls back to the default and is reported
+        (the last failure), so a bug in title() never costs the alert."""
         error: RuleError | None = None
-
-        def call(name: str, fn: Any, default: Any) -> Any:
-            nonlocal error
-            if fn is None:
-                return default
+        name = rule.display_name
+        title: Any = name
+        if rule.title is not None:
             try:
-                return fn(event)
+                title = rule.title(event)
             except Exception as exc:
-                error = rule_error(rule.rule_id, name, exc, origin)
-                return default
-
-        title = str(call("title", rule.title, rule.display_name) or rule.display_name)
-        title = _printable(title, MAX_TITLE_CHARS)
-        dedup = str(call("dedup", rule.dedup, title) or title)
-        severity = str(call("severity", rule.dynamic_severity, "DEFAULT") or "DEFAULT").upper()
+                error = rule_error(rule.rule_id, "title", exc, origin)
+        title = _printable(str(title or name), MAX_TITLE_CHARS)
+        dedup: Any = title
+        if rule.dedup is not None:
+            try:
+                dedup = rule.dedup(event)
+            except Exception as exc:
+                error = rule_error(rule.rule_id, "dedup", exc, origin)
+        dedup = str(dedup or title)
+        severity: Any = "DEFAULT"
+        if rule.dynamic_severity is not None:
+            try:
+                severity = rule.dynamic_severity(event)
+            except Exception as exc:
+                error = rule_error(rule.rule_id, "severity", exc, origin)
+        severity = str(severity or "DEFAULT").upper()
         if severity not in SEVERITIES:
             severity = rule.severity
-        context = call("alert_context", rule.alert_context, {})
+        context: Any = {}
+        if rule.alert_context is not None:
+            try:
+                context = rule.alert_context(event)
+            except Exception as exc:
+                error = rule_error(rule.rule_id, "alert_context", exc, origin)
         if not isinstance(context, Mapping):
             context = {"value": context}
-        overrides = call("annotate", rule.annotate, {})
+        overrides: Any = {}
+        if rule.annotate is not None:
+            try:
+                overrides = rule.annotate(event)
+            except Exception as exc:
+                error = rule_error(rule.rule_id, "annotate", exc, origin)
         if not isinstance(overrides, Mapping):
             overrides = {}
         match = Match(rule, event, title, dedup_key(rule.rule_id, dedup), severity, context,

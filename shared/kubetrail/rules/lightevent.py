@@ -1,6 +1,7 @@
 """The light decode behind the prefilter: of an audit Event, only the fields the rules' Requires
 name (verb, objectRef.resource/subresource/namespace/apiGroup, user.username,
-responseStatus.code, sourceIPs), typed, without building the rest.
+responseStatus.code, sourceIPs, and requestObject as its undecoded JSON text), typed, without
+building the rest.
 
 The types are made per rule set (a field no rule requires is neither allocated nor checked), in
 two strictnesses over the same fields:
@@ -27,7 +28,7 @@ msgspec does not check the UTF-8 of strings it skips.
 
 from __future__ import annotations
 
-import secrets
+import os
 from collections.abc import Callable, Iterable
 from operator import attrgetter
 from typing import Any, Literal
@@ -39,18 +40,19 @@ _REF_KEYS = {"resource": "resource", "subresource": "subresource", "namespace": 
              "api_group": "apiGroup"}
 # Requires fields outside objectRef -> (attrgetter path in a light event).
 _OTHER_PATHS = {"verb": "verb", "username": "user.username", "response_code": "responseStatus.code",
-                "source_ips": "sourceIPs"}
+                "source_ips": "sourceIPs", "request_object": "requestObject"}
 FIELDS = frozenset({*_OTHER_PATHS, *_REF_KEYS})
 # Where each Requires field lives in a light event (an attrgetter path).
 PATHS = {**_OTHER_PATHS, **{f: f"objectRef.{key}" for f, key in _REF_KEYS.items()}}
 LightDecodeError = msgspec.DecodeError
 UNSET = msgspec.UNSET
 # The key wrapping each line of a block; unguessable, so no line can spell an element boundary.
-_NONCE = "k" + secrets.token_hex(12)
+_NONCE = "k" + os.urandom(12).hex()  # secrets.token_hex, without importing hashlib
 _OPEN = b'[{"' + _NONCE.encode() + b'":'
 _SEPARATOR = b'},\n{"' + _NONCE.encode() + b'":'
 _CLOSE = b"}]"
 _UNWRAP = attrgetter("e")
+_NO_BODY = msgspec.Raw()
 
 
 class LightDecoder:
@@ -75,6 +77,10 @@ class LightDecoder:
             body.append(("responseStatus", status, msgspec.field(default_factory=status)))
         if "source_ips" in wanted:
             body.append(("sourceIPs", list[str] | None, None))
+        if "request_object" in wanted:
+            # The body's JSON text, not decoded (what a duplicated key holds last; empty when
+            # absent): the prefilter looks for the keys a rule requires in it.
+            body.append(("requestObject", msgspec.Raw, _NO_BODY))
         if ref_fields:
             # An absent objectRef reads as an empty one (so objectRef.resource is None, as the
             # normalizer has it); a null one is a decode error and goes to the full decoder.

@@ -9,43 +9,28 @@ RuleID replaces it (with a note)."""
 
 from __future__ import annotations
 
-import dataclasses
 import importlib.util
 import re
 import sys
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
+from types import CodeType, ModuleType
 from typing import TYPE_CHECKING, Any, TextIO
 
-from kubetrail.dedup.window import MAX_DISTINCT
 from kubetrail.errors import ConfigError, Origin
 from kubetrail.events import CLOUD_BY_LOG_TYPE, AuditEvent
-from kubetrail.rules.lightevent import FIELDS as REQUIRES_FIELDS
-from kubetrail.rules.network import PUBLIC_SOURCE_IPS
-from kubetrail.rules.speccache import SpecCache
+from kubetrail.rules import specfields
+from kubetrail.rules.packcache import Caches, PackCache
+from kubetrail.rules.specfields import SEVERITIES, RuleTest
 
 if TYPE_CHECKING:
     from kubetrail.panther.helpers import PantherRoot
 
+__all__ = ["BUNDLED_PACKS", "SEVERITIES", "Rule", "RuleTest", "distinct_value", "load_rule_set",
+           "load_rules", "parse_yaml", "rule_files", "severity_rank"]
+
 BUNDLED_PACKS = Path(__file__).resolve().parent.parent / "packs"
-SEVERITIES = ("INFO", "LOW", "MEDIUM", "HIGH", "CRITICAL")  # lowest to highest: the rank order
-# AuditEvent fields a `Distinct:` may name: the scalar ones and the string tuples (not the raw
-# record, the request object or the time).
-DISTINCT_FIELDS = frozenset(f.name for f in dataclasses.fields(AuditEvent)
-                            if f.name not in ("raw", "request_object", "time"))
-_MITRE = re.compile(r"^(TA\d{4}):(T\d{4}(?:\.\d{3})?)$")
-
-
-@dataclass(frozen=True, slots=True)
-class RuleTest:
-    """One entry of a rule's `Tests`: a Panther-shaped log and whether the rule should match."""
-
-    name: str
-    expected: bool
-    log: Mapping[str, Any]
-    mocks: tuple[tuple[str, Any], ...] = ()  # (objectName, returnValue): Panther's Mocks
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +50,7 @@ class Rule:
     threshold: int
     summary_attributes: tuple[str, ...]
     tags: tuple[str, ...]
-    tests: tuple[RuleTest, ...]
+    tests: Sequence[RuleTest]  # a tuple, or specfields.LazyTests when served by the pack cache
     requires: Mapping[str, Any]  # field -> values (a frozenset), or PUBLIC_SOURCE_IPS
     rule: Callable[[Any], Any]
     title: Callable[[Any], Any] | None = None
@@ -102,81 +87,40 @@ def distinct_value(event: AuditEvent, name: str) -> str:
     return str(value)
 
 
-def _distinct(spec: Mapping[str, Any], threshold: int, origin: Origin) -> str | None:
-    """kubetrail extension `Distinct`: count distinct values of this AuditEvent field (or of
-    several, `namespace+name`) towards the Threshold (2 to MAX_DISTINCT: a window keeps one
-    hash per value up to the threshold)."""
-    name = spec.get("Distinct")
-    if name is None:
-        return None
-    if not isinstance(name, str) or not all(p in DISTINCT_FIELDS for p in name.split("+")):
-        raise ConfigError(f"Distinct must name one of {sorted(DISTINCT_FIELDS)} (or several "
-                          "joined by +)", origin)
-    if not 2 <= threshold <= MAX_DISTINCT:
-        raise ConfigError(f"Distinct needs a Threshold from 2 to {MAX_DISTINCT}", origin)
-    return name
-
-
-def _str(spec: Mapping[str, Any], key: str, origin: Origin, default: str | None = None) -> str:
-    value = spec.get(key, default)
-    if not isinstance(value, str):
-        raise ConfigError(f"{key} must be a string", origin)
-    return value.strip() if key != "Runbook" else value
-
-
-def _mitre(reports: Any, origin: Origin) -> tuple[tuple[str, str], ...]:
-    if reports is None:
-        return ()
-    if not isinstance(reports, Mapping):
-        raise ConfigError("Reports must be a mapping", origin)
-    out = []
-    for entry in reports.get("MITRE ATT&CK", []) or []:
-        m = _MITRE.match(str(entry).strip())
-        if not m:
-            raise ConfigError(f"MITRE ATT&CK entry {entry!r} is not TAxxxx:Txxxx", origin)
-        out.append((m.group(1), m.group(2)))
-    return tuple(out)
-
-
-def _requires(spec: Any, origin: Origin) -> Mapping[str, Any]:
-    """kubetrail extension `Requires`: event fields and the values the rule can only match with.
-    The engine checks them before calling rule(), and the prefilter is derived from them.
-    Values are strings, except `response_code` (integers) and `source_ips`, whose only value is
-    `public` (some address of sourceIPs is public, kubetrail.rules.network)."""
-    if spec is None:
-        return {}
-    def ok(k: Any, v: Any) -> bool:
-        if k not in REQUIRES_FIELDS or not isinstance(v, list) or not v:
-            return False
-        if k == "response_code":
-            return all(type(s) is int for s in v)
-        if k == "source_ips":
-            return v == ["public"]
-        return all(isinstance(s, str) and s for s in v)
-    if not isinstance(spec, Mapping) or not all(ok(k, v) for k, v in spec.items()):
-        raise ConfigError(f"Requires must map some of {sorted(REQUIRES_FIELDS)} to non-empty "
-                          "string lists (response_code: integers, source_ips: [public])", origin)
-    return {k: PUBLIC_SOURCE_IPS if k == "source_ips" else frozenset(v) for k, v in spec.items()}
-
-
-def _load_module(path: Path, rule_id: str, origin: Origin) -> ModuleType:
+def _load_module(path: Path, rule_id: str, origin: Origin, code: CodeType | None = None
+                 ) -> tuple[ModuleType, CodeType]:
+    """The rule's module, run from `code` (the pack cache's) or from what importlib compiles
+    (or reads from __pycache__); the module and its code."""
     name = "kubetrail_rule_" + re.sub(r"\W", "_", rule_id)
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
         raise ConfigError(f"cannot load {path}", origin)
     module = importlib.util.module_from_spec(spec)
     try:
-        spec.loader.exec_module(module)
+        if code is None:
+            code = spec.loader.get_code(name)  # type: ignore[attr-defined]
+            if code is None:
+                raise ImportError(f"cannot load {path}")
+        else:
+            _fix_co_filename(code, str(path))
+        exec(code, module.__dict__)  # noqa: S102 - what the loader's exec_module does
     except Exception as exc:
         raise ConfigError(f"{path.name} failed to import: {exc!r}", origin) from exc
     if not callable(getattr(module, "rule", None)):
         raise ConfigError(f"{path.name} defines no rule(event)", origin)
-    return module
+    return module, code
+
+
+def _fix_co_filename(code: CodeType, path: str) -> None:
+    """Tracebacks name the file where it is now, as importlib does for a moved .pyc."""
+    import _imp
+
+    _imp._fix_co_filename(code, path)  # type: ignore[attr-defined]
 
 
 def parse_yaml(text: bytes) -> Any:
     """A rule file's YAML, parsed safely (PyYAML is imported on the first parse only: a start-up
-    served by the spec cache never imports it)."""
+    served by the caches never imports it)."""
     import yaml
 
     try:  # libyaml's safe loader, in every PyYAML wheel: ~5x faster than the pure-Python one
@@ -186,75 +130,81 @@ def parse_yaml(text: bytes) -> Any:
     return yaml.load(text.decode("utf-8"), Loader=SafeLoader)
 
 
-def _read_spec(yml: Path, cache: SpecCache | None) -> Any:
+def load_rule(yml: Path, panther_root: PantherRoot | None = None, *,
+              panther_requires: bool = True, caches: Caches | None = None) -> Rule:
+    """Load one rule from its YAML file and the Python file it names (from the pack cache when
+    it holds these very files)."""
+    origin = Origin(str(yml))
     try:
         text = yml.read_bytes()
-        return parse_yaml(text) if cache is None else cache.spec(text, parse_yaml)
+        hit = caches.pack.lookup(text, yml) if caches and caches.pack else None
+        spec = hit.spec if hit else caches.spec(text, parse_yaml) if caches else parse_yaml(text)
     except Exception as exc:  # OSError, yaml.YAMLError, UnicodeDecodeError
-        raise ConfigError(f"unreadable rule file: {exc}", Origin(str(yml))) from exc
-
-
-def load_rule(yml: Path, panther_root: PantherRoot | None = None, *,
-              panther_requires: bool = True, cache: SpecCache | None = None) -> Rule:
-    """Load one rule from its YAML file and the Python file it names (its parsed YAML from
-    `cache` when it holds this very text)."""
-    origin = Origin(str(yml))
-    spec = _read_spec(yml, cache)
+        raise ConfigError(f"unreadable rule file: {exc}", origin) from exc
     if not isinstance(spec, Mapping) or spec.get("AnalysisType", "rule") != "rule":
         raise ConfigError("not a rule (AnalysisType must be rule)", origin)
-    rule_id = _str(spec, "RuleID", origin)
-    filename = _str(spec, "Filename", origin)
-    panther = _is_panther(spec, yml.parent / filename)
+    rule_id = specfields.string(spec, "RuleID", origin)
+    filename = specfields.string(spec, "Filename", origin)
+    # kubetrail's keys make a rule kubetrail's without asking kubetrail.panther
+    panther = hit is None and "Requires" not in spec and "Distinct" not in spec \
+        and _is_panther(spec, yml.parent / filename)
     log_types = spec.get("LogTypes") or []
     if panther and isinstance(log_types, list):  # a Panther rule may name other log types too
         log_types = [t for t in log_types if t in CLOUD_BY_LOG_TYPE] or log_types
     unknown = [t for t in log_types if t not in CLOUD_BY_LOG_TYPE]
     if not log_types or unknown:
         raise ConfigError(f"LogTypes must be in {sorted(CLOUD_BY_LOG_TYPE)}: {unknown}", origin)
-    severity = _str(spec, "Severity", origin).upper()
+    severity = specfields.string(spec, "Severity", origin).upper()
     if severity not in SEVERITIES:
         raise ConfigError(f"Severity {severity!r} is not one of {SEVERITIES}", origin)
     period, threshold = spec.get("DedupPeriodMinutes", 60), spec.get("Threshold", 1)
     if not isinstance(period, int) or period < 1 or not isinstance(threshold, int) or threshold < 1:
         raise ConfigError("DedupPeriodMinutes and Threshold must be positive integers", origin)
-    distinct = _distinct(spec, threshold, origin)
-    tests = []
-    for i, t in enumerate(spec.get("Tests") or []):
-        if not isinstance(t, Mapping) or not isinstance(t.get("Log"), Mapping):
-            raise ConfigError(f"Tests[{i}] needs Name, ExpectedResult and a Log mapping", origin)
-        tests.append(RuleTest(str(t.get("Name", f"test {i}")), bool(t.get("ExpectedResult")),
-                              t["Log"], _mocks(t.get("Mocks"), origin)))
+    distinct = specfields.distinct(spec, threshold, origin)
+    tests: Sequence[RuleTest] = specfields.tests(spec.get("Tests"), origin) if hit is None \
+        else () if hit.tests is None else specfields.LazyTests(hit.tests, origin)
     summary = tuple(map(str, spec.get("SummaryAttributes") or ()))
     if panther:
         functions, requires = _panther_parts(yml, spec, rule_id, summary, panther_root, origin,
                                              panther_requires)
     else:
-        module = _load_module(yml.parent / filename, rule_id, origin)
+        py = yml.parent / filename
+        py_text = _bytes(py) if caches and caches.pack and not (hit and hit.code) else b""
+        module, code = _load_module(py, rule_id, origin, hit.code if hit else None)
+        if py_text and _bytes(py) == py_text:  # not edited meanwhile: `code` is its code
+            caches.pack.remember(text, spec, py, py_text, code)  # type: ignore[union-attr]
         functions = {"rule": module.rule, "title": getattr(module, "title", None),
                      "dedup": getattr(module, "dedup", None),
                      "alert_context": getattr(module, "alert_context", None),
                      "dynamic_severity": getattr(module, "severity", None)}
-        requires = _requires(spec.get("Requires"), origin)
+        requires = specfields.requires(spec.get("Requires"), origin)
     return Rule(
         rule_id=rule_id,
-        display_name=_str(spec, "DisplayName", origin, rule_id),
+        display_name=specfields.string(spec, "DisplayName", origin, rule_id),
         enabled=bool(spec.get("Enabled", True)),
         log_types=frozenset(log_types),
         severity=severity,
-        description=_str(spec, "Description", origin, ""),
-        runbook=_str(spec, "Runbook", origin, ""),
-        reference=_str(spec, "Reference", origin, ""),
-        mitre=_mitre(spec.get("Reports"), origin),
+        description=specfields.string(spec, "Description", origin, ""),
+        runbook=specfields.string(spec, "Runbook", origin, ""),
+        reference=specfields.string(spec, "Reference", origin, ""),
+        mitre=specfields.mitre(spec.get("Reports"), origin),
         dedup_period_minutes=period,
         threshold=threshold,
         summary_attributes=summary,
         tags=tuple(map(str, spec.get("Tags") or ())),
-        tests=tuple(tests),
+        tests=tests,
         requires=requires,
         source=yml,
         distinct=distinct,
         **functions,
     )
+
+
+def _bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError:  # _load_module reports it
+        return b""
 
 
 def _is_panther(spec: Mapping[str, Any], py: Path) -> bool:
@@ -276,17 +226,7 @@ def _panther_parts(yml: Path, spec: Mapping[str, Any], rule_id: str, summary: tu
     module = load_module(py, rule_id, root, origin)
     requires = side_requires(rule_id, yml, py) if with_requires else None
     return (panther_functions(module, rule_id, root, summary),
-            _requires(requires, Origin("kubetrail/panther/requires.yml", rule_id)))
-
-
-def _mocks(spec: Any, origin: Origin) -> tuple[tuple[str, Any], ...]:
-    """A test's Mocks: [{objectName, returnValue}, ...]."""
-    if not spec:
-        return ()
-    if not isinstance(spec, list) or not all(
-            isinstance(m, Mapping) and isinstance(m.get("objectName"), str) for m in spec):
-        raise ConfigError("Mocks must be a list of {objectName, returnValue}", origin)
-    return tuple((m["objectName"], m.get("returnValue")) for m in spec)
+            specfields.requires(requires, Origin("kubetrail/panther/requires.yml", rule_id)))
 
 
 def rule_files(paths: Iterable[Path]) -> list[Path]:
@@ -305,15 +245,19 @@ def rule_files(paths: Iterable[Path]) -> list[Path]:
 def load_rules(
     paths: Iterable[Path] | None = None, *, include_disabled: bool = False,
     panther_root: PantherRoot | None = None, panther_requires: bool = True,
+    pack_cache: PackCache | None = None,
 ) -> list[Rule]:
     """Load rules from files/directories (bundled packs by default); duplicate ids are errors.
     `panther_root` serves Panther rules' helpers and data models; `panther_requires=False`
-    ignores the side file of Requires for Panther rules (no prefilter for them)."""
+    ignores the side file of Requires for Panther rules (no prefilter for them). The pack cache
+    (kubetrail/rules/packcache.py) serves the rule files it holds unchanged; `pack_cache` is
+    the one to fill at build time."""
     rules: list[Rule] = []
     seen: dict[str, Path] = {}
-    cache = SpecCache()
-    for yml in rule_files(list(paths) if paths else [BUNDLED_PACKS]):
-        rule = load_rule(yml, panther_root, panther_requires=panther_requires, cache=cache)
+    roots = list(paths) if paths else [BUNDLED_PACKS]
+    cache = Caches(pack_cache or PackCache(roots, bundled=not paths))
+    for yml in rule_files(roots):
+        rule = load_rule(yml, panther_root, panther_requires=panther_requires, caches=cache)
         if rule.rule_id in seen:
             raise ConfigError(f"duplicate RuleID {rule.rule_id} (also in {seen[rule.rule_id]})",
                               Origin(str(yml)))

@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import ipaddress
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from itertools import chain, repeat
 from typing import Any
 
@@ -54,6 +54,17 @@ def is_public_ip(text: object) -> bool:
 def _is_public(text: str) -> bool:
     ip = parse_ip(text)
     return ip is not None and ip.is_global and not ip.is_multicast
+
+
+def public_flags(texts: Sequence[Any]) -> list[bool]:
+    """is_public_ip of each text; one C-level pass when every one starts like a never-public
+    address (the usual batch), else one call each."""
+    try:
+        if all(map(str.startswith, texts, repeat(_NEVER_PUBLIC))):
+            return [False] * len(texts)
+    except TypeError:  # a text that is not a str (None: no address): ask each one
+        pass
+    return list(map(is_public_ip, texts))
 
 
 def last_public_ip(addresses: Iterable[str]) -> str | None:

@@ -1,8 +1,6 @@
 """A prefilter derived from the rules' `Requires`, so that records no enabled rule can match are
-never fully decoded.
-
-Two tests, both exact (tests/rules/test_prefilter.py scans with and without them and gets
-identical findings over the corpus, generated streams and records crafted to hide values):
+never fully decoded. Two tests, both exact (tests/rules/test_prefilter.py scans with and without
+them and gets identical findings over the corpus, generated streams and crafted records):
 
 * `may_match_event(text)` — for text that is one audit.k8s.io Event (an EKS line or CloudWatch
   message, an AKS `properties.log`): a light typed decode (rules/lightevent.py) of only the
@@ -10,15 +8,18 @@ identical findings over the corpus, generated streams and records crafted to hid
   so escapes, duplicate keys and nulls mean what they mean to the full decoder; any error (bad
   JSON, a wrong type) answers "may match", so the full decoder reports it. `candidates` is the
   same test over a batch of light events (`light.decode_buffer` reads a block of JSON lines).
+  The tests of rules/requirements.py run on it: `username: [non-system]` on the username,
+  `request_object: [keys]` on the requestObject's JSON text (kept undecoded), which holds a key
+  literally or behind an escape of one of its characters, the only two ways JSON spells it.
 * `may_match(text)` — for any other record text: every value a rule requires is copied by the
-  decoders from a JSON string of the record (objectRef.resource, verb, GKE methodName), so the
-  text contains it literally unless the JSON spells one of its characters as a \\u escape. A
-  record may match only if, for some rule, every required field has one of its values in the
-  text, or the text holds an escape of a character those values contain (Go's `\\u0026` for `&`
-  in every EKS query string hides no letter, so it does not defeat the test). Two requirements
-  are not literal text: `response_code` (GKE maps a gRPC code) is not tested on bytes, and
-  `source_ips: [public]` holds when some address-like run of the text is a public address
-  (rules/network.py), escapes of address characters included.
+  decoders from a JSON string of the record (objectRef.resource, verb, GKE methodName; the keys
+  of `request_object`), so the text contains it literally unless the JSON spells one of its
+  characters as a \\u escape. A record may match only if, for some rule, every required field has
+  one of its values in the text, or the text holds an escape of a character those values contain
+  (Go's `\\u0026` for `&` in every EKS query string hides no letter). Not literal text, so not
+  tested here: `response_code` (GKE maps a gRPC code) and `username: [non-system]`; `source_ips:
+  [public]` holds when some address-like run of the text is a public address (rules/network.py),
+  escapes of address characters included.
 """
 
 from __future__ import annotations
@@ -26,24 +27,37 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import compress, count, product
-from operator import attrgetter
+from functools import reduce
+from itertools import compress, count, product, repeat
+from operator import attrgetter, call
 from typing import TYPE_CHECKING, Any
 
+from kubetrail.rules.lightevent import FIELDS as LIGHT_FIELDS
 from kubetrail.rules.lightevent import PATHS, UNSET, LightDecoder
 from kubetrail.rules.network import IP_CHARS, PublicSourceIPs, text_has_public_ip
+from kubetrail.rules.requirements import BodyText, RequestKeys, request_body_text
 
 if TYPE_CHECKING:
     from kubetrail.rules.loader import Rule
 
 
-# Fields in the order they are tested for a block: the most selective first, the public-address
-# test (which parses addresses) last.
-_SELECTIVITY = ("resource", "subresource", "namespace", "api_group", "response_code", "username",
-                "verb", "source_ips")
+# Fields in the order they are tested for a block: the most selective first; of the tests, the
+# public-address one first (it screens a whole block in C), the Python ones after it.
+_SELECTIVITY = ("resource", "subresource", "namespace", "api_group", "response_code", "verb",
+                "source_ips", "username", "request_object")
 _RESOURCE = attrgetter(PATHS["resource"])
+_RESOURCE_VERB = attrgetter(PATHS["resource"], PATHS["verb"])
 # Requirements whose values are not literal text of a record: not tested by `may_match` alone.
 _NOT_LITERAL = frozenset({"response_code", "source_ips"})
+
+# One rule's requirements beyond the fields a group looks up: (light event getter, value) tests
+# that must all hold.
+_Check = tuple[tuple[Callable[[Any], Any], Any], ...]
+_Predicate = Callable[[Any], bool]
+# A group of rules requiring values of the same listed fields: the getter of those fields (a
+# value, or a tuple of values), the combinations that are enough on their own, and the
+# combinations for which some rule has more to check (the test of its checks, on a light event).
+_Group = tuple[Callable[[Any], Any], frozenset[Any], dict[Any, _Predicate]]
 
 
 # Characters whose escape in a record's text could spell an escape one level down, in a JSON
@@ -80,31 +94,27 @@ class Prefilter:
     _public: tuple[bool, ...] = field(init=False, repr=False, compare=False)
     light: LightDecoder = field(init=False, repr=False, compare=False)
     _escapes: re.Pattern[bytes] = field(init=False, repr=False, compare=False)
-    # Rules grouped by the fields they require, when every required value can be listed: per
-    # group, one getter of those fields (a tuple) and the set of allowed value tuples (the union
-    # over the group's rules of the products of their allowed values). A whole pack thus costs
-    # one C-level pass per group, not per rule.
-    _groups: tuple[tuple[Callable[[Any], Any], frozenset[Any]], ...] \
-        = field(init=False, repr=False, compare=False)
-    _resource_groups: tuple[tuple[Callable[[Any], Any], frozenset[Any]], ...] \
-        = field(init=False, repr=False, compare=False)
-    _other_groups: tuple[tuple[Callable[[Any], Any], frozenset[Any]], ...] \
-        = field(init=False, repr=False, compare=False)
-    _resources: frozenset[str] = field(init=False, repr=False, compare=False)
-    # The other rules (a requirement that is a test, e.g. a public source address): per rule,
-    # (light event field getter, allowed values) in _SELECTIVITY order.
-    _getters: tuple[tuple[tuple[Callable[[Any], Any], Any], ...], ...] \
+    # Rules grouped by the listed fields they require (see _Group): a whole pack costs one
+    # C-level pass per group over a block, not one per rule. The groups requiring a resource are
+    # looked up only for the events whose resource (and verb, when every such group requires
+    # one) one of them allows: `_screen` reads that of each event, `_screened` holds the allowed.
+    _resource_groups: tuple[_Group, ...] = field(init=False, repr=False, compare=False)
+    _other_groups: tuple[_Group, ...] = field(init=False, repr=False, compare=False)
+    _screen: Callable[[Any], Any] = field(init=False, repr=False, compare=False)
+    _screened: frozenset[Any] = field(init=False, repr=False, compare=False)
+    # The rules requiring no listed field: per rule, the getter and value of its most selective
+    # test, and all its tests.
+    _getters: tuple[tuple[Callable[[Any], Any], Any, _Predicate], ...] \
         = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         alts = []
         for req in self.requirements:
-            fields = sorted(
-                (tuple(sorted(v.encode() for v in values))
-                 for f, values in req.items() if f not in _NOT_LITERAL),
-                key=lambda needles: -min(map(len, needles)),
-            )
-            alts.append(tuple(fields))
+            literal = [tuple(sorted(v.encode() for v in values)) for f, values in req.items()
+                       if isinstance(values, frozenset) and f not in _NOT_LITERAL]
+            literal += [values.needles for values in req.values()
+                        if isinstance(values, RequestKeys)]
+            alts.append(tuple(sorted(literal, key=lambda needles: -min(map(len, needles)))))
         object.__setattr__(self, "alternatives", tuple(alts))
         public = tuple(isinstance(req.get("source_ips"), PublicSourceIPs)
                        for req in self.requirements)
@@ -112,29 +122,45 @@ class Prefilter:
         needles = {n for alt in alts for f in alt for n in f}
         object.__setattr__(self, "_escapes",
                            _escape_pattern(needles, IP_CHARS if any(public) else ""))
-        object.__setattr__(self, "light", LightDecoder(f for req in self.requirements for f in req))
-        groups: dict[tuple[str, ...], set[tuple[Any, ...]]] = {}
-        getters = {f: attrgetter(PATHS[f]) for f in _SELECTIVITY}
+        object.__setattr__(self, "light", LightDecoder(
+            f for req in self.requirements for f in req if f in LIGHT_FIELDS))
+        groups: dict[tuple[str, ...], tuple[set[Any], dict[Any, list[_Check]]]] = {}
+        getters: dict[str, Callable[[Any], Any]] = {f: attrgetter(PATHS[f]) for f in _SELECTIVITY}
+        getters["request_object"] = request_body_text  # (a light event may not have it)
         others = []
+
+        def light(value: Any) -> Any:  # request-body keys: tested on the body's JSON text
+            return BodyText(value.needles, self._escapes) if isinstance(value, RequestKeys) \
+                else value
+
         for req in self.requirements:
-            names = tuple(f for f in _SELECTIVITY if f in req)
-            if all(isinstance(req[f], frozenset) for f in names):
-                groups.setdefault(names, set()).update(product(*(req[f] for f in names)))
-            else:
-                others.append(tuple((getters[f], req[f]) for f in names))
-        object.__setattr__(self, "_groups", tuple(
-            _group(names, allowed) for names, allowed in groups.items()))
-        # The groups requiring a resource, and every resource they allow: a batch is first
-        # screened on that one column, and only its events with such a resource are looked up.
+            names = tuple(f for f in _SELECTIVITY if isinstance(req.get(f), frozenset))
+            check = tuple((getters[f], light(req[f])) for f in _SELECTIVITY
+                          if f in req and f not in names)
+            if not names:
+                others.append(check)
+                continue
+            sure, checked = groups.setdefault(names, (set(), {}))
+            for combo in product(*(req[f] for f in names)):
+                key = combo[0] if len(names) == 1 else combo
+                if not check:
+                    sure.add(key)
+                else:
+                    checked.setdefault(key, []).append(check)
+        made = {names: _group(names, sure, checked) for names, (sure, checked) in groups.items()}
         object.__setattr__(self, "_resource_groups", tuple(
-            _group(names, allowed) for names, allowed in groups.items() if "resource" in names))
+            group for names, group in made.items() if "resource" in names))
         object.__setattr__(self, "_other_groups", tuple(
-            _group(names, allowed) for names, allowed in groups.items()
-            if "resource" not in names))
-        object.__setattr__(self, "_resources", frozenset(
-            combo[names.index("resource")] for names, allowed in groups.items()
-            if "resource" in names for combo in allowed))
-        object.__setattr__(self, "_getters", tuple(others))
+            group for names, group in made.items() if "resource" not in names))
+        by_resource = {names: (*sure, *checked) for names, (sure, checked) in groups.items()
+                       if "resource" in names}
+        with_verb = all("verb" in names for names in by_resource)
+        object.__setattr__(self, "_screen", _RESOURCE_VERB if with_verb else _RESOURCE)
+        object.__setattr__(self, "_screened", frozenset(
+            _project(names, combo, ("resource", "verb") if with_verb else ("resource",))
+            for names, combos in by_resource.items() for combo in combos))
+        object.__setattr__(self, "_getters", tuple(
+            (*check[0], _predicate((check,))) for check in others))
 
     @classmethod
     def from_rules(cls, rules: Sequence[Rule]) -> Prefilter | None:
@@ -168,43 +194,106 @@ class Prefilter:
         """`may_match_event` after the light decode (`light.decode_line`)."""
         if ev.p_log_type is not UNSET or ev.kind != "Event":
             return True  # a Panther log (p_log_type decides its format), or no audit Event
-        return any(get(ev) in allowed for get, allowed in self._groups) or any(
-            all(get(ev) in ok for get, ok in fields) for fields in self._getters)
+        for get, sure, checked in (*self._resource_groups, *self._other_groups):
+            value = get(ev)
+            if value in sure:
+                return True
+            test = checked.get(value)
+            if test is not None and test(ev):
+                return True
+        return any(test(ev) for _, _, test in self._getters)
 
     def candidates(self, events: list[Any]) -> list[int]:
         """Indexes of the audit Events (kind Event, no p_log_type: the caller checks) that some
-        rule may match: per group of rules requiring the same fields, one C-level pass reads
-        those fields of the whole batch as tuples and looks them up in the allowed set; for the
-        other rules, one pass reads each rule's most selective field (once per field), and only
-        the events whose value is allowed are looked at in Python."""
+        rule may match. Per group of rules requiring the same listed fields, one C-level pass
+        reads those fields of the whole batch as tuples and looks them up; only the events some
+        rule of a group has more to ask of (a test such as a non-system user, request-body keys)
+        are looked at in Python."""
         found: set[int] = set()
+        hits: list[int] = []  # events some rule has more to ask of, and the test of that
+        tests: list[_Predicate] = []
         if self._resource_groups:
-            resources = map(_RESOURCE, events)
-            picked = list(compress(count(), map(self._resources.__contains__, resources)))
+            screened = map(self._screen, events)
+            picked = list(compress(count(), map(self._screened.__contains__, screened)))
             if picked:
                 some = list(map(events.__getitem__, picked))
-                for get, allowed in self._resource_groups:
-                    found.update(compress(picked, map(allowed.__contains__, map(get, some))))
-        for get, allowed in self._other_groups:
-            found.update(compress(count(), map(allowed.__contains__, map(get, events))))
+                for get, sure, checked in self._resource_groups:
+                    _look_up(picked, list(map(get, some)), sure, checked, found, hits, tests)
+        for get, sure, checked in self._other_groups:
+            if not checked:
+                found.update(compress(count(), map(sure.__contains__, map(get, events))))
+            else:
+                _look_up(range(len(events)), list(map(get, events)), sure, checked, found,
+                         hits, tests)
         columns: dict[Callable[[Any], Any], list[Any]] = {}
-        for (first, allowed), *rest in self._getters:
+        for first, allowed, test in self._getters:
             values = columns.get(first)
             if values is None:
                 values = columns[first] = list(map(first, events))
-            if allowed.isdisjoint(values):
-                continue  # the usual case: one pass, no per-event Python
-            for i in compress(count(), map(allowed.__contains__, values)):
-                ev = events[i]
-                if all(get(ev) in ok for get, ok in rest):
-                    found.add(i)
+            if not allowed.isdisjoint(values):
+                some_hits = list(compress(count(), map(allowed.__contains__, values)))
+                hits += some_hits
+                tests += repeat(test, len(some_hits))
+        if hits:  # each test once per hit, all in C but the tests themselves
+            found.update(compress(hits, map(call, tests, map(events.__getitem__, hits))))
         return sorted(found)
 
 
-def _group(fields: tuple[str, ...], allowed: set[tuple[str, ...]]
-           ) -> tuple[Callable[[Any], Any], frozenset[Any]]:
-    """The getter and allowed values of a group: plain values for one field (attrgetter of one
-    path answers the value itself), tuples for several."""
-    if len(fields) == 1:
-        return attrgetter(PATHS[fields[0]]), frozenset(v for (v,) in allowed)
-    return attrgetter(*(PATHS[f] for f in fields)), frozenset(allowed)
+def _project(names: tuple[str, ...], combo: Any, fields: tuple[str, ...]) -> Any:
+    """The values of `fields` in a group's combination (a value for one field, else a tuple)."""
+    values = (combo,) if len(names) == 1 else combo
+    picked = tuple(values[names.index(f)] for f in fields)
+    return picked[0] if len(fields) == 1 else picked
+
+
+def _look_up(indexes: Sequence[int], values: list[Any], sure: frozenset[Any],
+             checked: Mapping[Any, _Predicate], found: set[int], hits: list[int],
+             tests: list[_Predicate]) -> None:
+    """Of events `indexes` whose group values are `values`: those a sure combination lets
+    through go into `found`, those with more to check into `hits` (and their test, `tests`)."""
+    if sure:
+        found.update(compress(indexes, map(sure.__contains__, values)))
+    if checked:
+        ks = list(compress(count(), map(checked.__contains__, values)))
+        if ks:
+            hits += map(indexes.__getitem__, ks)
+            tests += map(checked.__getitem__, map(values.__getitem__, ks))
+
+
+def _predicate(checks: tuple[_Check, ...]) -> _Predicate:
+    """The test that every test of some check holds on a light event (a plain function for the
+    usual single test)."""
+    if len(checks) == 1 and len(checks[0]) == 1:
+        ((get, value),) = checks[0]
+        contains = value.__contains__
+
+        def one(ev: Any) -> bool:
+            return bool(contains(get(ev)))
+        return one
+
+    def some(ev: Any) -> bool:
+        return any(all(get(ev) in value for get, value in check) for check in checks)
+    return some
+
+
+def _group(fields: tuple[str, ...], sure: set[Any], checked: dict[Any, list[_Check]]) -> _Group:
+    """The getter of a group (attrgetter of one path answers the value itself, of several a
+    tuple) and its lookups."""
+    get = attrgetter(PATHS[fields[0]]) if len(fields) == 1 \
+        else attrgetter(*(PATHS[f] for f in fields))
+    return get, frozenset(sure), {k: _predicate(_merged(v)) for k, v in checked.items()
+                                  if k not in sure}
+
+
+def _merged(checks: list[_Check]) -> tuple[_Check, ...]:
+    """The checks of one combination; those that only test request-body keys merged into one
+    (the body then needs to spell a key of any of them), first."""
+    def body_only(check: _Check) -> bool:
+        return len(check) == 1 and isinstance(check[0][1], BodyText)
+
+    bodies = [check[0] for check in checks if body_only(check)]
+    rest = tuple(dict.fromkeys(check for check in checks if not body_only(check)))
+    if not bodies:
+        return rest
+    merged = reduce(BodyText.merged, (value for _, value in bodies))
+    return ((bodies[0][0], merged),), *rest

@@ -21,7 +21,7 @@ not cached and is parsed each time.
 
 from __future__ import annotations
 
-import hashlib
+import contextlib
 import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -29,8 +29,14 @@ from typing import Any
 
 import orjson
 
+try:  # hashlib's own BLAKE2b, without hashlib's import of OpenSSL (a few ms of every start)
+    from _blake2 import blake2b
+except ImportError:  # pragma: no cover - a Python built without it
+    from hashlib import blake2b
+
 _FORMAT = b"kubetrail-specs-1\n"  # then one JSON object: digest (hex) -> the spec as JSON text
 _MAX_ENTRIES = 4096  # past this, the user cache starts again from what the last load parsed
+__all__ = ["PACKAGED", "SpecCache", "blake2b", "build", "build_bundled", "user_cache"]
 PACKAGED = Path(__file__).resolve().parent.parent / "packs" / ".specs.cache"
 
 
@@ -65,11 +71,11 @@ def _write(path: Path, entries: dict[str, str]) -> None:
         tmp.write_bytes(_FORMAT + orjson.dumps(entries))
         os.replace(tmp, path)
     except OSError:
-        tmp.unlink(missing_ok=True)
+        _discard(tmp)
 
 
 def _key(text: bytes) -> str:
-    return hashlib.blake2b(text, digest_size=20).hexdigest()
+    return blake2b(text, digest_size=20).hexdigest()
 
 
 def _json(value: Any) -> str | None:
@@ -91,6 +97,12 @@ def _same(a: Any, b: Any) -> bool:
     if type(a) is list:
         return len(a) == len(b) and all(map(_same, a, b))
     return bool(a == b)
+
+
+
+def _discard(tmp: Path) -> None:
+    with contextlib.suppress(OSError):  # e.g. its directory could not be made
+        tmp.unlink()
 
 
 class SpecCache:

@@ -61,7 +61,7 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from kubetrail.errors import DecodeError, Origin
+from kubetrail.errors import ConfigError, DecodeError, Origin
 from kubetrail.sources.base import Decoded, Failure, Outcome, Prefiltered, Skip
 from kubetrail.sources.cloudwatch import decode_awslogs, decode_data_message, decode_log_event
 from kubetrail.sources.common import (
@@ -81,7 +81,7 @@ from kubetrail.sources.common import (
 from kubetrail.sources.eventhub import decode_aks_record, decode_eventhub_body
 from kubetrail.sources.eventhub_fast import BODY_PREFIX, prefiltered_body
 from kubetrail.sources.gke import decode_log_entry
-from kubetrail.sources.guard import isolated, isolated_stream
+from kubetrail.sources.guard import failure_of, isolated, isolated_stream, mark_isolated
 from kubetrail.sources.k8s import event_from_k8s, require_audit_event
 from kubetrail.sources.pubsub import decode_cloudevent, decode_pubsub_message
 from kubetrail.sources.pubsub_fast import PUSH_PREFIX, prefiltered_push
@@ -120,7 +120,7 @@ def decode_document(
     if isinstance(doc, bytes | bytearray | memoryview | str):
         data = doc.encode("utf-8", "surrogatepass") if isinstance(doc, str) else bytes(doc)
         empty = True
-        for outcome in decode_line(data, origin, prefilter, max_inflate=max_inflate):
+        for outcome in _decode_line(data, origin, prefilter, max_inflate=max_inflate):
             empty = False
             yield outcome
         if empty:
@@ -139,14 +139,50 @@ def decode_document(
         yield from _decode_one(doc, origin, prefilter, max_inflate)
 
 
-@isolated_stream
+@mark_isolated  # every path is: below, or _decode_line's guard
 def decode_line(
     data: bytes, origin: Origin, prefilter: Prefilter | None = None,
     *, max_inflate: int = DEFAULT_MAX_INFLATE,
 ) -> Iterator[Outcome]:
     """Decode one JSON text (e.g. a line of a JSON-lines file); nothing when it is blank. The
     fast path above applies; a failure of the document itself keeps these bytes as its raw.
-    Outcomes are streamed: a line holding an array of many documents is never a list of them."""
+    Outcomes are streamed: a line holding an array of many documents is never a list of them.
+
+    A line of the API server's own output, without prefilter (a candidate already passed),
+    becomes its one outcome directly, as `_decode_line` makes it, without generator layers."""
+    if prefilter is None and type(data) is bytes and data.startswith(AUDIT_PREFIX) \
+            and type(max_inflate) is int and max_inflate >= 1:
+        try:
+            outcome = _audit_line(data, origin)
+        except ConfigError:
+            raise
+        except Exception as exc:  # what guard_stream makes of it
+            outcome = failure_of(exc, origin, data)
+        if outcome is not None:
+            return iter((outcome,))
+    return _decode_line(data, origin, prefilter, max_inflate=max_inflate)
+
+
+def _audit_line(data: bytes, origin: Origin) -> Outcome | None:
+    """The outcome of a line starting with AUDIT_PREFIX (no prefilter), exactly as
+    `_decode_line` makes it; None when it is not one dict without p_log_type (then that path)."""
+    try:
+        doc = loads(data)
+    except DecodeError as exc:
+        return Failure(exc.message, origin, cut(data.rstrip()))
+    if type(doc) is not dict or "p_log_type" in doc:
+        return None
+    outcome = _raw_event(doc, origin)
+    if type(outcome) is Failure and outcome.origin == origin:
+        outcome = dataclasses.replace(outcome, raw=cut(data.rstrip()))
+    return outcome
+
+
+@isolated_stream
+def _decode_line(
+    data: bytes, origin: Origin, prefilter: Prefilter | None = None,
+    *, max_inflate: int = DEFAULT_MAX_INFLATE,
+) -> Iterator[Outcome]:
     check_max_inflate(max_inflate)
     if data[:1] != b"{":
         data = data.strip().removeprefix(BOM).lstrip()

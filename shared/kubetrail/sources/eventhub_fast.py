@@ -2,35 +2,39 @@
 without building the body, so only the records some rule may match are fully decoded.
 
 `prefiltered_body(text, origin, prefilter)` answers the body's outcomes, or None when the body is
-not the plain case it handles (the caller then decodes it fully, as before). The plain case:
+not a case it handles (the caller then decodes it fully, as before). Two reads, the first that
+applies:
 
-* the body is `{"records": [...]}` and nothing else (one msgspec decode checks the JSON and
-  slices out each record, unbuilt);
-* each record is an object whose `category` and `properties.log` are strings (a typed decode per
-  record, in one C-level map);
-* each audit record's log text, as it stands escaped in the body, is `"<content>\\n"` whose only
-  escapes are `\\"` and `\\\\` — then pairing the backslashes of each run from its left (as
-  JSON does) and replacing `\\"` by `"` *is* its JSON unescape (a backslash left standing means
-  another escape, and the body goes the slow way). The contents are joined, one per
-  line, and light-decoded as one block (rules/lightevent.py `decode_buffer`, which proves line i
-  is event i and accepts only well-typed audit Events).
+* typed (the usual body): `{"records": [...]}` and nothing else, every record an object whose
+  values are strings or objects of strings, read in one msgspec decode that builds each record
+  as orjson would (a dict; duplicated keys count with their last value, in their first place),
+  so a candidate is decoded from it with no second parse. The full parse refuses text too dense
+  in objects and arrays (density.py); here one byte count proves it would not (see
+  `_typed_outcomes`), else this read declines;
+* raw: `{"records": [...]}` and nothing else (one msgspec decode checks the JSON and slices out
+  each record, unbuilt), each record an object whose `category` and `properties.log` are strings
+  (a typed decode per record, in one C-level map); a candidate is parsed alone (orjson).
 
-Then each record no rule can match is Prefiltered (in runs), exactly as decode_aks_record would
-decide for it (category `kube-audit`/`kube-audit-admin`, an audit Event the prefilter rejects);
-every other record — a candidate, another category or another casing of one — is parsed alone
-(orjson) and decoded by decode_aks_record, as the full path would. Anything unexpected on the way
-(an error, a count that does not add up) answers None before any outcome is given.
+Either way each audit record's `properties.log` string must be one line ended by its newline:
+the logs are joined and light-decoded as one block (rules/lightevent.py `decode_buffer`, which
+proves line i is event i and accepts only well-typed audit Events). Then each record no rule can
+match is Prefiltered (in runs), exactly as decode_aks_record would decide for it (category
+`kube-audit`/`kube-audit-admin`, an audit Event the prefilter rejects); every other record — a
+candidate, another category or another casing of one — is decoded by decode_aks_record, as the
+full path would. Anything unexpected on the way (an error, a count that does not add up) answers
+None before any outcome is given.
 
-One difference remains, in the direction of reporting more: a body that is valid JSON but holds,
-in a record no rule can match, a number orjson refuses (one beyond a double's range, `1e999`)
-fails whole in the full parse, while here its other records keep their own outcomes.
+One difference remains (raw read), in the direction of reporting more: a body that is valid JSON
+but holds, in a record no rule can match, a number orjson refuses (one beyond a double's range,
+`1e999`) fails whole in the full parse, while here its other records keep their own outcomes.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from itertools import compress
-from operator import attrgetter
-from typing import TYPE_CHECKING
+from operator import attrgetter, itemgetter, methodcaller
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 import orjson
@@ -38,7 +42,7 @@ import orjson
 from kubetrail.errors import Origin
 from kubetrail.sources.base import Outcome, Prefiltered
 from kubetrail.sources.common import is_utf8
-from kubetrail.sources.density import check_density
+from kubetrail.sources.density import CONTAINER_ALLOWANCE, CONTAINER_DENSITY, check_density
 from kubetrail.sources.eventhub import AUDIT_CATEGORIES, decode_aks_record
 
 if TYPE_CHECKING:
@@ -60,22 +64,69 @@ class _Record(msgspec.Struct):
     properties: _Properties
 
 
+class _TypedBody(msgspec.Struct, forbid_unknown_fields=True):
+    records: list[dict[str, str | dict[str, str]]]
+
+
 _CATEGORY, _LOG = attrgetter("category"), attrgetter("properties.log")
+_GET_CATEGORY, _GET_PROPERTIES = methodcaller("get", "category"), itemgetter("properties")
+_GET_LOG = itemgetter("log")
+_STR = frozenset({str})
+# In a body of this read (records of strings and objects of strings), every object or array
+# opened outside a string but the first record of a `records` array follows at least two bytes
+# that open nothing (`},`, `":`): at most len/3 + 2 of them. Up to this length that is within
+# density.py's limit (len // CONTAINER_DENSITY + CONTAINER_ALLOWANCE), so nothing is counted.
+_UNCOUNTED = int((CONTAINER_ALLOWANCE - 3) / (1 / 3 - 1 / CONTAINER_DENSITY))
 _decode_body = msgspec.json.Decoder(_Body).decode
 _decode_record = msgspec.json.Decoder(_Record).decode
+_decode_typed_body = msgspec.json.Decoder(_TypedBody).decode
 
 
 def prefiltered_body(text: bytes, origin: Origin, prefilter: Prefilter) -> list[Outcome] | None:
     """The outcomes of the Event Hub body `text`, or None to decode it the full way."""
+    if not is_utf8(text):
+        return None  # broken encoding fails as it should, in the full parse
+    try:
+        found = _typed_outcomes(text, origin, prefilter)
+    except Exception:  # a decode error, RecursionError, a record of another shape, ...
+        found = None
+    if found is not None:
+        return None if found is _FULL_WAY else found
     try:
         return _outcomes(text, origin, prefilter)
     except Exception:  # a decode error, RecursionError, a density refusal, ...: the full way
         return None
 
 
+def _typed_outcomes(text: bytes, origin: Origin, prefilter: Prefilter) -> list[Outcome] | None:
+    """The usual body, whose records hold only strings and objects of strings: read in one
+    typed decode that builds each record as orjson would (a dict of its str and dict values),
+    so a candidate needs no second parse."""
+    if len(text) > _UNCOUNTED:  # (before the decode, which would build all those objects)
+        # The full parse refuses text with more than `limit` objects and arrays outside its
+        # strings (density.py). Here the arrays outside strings are `records` values, one per
+        # 13 bytes at most (`"records":[],`), and the objects are at most every "{": under the
+        # limit, that parse would not refuse (one byte count, not two plus a regex pass).
+        limit = len(text) // CONTAINER_DENSITY + CONTAINER_ALLOWANCE
+        if text.count(b"{") + 1 + len(text) // 13 > limit:
+            return None
+    records = _decode_typed_body(text).records
+    if not records:
+        return _FULL_WAY
+    audit = list(map(AUDIT_CATEGORIES.__contains__, map(_GET_CATEGORY, records)))
+    logs = list(map(_GET_LOG, map(_GET_PROPERTIES, compress(records, audit))))
+    if not _STR.issuperset(map(type, logs)):
+        return None
+    # (the raw read would find the same categories and logs: when these are refused, so are
+    # they there, and the body goes the full way at once)
+    found = _runs(records, audit, logs, origin, prefilter, records.__getitem__)
+    return _FULL_WAY if found is None else found
+
+
+_FULL_WAY: list[Outcome] = []  # (by identity) no fast read applies: decode the body fully
+
+
 def _outcomes(text: bytes, origin: Origin, prefilter: Prefilter) -> list[Outcome] | None:
-    if not is_utf8(text):
-        return None  # broken encoding fails as it should, in the full parse
     check_density(text)
     raws = _decode_body(text).records
     if not raws:
@@ -83,6 +134,13 @@ def _outcomes(text: bytes, origin: Origin, prefilter: Prefilter) -> list[Outcome
     records = list(map(_decode_record, raws))
     audit = list(map(AUDIT_CATEGORIES.__contains__, map(_CATEGORY, records)))
     logs = list(map(_LOG, compress(records, audit)))
+    return _runs(raws, audit, logs, origin, prefilter, lambda i: orjson.loads(bytes(raws[i])))
+
+
+def _runs(records: Sequence[object], audit: list[bool], logs: list[str], origin: Origin,
+          prefilter: Prefilter, record: Callable[[int], Any]) -> list[Outcome] | None:
+    """The outcomes: runs of Prefiltered records around the records looked at, decoded by
+    decode_aks_record from `record(i)` (the record as orjson parses it)."""
     events = _light_events(logs, prefilter) if logs else []
     if events is None or len(events) != len(logs):
         return None
@@ -97,13 +155,12 @@ def _outcomes(text: bytes, origin: Origin, prefilter: Prefilter) -> list[Outcome
     for i in looked:
         if i > start:
             out.append(Prefiltered(origin.child(f"records[{start}]"), i - start))
-        record = orjson.loads(bytes(raws[i]))
         # (on a record of an audit category the prefilter has had its say: it may match)
-        out.append(decode_aks_record(record, origin.child(f"records[{i}]"),
+        out.append(decode_aks_record(record(i), origin.child(f"records[{i}]"),
                                      None if audit[i] else prefilter))
         start = i + 1
-    if start < len(raws):
-        out.append(Prefiltered(origin.child(f"records[{start}]"), len(raws) - start))
+    if start < len(records):
+        out.append(Prefiltered(origin.child(f"records[{start}]"), len(records) - start))
     return out
 
 

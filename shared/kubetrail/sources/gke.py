@@ -32,7 +32,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from kubetrail.errors import DecodeError, Origin
-from kubetrail.events import AuditEvent
+from kubetrail.events import AuditEvent, new_event
 from kubetrail.sources.base import Decoded, Failure, Outcome, Skip
 from kubetrail.sources.common import (
     cut,
@@ -140,22 +140,21 @@ def log_entry_event(
         labels = opt_map(opt_map(entry, "resource", "") or {}, "labels", "resource.")
         operation = opt_map(entry, "operation", "")
         audit_id = None if operation is None else opt_str(operation, "id", "operation.")
-        return AuditEvent(
-            cloud="gcp", log_type="GCP.AuditLog",
-            cluster=(None if labels is None else opt_str(labels, "cluster_name",
-                                                         "resource.labels.")) or default_cluster,
-            audit_id=audit_id or opt_str(entry, "insertId", ""),
-            stage=None, verb=verb,
-            username=None if auth is None else opt_str(auth, "principalEmail",
-                                                      "protoPayload.authenticationInfo."),
-            groups=(), source_ips=() if caller_ip is None else (caller_ip,),
-            user_agent=None if meta is None else opt_str(
-                meta, "callerSuppliedUserAgent", "protoPayload.requestMetadata."),
-            resource=resource, subresource=subresource, namespace=namespace, name=name,
-            api_group=group, api_version=version, request_uri=request_uri,
-            response_code=_status_code(opt_map(pp, "status", "protoPayload.")),
-            request_object=request_body(pp, "request", "protoPayload."),
-            time=opt_time(entry, _TIME_KEYS), raw=entry,
+        return new_event(  # AuditEvent's fields in order, each read (and checked) in turn
+            "gcp", "GCP.AuditLog",
+            (None if labels is None else opt_str(labels, "cluster_name", "resource.labels."))
+            or default_cluster,
+            audit_id or opt_str(entry, "insertId", ""),
+            None, verb,
+            None if auth is None else opt_str(auth, "principalEmail",
+                                              "protoPayload.authenticationInfo."),
+            (), () if caller_ip is None else (caller_ip,),
+            None if meta is None else opt_str(meta, "callerSuppliedUserAgent",
+                                              "protoPayload.requestMetadata."),
+            resource, subresource, namespace, name, group, version, request_uri,
+            _status_code(opt_map(pp, "status", "protoPayload.")),
+            request_body(pp, "request", "protoPayload."),
+            opt_time(entry, _TIME_KEYS), entry,
         )
     except DecodeError as exc:
         raise DecodeError(exc.message, origin) from None

@@ -100,6 +100,13 @@ def guard_stream(outcomes: Iterator[Outcome], origin: Origin, raw: Any = b"") ->
         yield outcome
 
 
+def mark_isolated(fn: V) -> V:
+    """Mark a decoder that isolates its records itself, as the wrappers above would (for
+    `is_isolated`)."""
+    setattr(fn, _MARK, True)
+    return fn
+
+
 def is_isolated(fn: object) -> bool:
     """`fn` was wrapped by isolated or isolated_stream."""
     return bool(getattr(fn, _MARK, False))

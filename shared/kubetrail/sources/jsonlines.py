@@ -31,7 +31,8 @@ from kubetrail.rules.lightevent import UNSET
 from kubetrail.sources.base import Failure, Outcome, Prefiltered
 from kubetrail.sources.blocks import Scanned, scan_blocks
 from kubetrail.sources.eventhub_fast import BODY_PREFIX
-from kubetrail.sources.pubsub_fast import PUSH_PREFIX, push_prefiltered
+from kubetrail.sources.pubsub_batch import CANDIDATE, PREFILTERED, push_verdicts
+from kubetrail.sources.pubsub_fast import PUSH_PREFIX
 
 if TYPE_CHECKING:
     from kubetrail.rules.prefilter import Prefilter
@@ -99,11 +100,14 @@ def json_lines(stream_parts: Iterable[Part], source: str, prefilter: Prefilter |
 def _bulk(batch: Sequence[bytes], lineno: int, source: str, prefilter: Prefilter,
           handle_line: LineHandler, handle_event: LineHandler) -> Iterator[Outcome]:
     if all(map(bytes.startswith, batch, repeat(PUSH_PREFIX))):
-        # Pub/Sub push bodies: each judged by its light LogEntry decode (pubsub_fast.py); the
-        # entries no rule can match leave in runs, as audit Event lines do
-        picked = [(i, line) for i, line in enumerate(batch)
-                  if not push_prefiltered(line, prefilter)]
-        yield from _runs(len(batch), picked, lineno, source, handle_line)
+        # Pub/Sub push bodies: judged by the light decode of their LogEntries, a batch at a time
+        # (pubsub_batch.py); the entries no rule can match leave in runs, as audit Event lines
+        # do, and an entry read whole that some rule may match is decoded without the prefilter
+        verdicts = push_verdicts(batch, prefilter)
+        picked = [(i, batch[i]) for i, v in enumerate(verdicts) if v != PREFILTERED]
+        yield from _runs(len(batch), picked, lineno, source, handle_line,
+                         [handle_event if verdicts[i] == CANDIDATE else handle_line
+                          for i, _ in picked])
         return
     if all(map(bytes.startswith, batch, repeat(_ENVELOPES))):
         # Event Hub or Pub/Sub push bodies: no line is an audit Event, each has its own fast
@@ -133,14 +137,16 @@ def _bulk(batch: Sequence[bytes], lineno: int, source: str, prefilter: Prefilter
 
 
 def _runs(n: int, candidates: Sequence[tuple[int, bytes]], lineno: int, source: str,
-          handle_line: LineHandler) -> Iterator[Outcome]:
-    """n records from line lineno + 1 on: the candidates (index, text) decoded, the runs
-    between them Prefiltered."""
+          handle_line: LineHandler, handlers: Sequence[LineHandler] | None = None
+          ) -> Iterator[Outcome]:
+    """n records from line lineno + 1 on: the candidates (index, text) decoded (by handle_line,
+    or by the same-placed one of `handlers`), the runs between them Prefiltered."""
     start = 0
-    for i, line in candidates:
+    for k, (i, line) in enumerate(candidates):
         if i > start:
             yield Prefiltered(Origin(source, str(lineno + start + 1)), i - start)
-        yield from handle_line(line, Origin(source, str(lineno + i + 1)))
+        handle = handle_line if handlers is None else handlers[k]
+        yield from handle(line, Origin(source, str(lineno + i + 1)))
         start = i + 1
     if start < n:
         yield Prefiltered(Origin(source, str(lineno + start + 1)), n - start)

@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from kubetrail.errors import DecodeError, Origin
-from kubetrail.events import LOG_TYPE_BY_CLOUD, AuditEvent, Cloud
+from kubetrail.events import LOG_TYPE_BY_CLOUD, AuditEvent, Cloud, new_event
 from kubetrail.sources.common import (
     describe,
     is_mapping,
@@ -139,6 +139,92 @@ def event_from_k8s(
     origin: Origin,
 ) -> AuditEvent:
     """Normalize one audit Event; DecodeError (with a reason naming the field) on wrong types."""
+    if type(obj) is dict:
+        event = _usual_event(obj, cloud, cluster, raw)
+        if event is not None:
+            return event
+    return _checked_event(obj, cloud=cloud, cluster=cluster, raw=raw, origin=origin)
+
+
+def _usual_event(obj: dict[str, Any], cloud: Cloud, cluster: str | None, raw: Mapping[str, Any]
+                 ) -> AuditEvent | None:
+    """The event of a parsed Event whose every field read has its usual type (objects are
+    dicts, strings str, lists of strings lists, the code an int), as `_checked_event` makes it;
+    None for anything else, which `_checked_event` then decides and names. Never raises."""
+    get = obj.get
+    audit_id, stage, verb = get("auditID"), get("stage"), get("verb")
+    user_agent, request_uri = get("userAgent"), get("requestURI")
+    if not _STR_OR_NULL.issuperset((type(audit_id), type(stage), type(verb), type(user_agent),
+                                    type(request_uri))):
+        return None
+    ref = get("objectRef")
+    if ref is None:
+        resource = subresource = namespace = name = api_group = api_version = None
+    elif type(ref) is dict:
+        rget = ref.get
+        resource, subresource, namespace = rget("resource"), rget("subresource"), rget("namespace")
+        name, api_group, api_version = rget("name"), rget("apiGroup"), rget("apiVersion")
+        if not _STR_OR_NULL.issuperset((type(resource), type(subresource), type(namespace),
+                                        type(name), type(api_group), type(api_version))):
+            return None
+    else:
+        return None
+    user = get("user", _ABSENT)
+    if user is _ABSENT:
+        username, groups = None, ()
+    elif type(user) is dict:
+        username, group_list = user.get("username"), user.get("groups")
+        if username is not None and type(username) is not str:
+            return None
+        if group_list is None:
+            groups = ()
+        elif type(group_list) is list and _STR.issuperset(map(type, group_list)):
+            groups = tuple(group_list)
+        else:
+            return None
+    else:
+        return None
+    status = get("responseStatus")
+    if status is None:
+        code = None
+    elif type(status) is dict:
+        code = status.get("code")
+        if code is not None and type(code) is not int:
+            return None
+    else:
+        return None
+    ip_list = get("sourceIPs")
+    if ip_list is None:
+        ips = ()
+    elif type(ip_list) is list and _STR.issuperset(map(type, ip_list)):
+        ips = tuple(ip_list)
+    else:
+        return None
+    body = get("requestObject")
+    if body is not None and type(body) is not dict:
+        return None  # a JSON patch (list), or a wrong type
+    time = None
+    for key in _TIME_FIELDS:
+        value = get(key)
+        if value is None:
+            continue
+        if type(value) is not str:
+            return None
+        try:
+            time = parse_time(value, key)
+        except DecodeError:
+            return None
+        break
+    return new_event(cloud, LOG_TYPE_BY_CLOUD[cloud], cluster, audit_id, stage, verb, username,
+                     groups, ips, user_agent, resource, subresource, namespace, name,
+                     api_group or None, api_version, request_uri, code, body, time, raw)
+
+
+def _checked_event(
+    obj: Mapping[str, Any], *, cloud: Cloud, cluster: str | None, raw: Mapping[str, Any],
+    origin: Origin,
+) -> AuditEvent:
+    """event_from_k8s for any input: every field checked, a wrong one named in the error."""
     if not is_mapping(obj):
         raise DecodeError(f"audit Event: expected an object, got {type_name(obj)}", origin)
     try:
@@ -172,14 +258,10 @@ def event_from_k8s(
             raise DecodeError(f"responseStatus.code: expected an integer, got {type_name(code)}")
         audit_id, stage, verb, user_agent, request_uri = top
         resource, subresource, namespace, name, api_group, api_version = ref_values
-        return AuditEvent(
-            cloud=cloud, log_type=LOG_TYPE_BY_CLOUD[cloud], cluster=cluster, audit_id=audit_id,
-            stage=stage, verb=verb, username=username, groups=groups,
-            source_ips=_strings(obj, "sourceIPs", ""), user_agent=user_agent,
-            resource=resource, subresource=subresource, namespace=namespace, name=name,
-            api_group=api_group or None, api_version=api_version, request_uri=request_uri,
-            response_code=code, request_object=request_body(obj, "requestObject", ""),
-            time=opt_time(obj, _TIME_FIELDS), raw=raw,
-        )
+        return new_event(
+            cloud, LOG_TYPE_BY_CLOUD[cloud], cluster, audit_id, stage, verb, username, groups,
+            _strings(obj, "sourceIPs", ""), user_agent, resource, subresource, namespace, name,
+            api_group or None, api_version, request_uri, code,
+            request_body(obj, "requestObject", ""), opt_time(obj, _TIME_FIELDS), raw)
     except DecodeError as exc:
         raise DecodeError(exc.message, origin) from None

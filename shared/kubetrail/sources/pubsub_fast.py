@@ -4,19 +4,24 @@ of the few LogEntry fields the rules' Requires map to, without building the body
 `prefiltered_push(text, origin, prefilter)` answers [Prefiltered] when no rule can match the
 entry, [] when it read the entry and some rule may match it (the caller decodes it fully, with
 no byte prefilter: it could only agree), or None: the caller then decodes the line the full way,
-as before. `push_prefiltered` is the first answer alone, for a batch of lines (jsonlines.py). It
-reads an entry only when
+as before. `verdict` is the same decision for one line, which pubsub_batch.py makes for a batch
+of lines (jsonlines.py) in a few calls, and falls back to. It reads an entry only when
 
 * the body is `{"message": {...}, "subscription": ...}` and nothing else, its `data` a
   non-empty string (msgspec, typed);
-* `data` is strict base64 (binascii, as common.b64decode) of one JSON object in UTF-8, not gzip;
+* `data` is base64 as msgspec reads it (a `bytes` field: the JSON string read as the full
+  decoder reads it, then standard base64 with its padding — what common.b64decode's strict
+  binascii decode reads too, with the same bytes, tests/sources/test_pubsub_batch.py), of one
+  JSON object in UTF-8, not gzip;
 * the entry is a k8s.io audit entry (`protoPayload.serviceName` "k8s.io") whose methodName
   gke.parse_method reads, and whose fields below have the types the full decoder accepts;
 * and no rule can match the values the full decoder would give it: verb, resource and
   subresource from methodName (gke.parse_method itself, cached per method), username from
   authenticationInfo.principalEmail, response_code from status.code (gke.GRPC_TO_HTTP),
-  source_ips from requestMetadata.callerIp (else callerIP). The namespace and API group come
-  from resourceName in ways this path does not repeat: rules requiring them are tested without
+  source_ips from requestMetadata.callerIp (else callerIP), request_object from the JSON text
+  of protoPayload.request (request_body reads that body; the prefilter looks for the required
+  keys in its text, as for an EKS requestObject). The namespace and API group come from
+  resourceName in ways this path does not repeat: rules requiring them are tested without
   those requirements (`gke_prefilter`), which can only let more entries through.
 
 Whatever else surprises it (an error, a type, another service) answers None. As on the byte
@@ -26,7 +31,6 @@ rule reads has a type the full decoder would refuse.
 
 from __future__ import annotations
 
-import binascii
 import functools
 from typing import TYPE_CHECKING, Any
 
@@ -46,14 +50,16 @@ _WILDCARDS = ("namespace", "api_group")  # read from resourceName: not repeated 
 _METHOD_CACHE_SIZE = 4096
 
 
-class _Message(msgspec.Struct):
-    data: str = ""
+class PushMessage(msgspec.Struct):
+    data: bytes = b""  # (base64-decoded by msgspec)
     messageId: Any = None
     message_id: Any = None
 
 
-class _Push(msgspec.Struct, forbid_unknown_fields=True):
-    message: _Message
+class PushBody(msgspec.Struct, forbid_unknown_fields=True):
+    """The push body as this path reads it (pubsub_batch.py reads a batch with the same types)."""
+
+    message: PushMessage
     subscription: Any = None
 
 
@@ -70,20 +76,26 @@ class _Status(msgspec.Struct):
     code: int | None = None
 
 
+NO_BODY = msgspec.Raw()  # (no protoPayload.request: Metadata level)
+
+
 class _Proto(msgspec.Struct):
     serviceName: Any = None
     methodName: str | None = None
     authenticationInfo: _Auth | None = None
     requestMetadata: _Meta | None = None
     status: _Status | None = None
+    request: msgspec.Raw = NO_BODY  # its JSON text, undecoded (what a duplicated key holds last)
 
 
-class _Entry(msgspec.Struct):
+class LogEntry(msgspec.Struct):
+    """The LogEntry fields this path reads (pubsub_batch.py reads a batch with the same types)."""
+
     protoPayload: _Proto | None = None
 
 
-_decode_push = msgspec.json.Decoder(_Push).decode
-_decode_entry = msgspec.json.Decoder(_Entry).decode
+_decode_push = msgspec.json.Decoder(PushBody).decode
+decode_entry = msgspec.json.Decoder(LogEntry).decode
 
 
 class _Ref:
@@ -111,17 +123,29 @@ class _Code:
 class _LightEntry:
     """A light event (as rules/lightevent.py makes them) holding the entry's values."""
 
-    __slots__ = ("objectRef", "responseStatus", "sourceIPs", "user", "verb")
+    __slots__ = ("objectRef", "requestObject", "responseStatus", "sourceIPs", "user", "verb")
     kind = "Event"
     p_log_type = UNSET
 
-    def __init__(self, verb: str, ref: _Ref, user: _User, status: _Code, ips: list[str]) -> None:
+    def __init__(self, verb: str, ref: _Ref, user: _User, status: _Code, ips: list[str],
+                 body: msgspec.Raw) -> None:
         self.verb, self.objectRef, self.user, self.responseStatus, self.sourceIPs = \
             verb, ref, user, status, ips
+        self.requestObject = body
+
+
+def light_entry(pp: Any, parsed: tuple[str, str | None, str | None], http: int) -> Any:
+    """The light event of a read protoPayload `pp` (its methodName parsed, its HTTP code)."""
+    meta, auth = pp.requestMetadata, pp.authenticationInfo
+    ip = None if meta is None else (meta.callerIp if meta.callerIp is not None else meta.callerIP)
+    verb, resource, subresource = parsed
+    return _LightEntry(verb, _Ref(resource, subresource),
+                       _User(None if auth is None else auth.principalEmail), _Code(http),
+                       [] if ip is None else [ip], pp.request)
 
 
 @functools.lru_cache(maxsize=_METHOD_CACHE_SIZE)
-def _method(method: str) -> tuple[str, str | None, str | None] | None:
+def parse_method_cached(method: str) -> tuple[str, str | None, str | None] | None:
     """(verb, resource, subresource) of a methodName, None when parse_method refuses it."""
     try:
         verb, _, _, resource, subresource = parse_method(method)
@@ -154,24 +178,18 @@ def prefiltered_push(text: bytes, origin: Origin, prefilter: Prefilter) -> list[
     """[Prefiltered] when no rule can match the push body `text`'s entry; [] when the entry was
     read and some rule may match it (decode it fully: a byte test could only agree); None when
     this path declines it (decode it the full way, prefilter included)."""
-    verdict = _verdict(text, prefilter)
-    if verdict is None or verdict is _CANDIDATE:
-        return None if verdict is None else []
-    return [Prefiltered(origin.child(verdict) if type(verdict) is str else origin)]
+    found = verdict(text, prefilter)
+    if found is None or found is CANDIDATE:
+        return None if found is None else []
+    return [Prefiltered(origin.child(found) if type(found) is str else origin)]
 
 
-def push_prefiltered(text: bytes, prefilter: Prefilter) -> bool:
-    """No rule can match the push body `text`'s entry (prefiltered_push's first answer)."""
-    verdict = _verdict(text, prefilter)
-    return verdict is not None and verdict is not _CANDIDATE
-
-
-_CANDIDATE = object()
+CANDIDATE = object()
 _NO_ID = object()
 
 
-def _verdict(text: bytes, prefilter: Prefilter) -> object:
-    """None (declined), _CANDIDATE, or for a prefiltered entry its message id (a str) or
+def verdict(text: bytes, prefilter: Prefilter) -> object:
+    """None (declined), CANDIDATE, or for a prefiltered entry its message id (a str) or
     _NO_ID."""
     try:
         return _read(text, prefilter)
@@ -184,29 +202,20 @@ def _read(text: bytes, prefilter: Prefilter) -> object:
     if reduced is None or not is_utf8(text):
         return None
     message = _decode_push(text).message
-    if not message.data:
+    data = message.data
+    if not data or data.startswith(GZIP_MAGIC) or not is_utf8(data):
         return None
-    data = binascii.a2b_base64(message.data.encode("ascii"), strict_mode=True)
-    if data.startswith(GZIP_MAGIC) or not is_utf8(data):
-        return None
-    pp = _decode_entry(data).protoPayload
+    pp = decode_entry(data).protoPayload
     if pp is None or pp.serviceName != "k8s.io" or pp.methodName is None:
         return None
-    parsed = _method(pp.methodName)
+    parsed = parse_method_cached(pp.methodName)
     if parsed is None:
         return None
     code = None if pp.status is None else pp.status.code
     http = 200 if code is None else GRPC_TO_HTTP.get(code)
     if http is None:
         return None
-    meta = pp.requestMetadata
-    ip = None if meta is None else (meta.callerIp if meta.callerIp is not None else meta.callerIP)
-    auth = pp.authenticationInfo
-    verb, resource, subresource = parsed
-    light = _LightEntry(verb, _Ref(resource, subresource),
-                        _User(None if auth is None else auth.principalEmail), _Code(http),
-                        [] if ip is None else [ip])
-    if reduced.event_may_match(light):
-        return _CANDIDATE
+    if reduced.event_may_match(light_entry(pp, parsed, http)):
+        return CANDIDATE
     message_id = message.messageId or message.message_id
     return message_id if type(message_id) is str else _NO_ID

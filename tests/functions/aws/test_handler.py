@@ -182,8 +182,9 @@ def test_eight_concurrent_invocations_publish_one_finding(lambda_env: LambdaUnde
 def test_xray_sdk_is_imported_only_when_tracing_is_on(tracing: str, imported: bool) -> None:
     from kubetrail.local.aws import FUNCTION_DIR
 
-    probe = ("import sys, handler; assert 'boto3' not in sys.modules; "
-             "print('aws_xray_sdk' in sys.modules)")
+    # powertools' decorators are applied once, before the first invocation's work
+    probe = ("import sys, handler; assert 'aws_xray_sdk' not in sys.modules; handler.entry(); "
+             "assert 'boto3' not in sys.modules; print('aws_xray_sdk' in sys.modules)")
     env = {**os.environ, "KUBETRAIL_TRACING": tracing}
     out = subprocess.run([sys.executable, "-c", probe], cwd=FUNCTION_DIR, env=env,
                          capture_output=True, text=True, check=True, timeout=60)

@@ -1,0 +1,128 @@
+"""The values of `Requires`: lists, and the tests `[public]`, `[non-system]` and request-body
+keys, as the engine and the prefilter read them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kubetrail.errors import ConfigError
+from kubetrail.rules import load_rules
+from kubetrail.rules.network import PUBLIC_SOURCE_IPS
+from kubetrail.rules.requirements import (
+    NON_SYSTEM_PRINCIPAL,
+    SYSTEM_PRINCIPAL,
+    RequestKeys,
+    requirements,
+)
+from kubetrail.sources.patches import json_patch_manifest
+
+
+def test_lists_and_tests_are_parsed_with_the_tests_last() -> None:
+    req = requirements({"request_object": ["hostPID"], "username": ["non-system"],
+                        "verb": ["create"], "source_ips": ["public"], "resource": ["pods"]})
+    assert list(req) == ["verb", "resource", "request_object", "username", "source_ips"]
+    assert req["verb"] == frozenset({"create"})
+    assert req["username"] is NON_SYSTEM_PRINCIPAL
+    assert req["source_ips"] is PUBLIC_SOURCE_IPS
+    assert req["request_object"] == RequestKeys(["hostPID"])
+    assert requirements({"username": ["alice", "bob"]}) == {"username": {"alice", "bob"}}
+    assert requirements({"username": ["system"]})["username"] is SYSTEM_PRINCIPAL
+
+
+@pytest.mark.parametrize("spec", [
+    {"username": ["non-system", "alice"]},  # the test is alone or it is no test
+    {"username": ["system", "non-system"]},
+    {"request_object": ["spec/hostPID"]},  # a JSON pointer spells "/" as ~1: not a plain key
+    {"request_object": ["host~PID"]},
+    {"request_object": ["hôte"]},  # non-ASCII
+    {"request_object": [""]},
+    {"request_object": []},
+    {"request_object": "hostPID"},
+    {"request_object": [True]},
+    {"source_ips": ["private"]},
+    {"response_code": ["403"]},
+    {"stage": ["ResponseComplete"]},
+    ["verb"],
+])
+def test_malformed_requires_are_refused(spec: Any) -> None:
+    with pytest.raises(ValueError, match="Requires must map"):
+        requirements(spec)
+
+
+def test_a_rule_file_with_malformed_requires_names_itself(tmp_path: Path) -> None:
+    (tmp_path / "r.yml").write_text("RuleID: R\nFilename: r.py\nLogTypes: [Amazon.EKS.Audit]\n"
+                                    "Severity: Low\nRequires: {request_object: [a/b]}\n")
+    (tmp_path / "r.py").write_text("def rule(e):\n    return True\n")
+    with pytest.raises(ConfigError, match=r"r\.yml"):
+        load_rules([tmp_path])
+
+
+@pytest.mark.parametrize(("username", "non_system"), [
+    ("alice@example.com", True),
+    (None, True),
+    ("", True),
+    ("system:anonymous", True),  # the unauthenticated are never system principals
+    ("system:serviceaccount:default:builder", True),
+    ("system:serviceaccount:kube-system:", True),
+    ("system:node:ip-10-0-1-2.ec2.internal", False),
+    ("system:kube-controller-manager", False),
+    ("system:serviceaccount:kube-system:replicaset-controller", False),
+    ("aksService", False),
+    ("aksService ", True),
+])
+def test_non_system_principal_is_the_packs_exact_notion(username: str | None,
+                                                        non_system: bool) -> None:
+    assert (username in NON_SYSTEM_PRINCIPAL) is non_system
+    assert (username in SYSTEM_PRINCIPAL) is not non_system
+    assert NON_SYSTEM_PRINCIPAL.isdisjoint([username]) is not non_system
+    assert SYSTEM_PRINCIPAL.isdisjoint([username, "alice"]) is non_system
+    assert list(NON_SYSTEM_PRINCIPAL) == ["non-system"]
+    assert list(SYSTEM_PRINCIPAL) == ["system"]
+
+
+@pytest.mark.parametrize(("body", "has"), [
+    ({"spec": {"containers": [{"securityContext": {"privileged": True}}]}}, True),
+    ({"spec": {"template": {"spec": {"initContainers": [{"securityContext": {
+        "windowsOptions": {"hostProcess": True}}}]}}}}, True),
+    ({"spec": {"containers": [{"env": [{"name": "privileged", "value": "hostProcess"}]}]}},
+     False),  # values are not keys
+    ({"metadata": {"annotations": {"x": "privileged: true"}}}, False),
+    ({"spec": {"containers": [[[{"privileged": 1}]]]}}, True),  # any depth, through lists
+    ({"Privileged": True}, False),  # exact spelling
+    (None, False),
+    ({}, False),
+    # a JSON patch is judged as the manifest it writes: the keys come from its paths
+    (json_patch_manifest([{"op": "add", "value": True,
+                           "path": "/spec/containers/0/securityContext/privileged"}]), True),
+    (json_patch_manifest([{"op": "move", "from": "/x",
+                           "path": "/spec/containers/0/securityContext/privileged"}]), True),
+    (json_patch_manifest([{"op": "test", "value": True,
+                           "path": "/spec/containers/0/securityContext/privileged"}]), False),
+])
+def test_request_keys_are_looked_for_at_any_depth(body: Any, has: bool) -> None:
+    keys = RequestKeys(["privileged", "hostProcess"])
+    assert (body in keys) is has
+    assert (body in keys) is has  # the second answer comes from the kept one
+    assert list(keys) == ["hostProcess", "privileged"]
+    assert keys.needles == (b"hostProcess", b"privileged")
+
+
+def test_request_keys_answer_for_each_body_not_the_last_one() -> None:
+    keys = RequestKeys(["hostPID"])
+    with_key, without = {"spec": {"hostPID": True}}, {"spec": {"hostNetwork": True}}
+    assert with_key in keys
+    assert without not in keys
+    assert with_key in keys
+    without["spec"]["hostPID"] = True  # a new body each time: the decoder never reuses one
+    assert {"spec": dict(without["spec"])} in keys
+
+
+def test_deep_bodies_are_walked_without_recursion() -> None:
+    body: Any = {"hostIPC": True}
+    for _ in range(100_000):
+        body = {"a": [body]}
+    assert body in RequestKeys(["hostIPC"])
+    assert body not in RequestKeys(["hostPID"])

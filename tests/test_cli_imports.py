@@ -1,0 +1,57 @@
+"""`kubetrail scan` starts without what it does not use: PyYAML (the rule caches hold the parsed
+YAML), kubetrail.panther (no --panther-root), hashlib and its OpenSSL (no finding to hash yet),
+shutil with bz2 and lzma (argparse's formatter is sized without it)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+NOT_AT_START = ("yaml", "kubetrail.panther", "hashlib", "_hashlib", "shutil", "bz2", "lzma",
+                "secrets", "random")
+
+
+def started(tmp_path: Path, *args: str) -> tuple[list[str], str]:
+    """The modules a scan of an empty file had imported, and what it said on stderr."""
+    empty = tmp_path / "empty.jsonl"
+    empty.write_bytes(b"")
+    probe = ("import io, json, sys; from kubetrail.cli import main; err = io.StringIO(); "
+             f"status = main(['scan', *{list(args)!r}, {str(empty)!r}], err=err); "
+             "print(json.dumps([status, sorted(sys.modules), err.getvalue()]))")
+    env = {**os.environ, "KUBETRAIL_CACHE_DIR": str(tmp_path / "cache")}
+    env.pop("KUBETRAIL_PANTHER_ROOT", None)
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         check=True, env=env, timeout=120)
+    status, modules, err = json.loads(out.stdout)
+    assert status == 0, err
+    return modules, err
+
+
+def test_a_scan_starts_without_what_it_does_not_use(tmp_path: Path) -> None:
+    started(tmp_path)  # fills the user cache if the packaged one is not built
+    modules, err = started(tmp_path)
+    assert "records=0" in err
+    assert [m for m in modules if m in NOT_AT_START] == []
+    assert "kubetrail.rules.packcache" in modules and "msgspec" in modules  # the prefilter's
+
+
+def test_the_help_is_sized_as_argparse_sizes_it(tmp_path: Path) -> None:
+    env = {**os.environ, "COLUMNS": "52"}
+    code = ("import argparse, contextlib, io, sys; from kubetrail.cli import build_parser\n"
+            "def text(parser):\n"
+            "    out = io.StringIO()\n"
+            "    with contextlib.redirect_stdout(out):\n"
+            "        parser.print_help()\n"
+            "    return out.getvalue()\n"
+            "ours = build_parser()\n"
+            "plain = argparse.ArgumentParser(prog=ours.prog, description=ours.description)\n"
+            "plain._actions, plain._action_groups = ours._actions, ours._action_groups\n"
+            "plain._mutually_exclusive_groups = ours._mutually_exclusive_groups\n"
+            "print(text(ours) == text(plain), max(map(len, text(ours).splitlines())))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, env=env, timeout=60)
+    same, widest = out.stdout.split()
+    assert same == "True" and int(widest) <= 52
