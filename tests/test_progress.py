@@ -62,3 +62,12 @@ def test_bytes_read_grows_when_the_process_reads(tmp_path: object) -> None:
         assert fh.read() == data
     after = bytes_read()
     assert after is not None and after - before >= len(data)
+
+
+def test_bytes_read_by_other_processes_count_too() -> None:
+    if bytes_read() is None:
+        return
+    out = io.StringIO()
+    alone = Progress(out, findings=lambda: 0).line()
+    helped = Progress(out, findings=lambda: 0, more_bytes=lambda: 3 << 30).line()
+    assert "GiB read" not in alone and "3.0 GiB read" in helped

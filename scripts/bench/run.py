@@ -60,14 +60,18 @@ def bench_streams() -> None:
 
     kinds = [k for k in os.environ.get("KUBETRAIL_BENCH_STREAMS", ",".join(KINDS)).split(",") if k]
     print(f"== whole-process scan, {N:,} events per stream, best of {RUNS}, whole bundled pack")
-    print(f"{'stream':<14}{'MiB':>8}{'orjson/s':>12}{'scan/s':>12}{'ratio':>8}  exact")
+    print("(scan: the default --jobs, every CPU available; jobs=1: one process)")
+    print(f"{'stream':<14}{'MiB':>8}{'orjson/s':>12}{'scan/s':>12}{'ratio':>8}{'jobs=1':>8}"
+          "  exact")
     for kind in kinds:
         path = stream(kind, N, DATA)
         exact = finding_ids(path) == finding_ids(path, "--no-prefilter")
         base = best([sys.executable, "-c", BASELINE, str(path)])
         scan = best([KUBETRAIL, "scan", "--format", "json", str(path)])
+        one = best([KUBETRAIL, "scan", "--format", "json", "--jobs", "1", str(path)])
         size = path.stat().st_size / 2**20
-        print(f"{kind:<14}{size:>8.0f}{N / base:>12,.0f}{N / scan:>12,.0f}{base / scan:>7.2f}x  "
+        print(f"{kind:<14}{size:>8.0f}{N / base:>12,.0f}{N / scan:>12,.0f}{base / scan:>7.2f}x"
+              f"{base / one:>7.2f}x  "
               f"{'yes' if exact else 'NO: findings differ without the prefilter'}")
 
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -14,8 +15,9 @@ from kubetrail.errors import ConfigError, KubetrailError
 
 if TYPE_CHECKING:
     from kubetrail.publish.base import Publisher
-    from kubetrail.rules.engine import RuleError
-    from kubetrail.sources.base import Failure
+    from kubetrail.rules.engine import RuleError, RuleSet
+    from kubetrail.rules.prefilter import Prefilter
+    from kubetrail.sources.base import Evaluated, Failure, Outcome
 
 CLOUDS = ("aws", "azure", "gcp")
 
@@ -100,15 +102,11 @@ def _isatty(stream: TextIO) -> bool:
         return False
 
 
-def cmd_scan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from kubetrail.dedup.local import local_store
-    from kubetrail.pipeline import Pipeline
-    from kubetrail.progress import maybe_progress
+def _scan_rules(args: argparse.Namespace, err: TextIO) -> tuple[RuleSet, Prefilter | None]:
+    """The rules `scan` evaluates and the prefilter it reads with (None: --no-prefilter)."""
     from kubetrail.rules import RuleSet
     from kubetrail.rules.config import configured_rules
     from kubetrail.rules.loader import load_rule_set
-    from kubetrail.sources import read_paths
-    from kubetrail.sources.base import Prefiltered
 
     # --no-prefilter is the reference run: Panther rules lose the side file's Requires too.
     # --rules replaces the bundled pack unless --with-bundled-rules keeps it (then a rule with a
@@ -118,7 +116,25 @@ def cmd_scan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                            panther_root=_panther_root(args),  # type: ignore[arg-type]
                            panther_requires=not args.no_prefilter, err=err)
     rules = RuleSet(configured_rules(loaded, args.config))
-    prefilter = None if args.no_prefilter else rules.prefilter
+    return rules, None if args.no_prefilter else rules.prefilter
+
+
+def _worker_rules(args: argparse.Namespace) -> tuple[RuleSet, Prefilter | None]:
+    """The rules again, in a spawned --jobs worker (notes were already shown by the scan)."""
+    import io
+
+    return _scan_rules(args, io.StringIO())
+
+
+def cmd_scan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from kubetrail import jobsettings
+    from kubetrail.dedup.local import local_store
+    from kubetrail.pipeline import Pipeline
+    from kubetrail.progress import maybe_progress
+    from kubetrail.sources import read_paths
+    from kubetrail.sources.base import Evaluated, Prefiltered
+
+    rules, prefilter = _scan_rules(args, err)
     store = local_store(args.dedup_db)
     published = [0]
 
@@ -130,11 +146,22 @@ def cmd_scan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     pipeline = Pipeline(rules, store, _publisher(args.format, out), keep_records=False,
                         on_failure=_print_failure(err), on_rule_error=_print_rule_error(err),
                         on_finding=count)
-    outcomes = read_paths(args.files, prefilter, max_inflate=args.max_inflate)
-    progress = maybe_progress(err, lambda: published[0])
+    jobs, chunk_bytes = jobsettings.jobs(args.jobs), jobsettings.chunk_bytes()
+    outcomes: Iterable[Outcome | Evaluated]
+    more_bytes = None
+    if jobs > 1 and jobsettings.any_chunk(args.files, chunk_bytes):
+        from kubetrail.jobs import read_by_workers, scan_paths  # (only then: start-up time)
+
+        more_bytes = read_by_workers
+        outcomes = scan_paths(args.files, rules, prefilter, max_inflate=args.max_inflate,
+                              jobs=jobs, chunk_bytes=chunk_bytes,
+                              setup=functools.partial(_worker_rules, args))
+    else:
+        outcomes = read_paths(args.files, prefilter, max_inflate=args.max_inflate)
+    progress = maybe_progress(err, lambda: published[0], more_bytes)
     if progress is not None:  # only when stderr is a terminal
         outcomes = progress.track(
-            outcomes, lambda o: o.count if isinstance(o, Prefiltered) else 1)
+            outcomes, lambda o: o.count if isinstance(o, Prefiltered | Evaluated) else 1)
     try:
         report = pipeline.process(outcomes)
     finally:
@@ -242,6 +269,9 @@ def build_parser() -> argparse.ArgumentParser:
                       help="fully decode every record (slower; same findings)")
     scan.add_argument("--config", type=Path, metavar="FILE",
                       help="rules configuration (YAML): enable/disable, severity, allowlists")
+    scan.add_argument("--jobs", type=positive_int, metavar="N",
+                      help="processes reading a large JSON lines file (default: $KUBETRAIL_JOBS,"
+                           " else the CPUs available, at most 8; 1: this process only)")
     scan.set_defaults(func=cmd_scan)
 
     rules = sub.add_parser("rules", help="inspect the rules")

@@ -11,7 +11,7 @@ that raises (instead of yielding a Failure) costs the record it was on, never th
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 
 import orjson
@@ -29,7 +29,7 @@ from kubetrail.publish.base import Publisher
 from kubetrail.report import BatchReport
 from kubetrail.rules.engine import Match, RuleError, RuleSet, describe_error
 from kubetrail.rules.loader import SEVERITIES, distinct_value, severity_rank
-from kubetrail.sources.base import Decoded, Failure, Outcome, Prefiltered, Skip
+from kubetrail.sources.base import Decoded, Evaluated, Failure, Outcome, Prefiltered, Skip
 
 __all__ = ["BatchReport", "Pipeline"]
 
@@ -88,8 +88,9 @@ class Pipeline:
         self._periods = {r.rule_id: r.dedup_period_minutes for r in rules.rules}
         self._bounds: dict[int, tuple[timedelta, datetime]] = {}
 
-    def process(self, outcomes: Iterable[Outcome]) -> BatchReport:
-        """Run every outcome through the rules; publish what dedup lets through."""
+    def process(self, outcomes: Iterable[Outcome | Evaluated]) -> BatchReport:
+        """Run every outcome through the rules; publish what dedup lets through. An Evaluated
+        outcome's rules already ran: its matches and rule errors go on as a Decoded's would."""
         report = BatchReport(keep=self.keep_records)
         pending: Pending = []
         try:
@@ -104,6 +105,13 @@ class Pipeline:
                     report.skipped[outcome.reason] += 1
                 elif isinstance(outcome, Failure):
                     self._fail(report, outcome)
+                elif isinstance(outcome, Evaluated):
+                    if outcome.event is None:
+                        report.decoded += outcome.count
+                        report.records += outcome.count - 1
+                    else:
+                        self._examine(Decoded(outcome.event, outcome.origin), report, pending,
+                                      (outcome.matches, outcome.errors))
                 if len(pending) >= FLUSH_EVERY:
                     self._flush(pending, report)
             self._flush(pending, report)
@@ -122,7 +130,8 @@ class Pipeline:
 
     # -- fault isolation ------------------------------------------------------------------------
 
-    def _guarded(self, outcomes: Iterable[Outcome], report: BatchReport) -> Iterator[Outcome]:
+    def _guarded(self, outcomes: Iterable[Outcome | Evaluated], report: BatchReport
+                 ) -> Iterator[Outcome | Evaluated]:
         """The outcomes; an exception from the decoders becomes the failure of the record they
         were on (after the last one they yielded), and reading goes on where it can (a chain of
         per-file generators moves on to the next file). Config errors still stop the batch."""
@@ -149,11 +158,14 @@ class Pipeline:
             last = outcome.origin
             yield outcome
 
-    def _examine(self, outcome: Decoded, report: BatchReport, pending: Pending) -> None:
-        """Rules, rule errors and claims for one decoded record. Store and publisher errors
-        propagate (retry the batch); anything else the record raised is its failure."""
+    def _examine(self, outcome: Decoded, report: BatchReport, pending: Pending,
+                 evaluated: tuple[Sequence[Match], Sequence[RuleError]] | None = None) -> None:
+        """Rules (unless `evaluated` brings their matches and errors), rule errors and claims for
+        one decoded record. Store and publisher errors propagate (retry the batch); anything else
+        the record raised is its failure."""
         try:
-            matches, errors = self.rules.evaluate(outcome.event, outcome.origin)
+            matches, errors = evaluated if evaluated is not None else self.rules.evaluate(
+                outcome.event, outcome.origin)
             for error in errors:
                 self._rule_error(error, outcome, report, pending)
             for match in matches:

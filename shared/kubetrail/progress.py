@@ -38,9 +38,11 @@ class Progress:
     """Counts items passing through `track` and redraws one status line every `interval`."""
 
     def __init__(self, stream: TextIO, findings: Callable[[], int], *, interval: float = 0.5,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 more_bytes: Callable[[], int] | None = None) -> None:
         self.stream = stream
         self.findings = findings
+        self.more_bytes = more_bytes  # bytes read for us by other processes (scan --jobs)
         self.interval = interval
         self.clock = clock
         self.count = 0
@@ -51,6 +53,8 @@ class Progress:
     def line(self) -> str:
         elapsed = max(self.clock() - self._start, 1e-9)
         read = bytes_read()
+        if read is not None and self.more_bytes is not None:
+            read += self.more_bytes()
         parts = [f"{self.count:,} records", f"{self.count / elapsed:,.0f}/s"]
         if read is not None:
             parts.append(f"{_size(max(read - self._base, 0))} read")
@@ -78,10 +82,11 @@ class Progress:
             self._drawn = False
 
 
-def maybe_progress(stream: TextIO, findings: Callable[[], int]) -> Progress | None:
+def maybe_progress(stream: TextIO, findings: Callable[[], int],
+                   more_bytes: Callable[[], int] | None = None) -> Progress | None:
     """A Progress when `stream` is a terminal, else None."""
     try:
         tty = stream.isatty()
     except (AttributeError, ValueError):
         return None
-    return Progress(stream, findings) if tty else None
+    return Progress(stream, findings, more_bytes=more_bytes) if tty else None

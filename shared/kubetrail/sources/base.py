@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from kubetrail.errors import Origin
 from kubetrail.events import AuditEvent
+
+if TYPE_CHECKING:
+    from kubetrail.rules.engine import Match, RuleError
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +50,21 @@ class Failure:
 
 
 Outcome = Decoded | Skip | Prefiltered | Failure
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluated:
+    """A decoded record whose rules were already evaluated elsewhere (a `kubetrail scan --jobs`
+    worker): its matches and rule errors, as RuleSet.evaluate returned them. `event` is None
+    for a run of `count` consecutive decoded records that no rule matched and none raised on
+    (nothing needs their events); `origin` is then the first one's."""
+
+    origin: Origin
+    event: AuditEvent | None = None
+    matches: Sequence[Match] = ()
+    errors: Sequence[RuleError] = ()
+    count: int = 1
+
 
 SKIP_REASONS = {
     "control-message": "CloudWatch Logs CONTROL_MESSAGE (subscription health check)",

@@ -32,6 +32,7 @@ from typing import IO, TYPE_CHECKING
 
 from kubetrail.errors import ConfigError, DecodeError, Origin
 from kubetrail.sources.base import Failure, Outcome
+from kubetrail.sources.blocks import Scanned
 from kubetrail.sources.common import (
     BOM,
     DEFAULT_MAX_INFLATE,
@@ -45,7 +46,7 @@ from kubetrail.sources.common import (
 )
 from kubetrail.sources.detect import decode_document, decode_line
 from kubetrail.sources.guard import guard_stream
-from kubetrail.sources.jsonlines import json_lines, parts
+from kubetrail.sources.jsonlines import Part, json_lines, parts
 
 if TYPE_CHECKING:
     from kubetrail.rules.prefilter import Prefilter
@@ -60,16 +61,18 @@ def read_paths(
     """Outcomes of every record in the given files, in order. Raises ConfigError at once when a
     path is missing, a directory or unreadable."""
     check_max_inflate(max_inflate)
-    checked = [_check(Path(p)) for p in paths]
+    checked = [check_path(Path(p)) for p in paths]
     return itertools.chain.from_iterable(
-        guard_stream(_read(p, prefilter, max_inflate), Origin(_source(p))) for p in checked)
+        guard_stream(_read(p, prefilter, max_inflate), Origin(source_name(p))) for p in checked)
 
 
-def _source(path: Path) -> str:
+def source_name(path: Path) -> str:
+    """The name outcomes of `path` carry in their Origin."""
     return "<stdin>" if str(path) == STDIN else str(path)
 
 
-def _check(path: Path) -> Path:
+def check_path(path: Path) -> Path:
+    """`path`, once known to be readable (or `-`); else ConfigError."""
     if str(path) == STDIN:
         return path
     if path.is_dir():
@@ -93,8 +96,8 @@ def _read(path: Path, prefilter: Prefilter | None, max_inflate: int) -> Iterator
         yield from _read_stream(handle, str(path), prefilter, max_inflate)
 
 
-def _read_stream(raw: IO[bytes], source: str, prefilter: Prefilter | None, max_inflate: int
-                 ) -> Iterator[Outcome]:
+def _read_stream(raw: IO[bytes], source: str, prefilter: Prefilter | None, max_inflate: int,
+                 lines_read: list[int] | None = None) -> Iterator[Outcome]:
     peek = getattr(raw, "peek", None)
     stream: IO[bytes] = raw
     if peek is not None and peek(2)[:2] == GZIP_MAGIC:
@@ -104,9 +107,8 @@ def _read_stream(raw: IO[bytes], source: str, prefilter: Prefilter | None, max_i
     first = _next_content(lines, head)
     if first is None:
         return
-    if isinstance(first, str) or first.strip().removeprefix(BOM).lstrip()[:1] not in (b"{", b"[") \
-            or is_json(first):
-        yield from _json_lines(head, lines, stream, source, prefilter, max_inflate)
+    if _json_lines_from_the_start(first):
+        yield from _json_lines(head, lines, stream, source, prefilter, max_inflate, lines_read)
         return
     size = sum(map(len, head))
     for item in lines:  # the rest of the file, as long as it fits
@@ -123,13 +125,43 @@ def _read_stream(raw: IO[bytes], source: str, prefilter: Prefilter | None, max_i
         doc = loads(document.removeprefix(BOM), "JSON document")
     except DecodeError as exc:
         if any(type(t) is bytes and _is_object_line(t) for t in head[1:]):
-            yield from _json_lines(head, lines, stream, source, prefilter, max_inflate)
+            yield from _json_lines(head, lines, stream, source, prefilter, max_inflate, lines_read)
             return
         yield Failure(exc.message, origin.child("1"), cut(document))
         if isinstance(head[-1], str):
             yield Failure(head[-1], origin.child(str(len(head))))
         return
     yield from decode_document(doc, origin, prefilter, max_inflate=max_inflate)
+
+
+def _json_lines_from_the_start(first: bytes | str) -> bool:
+    """The file is JSON lines, decided by its first non-blank line (or its reason: too long)."""
+    return isinstance(first, str) or first.strip().removeprefix(BOM).lstrip()[:1] not in (
+        b"{", b"[") or is_json(first)
+
+
+def json_lines_start(handle: IO[bytes], max_inflate: int) -> int | None:
+    """For an uncompressed file open at its start: the offset where its first non-blank line
+    ends when the file is read as JSON lines from that line on, else None (a document, an
+    empty file, a file that could not be read). `kubetrail scan --jobs` cuts only such files."""
+    lines = _lines(handle, max_inflate)
+    first = _next_content(lines, [])
+    if first is None or (isinstance(first, str) and first.startswith("unreadable")) \
+            or not _json_lines_from_the_start(first):
+        return None
+    return handle.tell()
+
+
+def read_chunk(stream: IO[bytes], source: str, prefilter: Prefilter | None, max_inflate: int,
+               lines_read: list[int], *, first: bool) -> Iterator[Outcome]:
+    """Outcomes of a run of whole lines of an uncompressed JSON lines file (`stream` ends where
+    the run ends), numbered from 1 at the run's first line: the first run is read as the whole
+    file would be, the others as the lines after a file's first line are. `lines_read[0]`
+    grows by the lines numbered as they are read. Not guarded: the caller decides what an
+    exception means for the rest of the file."""
+    if first:
+        return _read_stream(stream, source, prefilter, max_inflate, lines_read)
+    return _json_lines([], iter(()), stream, source, prefilter, max_inflate, lines_read)
 
 
 def _is_object_line(line: bytes) -> bool:
@@ -167,14 +199,31 @@ def _lines(stream: IO[bytes], limit: int) -> Iterator[bytes | str]:
 
 
 def _json_lines(head: list[bytes | str], lines: Iterator[bytes | str], stream: IO[bytes],
-                source: str, prefilter: Prefilter | None, max_inflate: int) -> Iterator[Outcome]:
+                source: str, prefilter: Prefilter | None, max_inflate: int,
+                lines_read: list[int] | None = None) -> Iterator[Outcome]:
     # Only an uncompressed file is read in bulk; a gzip stream (bombs) or stdin stays bounded.
     bounded = isinstance(stream, gzip.GzipFile) or source == "<stdin>"
-    yield from json_lines(parts(head, lines, stream, prefilter, bounded=bounded,
-                                limit=max_inflate), source, prefilter,
+    stream_parts = parts(head, lines, stream, prefilter, bounded=bounded, limit=max_inflate)
+    if lines_read is not None:
+        stream_parts = _counted(stream_parts, lines_read)
+    yield from json_lines(stream_parts, source, prefilter,
                           lambda line, origin: _json_line(line, origin, prefilter, max_inflate),
                           # a candidate audit Event: the prefilter has had its say
                           lambda line, origin: _json_line(line, origin, None, max_inflate))
+
+
+def _counted(stream_parts: Iterator[Part], lines_read: list[int]) -> Iterator[Part]:
+    """The parts, counting their lines as json_lines numbers them."""
+    for part in stream_parts:
+        if isinstance(part, Scanned):
+            lines_read[0] += part.lines
+        elif isinstance(part, str):
+            lines_read[0] += 1
+        elif isinstance(part, bytes):  # read with readlines: a last line without newline counts
+            lines_read[0] += part.count(b"\n") + (part[-1:] not in (b"\n", b""))
+        else:
+            lines_read[0] += len(part)
+        yield part
 
 
 def _json_line(text: bytes | str, origin: Origin, prefilter: Prefilter | None,
