@@ -89,6 +89,25 @@ def _shown(char: str) -> str:
     return char
 
 
+# A rule's optional functions by the name its errors report: (Rule attribute).
+_OPTIONAL = {"title": "title", "dedup": "dedup", "severity": "dynamic_severity",
+             "alert_context": "alert_context", "annotate": "annotate"}
+
+
+def _optional(rule: Rule, function: str, event: AuditEvent, origin: Origin | None,
+              errors: list[RuleError], default: Any) -> Any:
+    """What the rule's optional `function` answers for the event; `default` when the rule has
+    none or it raised (then its error is appended to `errors`)."""
+    call = getattr(rule, _OPTIONAL[function])
+    if call is None:
+        return default
+    try:
+        return call(event)
+    except Exception as exc:
+        errors.append(rule_error(rule.rule_id, function, exc, origin))
+        return default
+
+
 def dedup_key(rule_id: str, dedup: str) -> str:
     """`<rule id>:<dedup string>`, long strings cut and completed with their hash so that two
     different values never share a key and stores' key limits hold."""
@@ -147,47 +166,21 @@ class RuleSet:
     ) -> tuple[Match, RuleError | None]:
         """Call the optional functions; one that fails falls back to the default and is reported
         (the last failure), so a bug in title() never costs the alert."""
-        error: RuleError | None = None
+        errors: list[RuleError] = []
         name = rule.display_name
-        title: Any = name
-        if rule.title is not None:
-            try:
-                title = rule.title(event)
-            except Exception as exc:
-                error = rule_error(rule.rule_id, "title", exc, origin)
+        title = _optional(rule, "title", event, origin, errors, name)
         title = _printable(str(title or name), MAX_TITLE_CHARS)
-        dedup: Any = title
-        if rule.dedup is not None:
-            try:
-                dedup = rule.dedup(event)
-            except Exception as exc:
-                error = rule_error(rule.rule_id, "dedup", exc, origin)
-        dedup = str(dedup or title)
-        severity: Any = "DEFAULT"
-        if rule.dynamic_severity is not None:
-            try:
-                severity = rule.dynamic_severity(event)
-            except Exception as exc:
-                error = rule_error(rule.rule_id, "severity", exc, origin)
-        severity = str(severity or "DEFAULT").upper()
+        dedup = str(_optional(rule, "dedup", event, origin, errors, title) or title)
+        severity = str(_optional(rule, "severity", event, origin, errors, "DEFAULT")
+                       or "DEFAULT").upper()
         if severity not in SEVERITIES:
             severity = rule.severity
-        context: Any = {}
-        if rule.alert_context is not None:
-            try:
-                context = rule.alert_context(event)
-            except Exception as exc:
-                error = rule_error(rule.rule_id, "alert_context", exc, origin)
+        context = _optional(rule, "alert_context", event, origin, errors, {})
         if not isinstance(context, Mapping):
             context = {"value": context}
-        overrides: Any = {}
-        if rule.annotate is not None:
-            try:
-                overrides = rule.annotate(event)
-            except Exception as exc:
-                error = rule_error(rule.rule_id, "annotate", exc, origin)
+        overrides = _optional(rule, "annotate", event, origin, errors, {})
         if not isinstance(overrides, Mapping):
             overrides = {}
         match = Match(rule, event, title, dedup_key(rule.rule_id, dedup), severity, context,
                       overrides)
-        return match, error
+        return match, errors[-1] if errors else None
