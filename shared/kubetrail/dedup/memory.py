@@ -3,7 +3,7 @@
 The windows live in a dict for the life of the process. The transitions are those of
 kubetrail.dedup.window, step for step (tests/dedup/test_memory.py checks this against the pure
 functions on random sequences), applied in place to one mutable record per key under a lock
-instead of being read, rebuilt (`dataclasses.replace`) and written back with a condition: a
+instead of being read, rebuilt (`record.replace`) and written back with a condition: a
 claim that only counts is a few comparisons and additions. Times stay datetimes, clamped by
 `window.later` exactly like every other store, so extreme event times behave identically.
 

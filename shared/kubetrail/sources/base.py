@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from kubetrail.errors import Origin
 from kubetrail.events import AuditEvent
+from kubetrail.record import record
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Decoded:
     """A record that became an AuditEvent."""
 
@@ -16,7 +15,7 @@ class Decoded:
     origin: Origin
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Skip:
     """A record that is deliberately not an audit event. `reason` is one of SKIP_REASONS."""
 
@@ -24,7 +23,7 @@ class Skip:
     origin: Origin
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Prefiltered:
     """`count` consecutive records no enabled rule can match, proven without fully decoding them
     (rules/prefilter); `origin` is the first one's. Runs keep the hot path free of per-record
@@ -34,7 +33,7 @@ class Prefiltered:
     count: int = 1
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Failure:
     """A record that could not be decoded. `raw` is what arrived (cut for very large records)
     so that dead-letter paths keep it."""
