@@ -47,8 +47,9 @@ def test_the_settings_default_inflate_limit_is_the_decoders(cloud: str) -> None:
     from kubetrail.sources.common import DEFAULT_MAX_INFLATE
 
     probe = (f"import sys; sys.path.insert(0, {str(FUNCTIONS / cloud)!r}); "
-             f"import {cloud}_settings as s; print(s.DEFAULT_MAX_INFLATE, "
-             "s.Settings.__dataclass_fields__['max_inflate'].default)")
+             f"import {cloud}_settings as s; from kubetrail.record import fields; "
+             "print(s.DEFAULT_MAX_INFLATE, "
+             "next(f.default for f in fields(s.Settings) if f.name == 'max_inflate'))")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                          check=True, timeout=120)
     assert out.stdout.split() == [str(DEFAULT_MAX_INFLATE)] * 2
