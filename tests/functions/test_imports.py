@@ -74,3 +74,17 @@ def test_a_lambda_initialized_ahead_of_its_invocations_loads_everything_at_impor
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                          check=True, env=env, timeout=120)
     assert out.stdout.split() == ["0", "1", "False", "True"]
+
+
+@pytest.mark.parametrize("cloud", ["aws", "azure", "gcp"])
+def test_the_deployed_rules_load_without_panther_when_no_root_is_packaged(cloud: str) -> None:
+    """The first invocation's rule load imports kubetrail.panther only for a Panther root."""
+    probe = ("import sys, json; from pathlib import Path; "
+             "from kubetrail.rules.deployed import deployed_rules; "
+             f"rules = deployed_rules(Path({str(FUNCTIONS / cloud)!r}), {{}}); "
+             "print(json.dumps([len(rules), sorted(m for m in sys.modules "
+             "if m.startswith('kubetrail.panther'))]))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         check=True, timeout=120)
+    count, panther = json.loads(out.stdout)
+    assert count > 0 and panther == []
