@@ -83,3 +83,16 @@ def test_core_records_pickle() -> None:
     assert pickle.loads(pickle.dumps(failure)) == failure
     assert repr(failure) == (
         "Failure(reason='bad', origin=Origin(source='f.jsonl', position='3'), raw=b'{')")
+
+
+def test_a_first_instantiation_with_wrong_arguments_fails_as_later_ones_do() -> None:
+    """__init__ is compiled on the first instantiation: a failed first call leaves the class as
+    usable as a successful one does."""
+    frozen, _ = _classes(record.record, record.field)
+    messages = []
+    for _ in range(2):
+        with pytest.raises(TypeError) as raised:
+            frozen(1, "x", (), None, "one too many")
+        messages.append(str(raised.value).split("__init__()")[-1])
+    assert messages[0] == messages[1]
+    assert frozen(1) == frozen(1) and frozen(1).b == "x"

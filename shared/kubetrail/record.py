@@ -3,8 +3,10 @@ start-up cost.
 
 `dataclasses` imports `inspect` (with `ast`, `dis`, `tokenize`) and compiles five to eight
 methods for every class at every start: about 35 ms for the core's classes, before the first
-record. `@record` compiles only `__init__` (so building a record is as fast as with a dataclass)
-and shares generic `__repr__`, `__eq__`, `__hash__` and frozen `__setattr__` among all classes.
+record. `@record` compiles only `__init__` (so building a record is as fast as with a dataclass),
+and only when the class is first instantiated (compiling costs 0.1-0.4 ms a class, and many are
+not needed before the first record); `__repr__`, `__eq__`, `__hash__` and the frozen
+`__setattr__` are generic, shared by all classes.
 
 The semantics are those of dataclasses for what the core uses: fields from the class's own
 annotations (and a record base's), defaults and `field(default_factory=..., init=False,
@@ -103,8 +105,9 @@ def _build(cls: type, frozen: bool, slots: bool) -> type:
             ns[f.name] = f.default
     ns["__record_fields__"] = all_fields
     ns["__match_args__"] = tuple(f.name for f in all_fields if f.init)
-    ns["__init__"] = _make_init(cls.__qualname__, all_fields, frozen, "__post_init__" in ns or
-                                hasattr(cls, "__post_init__"))
+    owner: list[type] = []  # the class made here, for its first __init__ call
+    ns["__init__"] = _first_init(owner, all_fields, frozen, "__post_init__" in ns or
+                                 hasattr(cls, "__post_init__"))
     _generic_methods(ns, all_fields, frozen)
     if not slots:
         for name in (own_names - ns.keys()) & cls.__dict__.keys():
@@ -112,13 +115,26 @@ def _build(cls: type, frozen: bool, slots: bool) -> type:
         for name, value in ns.items():
             if name not in cls.__dict__ or cls.__dict__[name] is not value:
                 setattr(cls, name, value)
+        owner.append(cls)
         return cls
     ns["__slots__"] = tuple(f.name for f in own)
     ns.pop("__dict__", None)
     ns.pop("__weakref__", None)
     built = type(cls)(cls.__name__, cls.__bases__, ns)
     built.__qualname__ = cls.__qualname__
+    owner.append(built)
     return built
+
+
+def _first_init(owner: list[type], all_fields: tuple[Field, ...], frozen: bool,
+                post_init: bool) -> Callable[..., None]:
+    """An __init__ that compiles the class's real one, puts it in its place and runs it."""
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        cls = owner[0]
+        init = _make_init(cls.__qualname__, all_fields, frozen, post_init)
+        cls.__init__ = init  # type: ignore[misc]
+        init(self, *args, **kwargs)
+    return __init__
 
 
 def _make_init(qualname: str, all_fields: tuple[Field, ...], frozen: bool,
