@@ -14,7 +14,7 @@ across processes; a run that must remember its windows uses the SQLite store.
 
 from __future__ import annotations
 
-import threading
+from _thread import allocate_lock  # threading.Lock, without importing threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from itertools import count
@@ -43,7 +43,7 @@ class MemoryWindows:
 
     def __init__(self) -> None:
         self.slots: dict[str, _Slot] = {}
-        self.lock = threading.Lock()
+        self.lock = allocate_lock()
 
     def __len__(self) -> int:
         return len(self.slots)
