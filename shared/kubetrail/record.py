@@ -109,6 +109,9 @@ def _build(cls: type, frozen: bool, slots: bool) -> type:
     ns["__init__"] = _first_init(owner, all_fields, frozen, "__post_init__" in ns or
                                  hasattr(cls, "__post_init__"))
     _generic_methods(ns, all_fields, frozen)
+    if slots:  # (without slots, pickle copies __dict__, which holds every field)
+        ns["__getstate__"] = lambda self: tuple(getattr(self, f.name) for f in all_fields)
+        ns["__setstate__"] = _setstate(all_fields)
     if not slots:
         for name in (own_names - ns.keys()) & cls.__dict__.keys():
             delattr(cls, name)  # a field() without a default
@@ -196,8 +199,6 @@ def _generic_methods(ns: dict[str, Any], all_fields: tuple[Field, ...], frozen: 
         ns["__eq__"] = __eq__
         if ns.get("__hash__") is None:
             ns["__hash__"] = __hash__ if frozen else None
-    ns["__getstate__"] = lambda self: tuple(getattr(self, f.name) for f in all_fields)
-    ns["__setstate__"] = _setstate(all_fields)
     if frozen:
         def __setattr__(self: Any, name: str, value: Any) -> None:
             raise FrozenInstanceError(f"cannot assign to field {name!r}")
