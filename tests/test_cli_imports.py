@@ -1,6 +1,7 @@
 """`kubetrail scan` starts without what it does not use: PyYAML (the rule caches hold the parsed
 YAML), kubetrail.panther (no --panther-root), hashlib and its OpenSSL (no finding to hash yet),
-shutil with bz2 and lzma (argparse's formatter is sized without it)."""
+shutil with bz2 and lzma (argparse's formatter is sized without it), threading (the in-memory
+dedup store's lock is _thread's)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import sys
 from pathlib import Path
 
 NOT_AT_START = ("yaml", "kubetrail.panther", "hashlib", "_hashlib", "shutil", "bz2", "lzma",
-                "secrets", "random")
+                "secrets", "random", "threading")
 
 
 def started(tmp_path: Path, *args: str) -> tuple[list[str], str]:

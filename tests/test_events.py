@@ -44,22 +44,22 @@ def test_failed_reads_only_integer_codes(code: object) -> None:
     assert make_event(response_code=code).failed is False
 
 
-def test_new_event_is_the_event_the_dataclass_makes() -> None:
+def test_new_event_is_the_event_the_record_makes() -> None:
     """The decoders' fast constructor: same class, fields, equality, hash, repr; still frozen."""
-    import dataclasses
     import pickle
 
+    from kubetrail import record
     from kubetrail.events import AuditEvent, new_event
 
     made = make_event(request_object={"spec": {}}, groups=("g1", "g2"), response_code=403)
-    values = [getattr(made, f.name) for f in dataclasses.fields(AuditEvent)]
+    values = [getattr(made, f.name) for f in record.fields(AuditEvent)]
     fast = new_event(*values)
     assert type(fast) is AuditEvent
-    assert [getattr(fast, f.name) for f in dataclasses.fields(AuditEvent)] == values
+    assert [getattr(fast, f.name) for f in record.fields(AuditEvent)] == values
     assert fast == made and repr(fast) == repr(made)
-    assert dataclasses.replace(fast, verb="get") == dataclasses.replace(made, verb="get")
+    assert record.replace(fast, verb="get") == record.replace(made, verb="get")
     assert pickle.loads(pickle.dumps(fast)) == made
-    with pytest.raises(dataclasses.FrozenInstanceError):
+    with pytest.raises(record.FrozenInstanceError):
         fast.verb = "delete"  # type: ignore[misc]
     with pytest.raises(TypeError):
         new_event(*values[:-1])  # every field is required, as for AuditEvent

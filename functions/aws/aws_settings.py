@@ -1,4 +1,4 @@
-"""The Lambda's settings (environment → one frozen dataclass, read once per execution
+"""The Lambda's settings (environment → one frozen record, read once per execution
 environment) and the components built from them. Only `functions/aws/handler.py` uses this module.
 
 In AWS the clients authenticate as the function's execution role; locally boto3's standard
@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from kubetrail.errors import ConfigError
+from kubetrail.record import record
 
 if TYPE_CHECKING:
     from kubetrail.deadletter.sqs import SqsDeadLetterSink
@@ -30,7 +30,7 @@ REQUIRED = ("KUBETRAIL_DEDUP_TABLE", "KUBETRAIL_SNS_TOPIC_ARN", "KUBETRAIL_DLQ_U
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Settings:
     """Table name, topic ARN and queue URL of the resources Terraform made; the most one
     delivery may inflate to (KUBETRAIL_MAX_INFLATE bytes, default 64 MiB)."""
@@ -81,7 +81,7 @@ def traced(handler: F) -> F:
     return cast(F, Tracer().capture_lambda_handler(handler))
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Components:
     """What one execution environment keeps between invocations (clients inside, lazily)."""
 

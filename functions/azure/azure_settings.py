@@ -1,4 +1,4 @@
-"""The Azure function's settings (app settings → one frozen dataclass, read once) and the
+"""The Azure function's settings (app settings → one frozen record, read once) and the
 components built from them. Only `functions/azure/function_app.py` uses this module. Importing
 it imports no kubetrail component: `build` does, on the first invocation (cold start)."""
 
@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kubetrail.errors import ConfigError
+from kubetrail.record import record
 
 if TYPE_CHECKING:
     from kubetrail.deadletter.storage_queue import StorageQueueDeadLetterSink
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 FUNCTION_DIR = Path(__file__).resolve().parent
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Settings:
     """In Azure the endpoints are used with the function's managed identity; the connection
     string and the Event Grid key exist only for Azurite and the local Event Grid stand-in."""
@@ -63,7 +63,7 @@ class Settings:
         return settings
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Components:
     """What one function instance keeps between invocations."""
 

@@ -1,4 +1,4 @@
-"""The GCP function's settings (environment → one frozen dataclass, read once) and the
+"""The GCP function's settings (environment → one frozen record, read once) and the
 components built from them. Only `functions/gcp/main.py` uses this module.
 
 In GCP the clients authenticate as the function's service account; locally they honour
@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kubetrail.errors import ConfigError
+from kubetrail.record import record
 
 if TYPE_CHECKING:
     from kubetrail.deadletter.pubsub import PubSubDeadLetterSink
@@ -30,7 +30,7 @@ OPTIONAL = ("KUBETRAIL_FIRESTORE_DATABASE", "KUBETRAIL_TIMEOUT_SECONDS", "KUBETR
 FUNCTION_DIR = Path(__file__).resolve().parent
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Settings:
     """Topics are short names in `project` or full `projects/<p>/topics/<t>` paths;
     `max_inflate` bounds what a gzip-compressed message may inflate to (bytes)."""
@@ -66,7 +66,7 @@ class Settings:
                    get("KUBETRAIL_FIRESTORE_DATABASE") or None, timeout, int(inflate))
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Components:
     """What one function instance keeps between invocations."""
 

@@ -9,7 +9,6 @@ do not add up is reported, not timed silently.
 
 from __future__ import annotations
 
-import dataclasses
 import importlib.util
 import sys
 import uuid
@@ -20,6 +19,8 @@ from types import ModuleType
 from typing import Any
 
 import orjson
+
+from kubetrail import record
 
 ROOT = Path(__file__).resolve().parents[2]
 Entry = Callable[[Any], Any]
@@ -126,7 +127,7 @@ def load_entry(cloud: str) -> tuple[ModuleType, Entry]:
 def components_of(module: ModuleType, **parts: Any) -> Any:
     """The module's own Components dataclass, filled by field name (fields it lacks are
     ignored; fields with defaults keep them)."""
-    names = {f.name for f in dataclasses.fields(module.Components)}
+    names = {f.name for f in record.fields(module.Components)}
     return module.Components(**{k: v for k, v in parts.items() if k in names})
 
 
@@ -147,5 +148,5 @@ def from_settings(module: ModuleType, counts: Counter[str]) -> None:
     does once per instance), with its pipeline observed."""
     real = module.build(module.Settings.from_env())
     real.pipeline.dedup = CountingStore(real.pipeline.dedup, counts)
-    parts = dataclasses.replace(real, pipeline=ObservedPipeline(real.pipeline, counts))
+    parts = record.replace(real, pipeline=ObservedPipeline(real.pipeline, counts))
     module.components = lambda: parts

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kubetrail.errors import ConfigError, Origin
 from kubetrail.events import AuditEvent
 from kubetrail.pipeline import _describe, _raw
+from kubetrail.record import fields, record, replace
 from kubetrail.sources.base import Decoded, Evaluated, Failure, Outcome, Prefiltered, Skip
 from kubetrail.sources.chunks import open_chunk, shifted
 from kubetrail.sources.files import read_chunk
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 Hit = tuple[Origin, Any, tuple[tuple[Any, ...], ...], tuple["RuleError", ...]]
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Chunk:
     """What one chunk gave, origins numbered from its first line: its Failures, Skips and Hits
     (decoded records with matches or rule errors) in order, then one Prefiltered and one

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from kubetrail.record import record
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Origin:
     """Where a record came from: a file and line, a log stream and event id, a partition and
     offset, a Pub/Sub message id. `source` names the container, `position` the place inside it."""

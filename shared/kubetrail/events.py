@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, cast
 from urllib.parse import parse_qs, urlsplit
+
+from kubetrail.record import record
 
 Cloud = Literal["aws", "azure", "gcp"]
 LogType = Literal["Amazon.EKS.Audit", "Azure.MonitorActivity", "GCP.AuditLog"]
@@ -29,7 +30,7 @@ DRY_RUN_VERBS = frozenset({"create", "update", "patch", "delete", "deletecollect
 CONNECT_SUBRESOURCES = frozenset({"exec", "attach", "portforward", "proxy"})
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class AuditEvent:
     """A Kubernetes API request as the API server audited it, whichever cloud delivered it.
 
@@ -98,7 +99,7 @@ class AuditEvent:
 
 
 class _Fill:
-    """AuditEvent's slots, filled by plain assignments: a frozen dataclass's `__init__` sets each
+    """AuditEvent's slots, filled by plain assignments: a frozen record's `__init__` sets each
     field through `object.__setattr__`, several times slower. The object then takes its real
     class, AuditEvent (identical slots, so an identical layout: CPython allows the switch), and
     is from then on an AuditEvent like any other, frozen included."""

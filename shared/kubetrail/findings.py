@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +15,7 @@ import orjson
 
 from kubetrail.dedup.base import Claim
 from kubetrail.events import AuditEvent
+from kubetrail.record import field, record, replace
 from kubetrail.textsafe import escape_text
 
 if TYPE_CHECKING:
@@ -35,7 +35,7 @@ CONTEXT_FIELDS = (
 )
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Finding:
     """A published alert. `document` is the JSON body; the other fields are what publishers use
     for message attributes, subjects and routing."""

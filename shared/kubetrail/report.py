@@ -4,16 +4,16 @@ the batch holds; the records themselves only where a caller keeps them (`keep`).
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
 
 from kubetrail.findings import Finding
+from kubetrail.record import field, record
 from kubetrail.rules.engine import RuleError
 from kubetrail.sources.base import Failure
 
 MAX_PUBLISH_ERRORS_KEPT = 20
 
 
-@dataclass
+@record
 class BatchReport:
     """Counters of a batch: records = decoded + prefiltered + sum(skipped) + failed.
 

@@ -14,16 +14,23 @@ import re
 
 import orjson
 
-UNSAFE_CHARS = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
+# The patterns are compiled on first use (by re's cache): not before the first finding.
+_UNSAFE_CHARS = "[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]"
 
 # The same characters as they appear in UTF-8. C0 controls are absent: orjson already writes
 # them as \uXXXX. Every alternative starts at a UTF-8 lead byte (0xC2, 0xD8, 0xE2) or is ASCII,
 # so in valid UTF-8 a match is always a whole character, never the tail of another one; and in
 # JSON text non-ASCII characters occur only inside strings (keys or values), where \uXXXX is the
 # same character.
-_UNSAFE_UTF8 = re.compile(
+_UNSAFE_UTF8 = (
     rb"\x7f|\xc2[\x80-\x9f]|\xd8\x9c|\xe2\x80[\x8e\x8f\xa8-\xae]|\xe2\x81[\xa6-\xa9]"
 )
+
+
+def __getattr__(name: str) -> re.Pattern[str]:
+    if name == "UNSAFE_CHARS":  # the characters neutralized, as a compiled pattern
+        return re.compile(_UNSAFE_CHARS)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _escape_utf8(match: re.Match[bytes]) -> bytes:
@@ -34,13 +41,13 @@ def safe_json_line(json_bytes: bytes) -> bytes:
     """Compact JSON (as orjson writes it: valid UTF-8, C0 controls already escaped) with every
     other unsafe character escaped as \\uXXXX, so the text is one line a terminal prints safely.
     The JSON value is unchanged: a parser reads the same strings back."""
-    return _UNSAFE_UTF8.sub(_escape_utf8, json_bytes)
+    return re.sub(_UNSAFE_UTF8, _escape_utf8, json_bytes)
 
 
 def escape_text(text: str) -> str:
     """`text` with each unsafe character written as a visible \\uXXXX (for messages that travel
     as plain strings: e-mail subjects, chat messages, log lines)."""
-    return UNSAFE_CHARS.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    return re.sub(_UNSAFE_CHARS, lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def safe_json_text(value: object) -> str:

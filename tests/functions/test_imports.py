@@ -47,8 +47,9 @@ def test_the_settings_default_inflate_limit_is_the_decoders(cloud: str) -> None:
     from kubetrail.sources.common import DEFAULT_MAX_INFLATE
 
     probe = (f"import sys; sys.path.insert(0, {str(FUNCTIONS / cloud)!r}); "
-             f"import {cloud}_settings as s; print(s.DEFAULT_MAX_INFLATE, "
-             "s.Settings.__dataclass_fields__['max_inflate'].default)")
+             f"import {cloud}_settings as s; from kubetrail.record import fields; "
+             "print(s.DEFAULT_MAX_INFLATE, "
+             "next(f.default for f in fields(s.Settings) if f.name == 'max_inflate'))")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                          check=True, timeout=120)
     assert out.stdout.split() == [str(DEFAULT_MAX_INFLATE)] * 2
@@ -73,3 +74,17 @@ def test_a_lambda_initialized_ahead_of_its_invocations_loads_everything_at_impor
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                          check=True, env=env, timeout=120)
     assert out.stdout.split() == ["0", "1", "False", "True"]
+
+
+@pytest.mark.parametrize("cloud", ["aws", "azure", "gcp"])
+def test_the_deployed_rules_load_without_panther_when_no_root_is_packaged(cloud: str) -> None:
+    """The first invocation's rule load imports kubetrail.panther only for a Panther root."""
+    probe = ("import sys, json; from pathlib import Path; "
+             "from kubetrail.rules.deployed import deployed_rules; "
+             f"rules = deployed_rules(Path({str(FUNCTIONS / cloud)!r}), {{}}); "
+             "print(json.dumps([len(rules), sorted(m for m in sys.modules "
+             "if m.startswith('kubetrail.panther'))]))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         check=True, timeout=120)
+    count, panther = json.loads(out.stdout)
+    assert count > 0 and panther == []

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import io
 import re
-from dataclasses import replace
 
 from kubetrail.findings import Finding
 from kubetrail.publish.table import TablePublisher
+from kubetrail.record import replace
 from tests.test_ocsf import FINDINGS
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")

@@ -5,13 +5,13 @@ the benchmark's four streams, the test corpus and samples, and random field comb
 
 from __future__ import annotations
 
-import dataclasses
 import random
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
 
+from kubetrail import record
 from kubetrail.events import AuditEvent
 from kubetrail.panther.helpers import panther_root
 from kubetrail.rules import Rule, load_rules
@@ -67,9 +67,9 @@ def test_random_field_combinations_on_every_log_type() -> None:
 
 def test_rules_of_one_log_type_and_without_requires_keep_their_place() -> None:
     pack = load_rules()
-    gke_only = dataclasses.replace(pack[0], rule_id="gke-only", log_types=frozenset(
+    gke_only = record.replace(pack[0], rule_id="gke-only", log_types=frozenset(
         {"GCP.AuditLog"}))
-    anything = dataclasses.replace(pack[1], rule_id="anything", requires={})
+    anything = record.replace(pack[1], rule_id="anything", requires={})
     rules = [anything, *pack[2:], gke_only]
     events = (make_event(log_type=lt, verb=verb, resource=res)
               for lt in ("Amazon.EKS.Audit", "GCP.AuditLog")
@@ -122,7 +122,7 @@ class EvenLength:
 def test_residual_checks_in_any_number(tests: int) -> None:
     pack = load_rules()
     checks = [EvenLength(i) for i in range(tests)]
-    rules = [*pack[:5], *(dataclasses.replace(pack[5 + i % 3], rule_id=f"test-{i}", requires={
+    rules = [*pack[:5], *(record.replace(pack[5 + i % 3], rule_id=f"test-{i}", requires={
         **pack[5 + i % 3].requires, "groups": check}) for i, check in enumerate(checks)),
         *pack[5:]]
     events = (make_event(groups=("g",) * n, verb=verb, resource=res, request_object=body,

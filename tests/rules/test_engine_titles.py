@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import dataclasses
-
+from kubetrail import record
 from kubetrail.rules import RuleSet, load_rules
 from tests.factories import make_event
 
 
 def _title_of(text: str) -> str:
     rule = next(r for r in load_rules() if r.rule_id == "Kubernetes.DaemonSet.Created")
-    rule = dataclasses.replace(rule, rule=lambda e: True, title=lambda e: text)
+    rule = record.replace(rule, rule=lambda e: True, title=lambda e: text)
     matches, _ = RuleSet([rule]).evaluate(make_event(verb="create", resource="daemonsets"))
     return matches[0].title
 

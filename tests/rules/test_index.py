@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import random
 
+from kubetrail import record
 from kubetrail.rules import load_rules
 from kubetrail.rules.index import RequiresIndex, requires_ok
 from tests.factories import make_event
@@ -44,7 +44,7 @@ def test_index_picks_exactly_the_rules_whose_requires_hold() -> None:
 
 def test_index_keeps_rules_without_requires_and_rule_order() -> None:
     rules = load_rules()
-    mixed = [dataclasses.replace(rules[0], rule_id="no-requires", requires={}), *rules]
+    mixed = [record.replace(rules[0], rule_id="no-requires", requires={}), *rules]
     index = RequiresIndex(mixed)
     for verb, resource in itertools.product(["get", "create"], ["pods", "secrets"]):
         event = make_event(verb=verb, resource=resource)

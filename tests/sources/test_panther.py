@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import orjson
 
+from kubetrail import record
 from kubetrail.errors import Origin
 from kubetrail.rules import load_rules
 from kubetrail.sources import decode_document
@@ -31,7 +30,7 @@ def test_each_log_type_is_normalized_like_the_live_record() -> None:
     gke = corpus_lines("gke/khi_gke-audit-logentries.jsonl")[0]
     as_panther = only_event([decode_panther({**gke, "p_log_type": "GCP.AuditLog"}, ORIGIN)])
     pushed = only_event(decode_document(pubsub_push(gke), ORIGIN))
-    assert dataclasses.replace(as_panther, raw=gke) == pushed
+    assert record.replace(as_panther, raw=gke) == pushed
 
 
 def test_source_label_names_the_cluster_only_when_the_record_has_none() -> None:

@@ -9,7 +9,6 @@ boundary) until the message fits; `raw_truncated` and `raw_bytes` say so.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import Any
 
 import orjson
@@ -17,6 +16,7 @@ import orjson
 from kubetrail.deadletter.base import dead_letter_document
 from kubetrail.dedup.azure_table import translate_storage_error
 from kubetrail.errors import ConfigError
+from kubetrail.record import replace
 from kubetrail.sources.base import Failure
 
 MAX_MESSAGE_BYTES = 48 * 1024  # under the 64 KiB queue limit, with room for XML escaping

@@ -30,14 +30,15 @@ tests/dedup/conformance.py against each store):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
+
+from kubetrail.record import record
 
 DEFAULT_LEASE = timedelta(minutes=5)
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Claim:
     """What `claim` found or made. `token` identifies the owner's claim for confirm/release;
     `severity` is the rank the claim was made with; `escalation` says the owner publishes an

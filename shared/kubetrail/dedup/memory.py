@@ -3,7 +3,7 @@
 The windows live in a dict for the life of the process. The transitions are those of
 kubetrail.dedup.window, step for step (tests/dedup/test_memory.py checks this against the pure
 functions on random sequences), applied in place to one mutable record per key under a lock
-instead of being read, rebuilt (`dataclasses.replace`) and written back with a condition: a
+instead of being read, rebuilt (`record.replace`) and written back with a condition: a
 claim that only counts is a few comparisons and additions. Times stay datetimes, clamped by
 `window.later` exactly like every other store, so extreme event times behave identically.
 
@@ -14,7 +14,7 @@ across processes; a run that must remember its windows uses the SQLite store.
 
 from __future__ import annotations
 
-import threading
+from _thread import allocate_lock  # threading.Lock, without importing threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from itertools import count
@@ -43,7 +43,7 @@ class MemoryWindows:
 
     def __init__(self) -> None:
         self.slots: dict[str, _Slot] = {}
-        self.lock = threading.Lock()
+        self.lock = allocate_lock()
 
     def __len__(self) -> int:
         return len(self.slots)

@@ -23,13 +23,13 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
 import orjson
 
 from kubetrail.errors import ConfigError, KubetrailError
+from kubetrail.record import field, record
 from kubetrail.textsafe import safe_json_text
 
 REPO = Path(__file__).resolve().parents[3]
@@ -40,7 +40,7 @@ MAX_DELIVERY_BYTES = 1024 * 1024
 READ_TIMEOUT_S = 10.0
 
 
-@dataclass
+@record
 class LocalContext:
     """The attributes of Lambda's context object that powertools and the handler read."""
 

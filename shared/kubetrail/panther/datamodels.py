@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +18,7 @@ import yaml
 
 from kubetrail.errors import ConfigError, Origin
 from kubetrail.events import CLOUD_BY_LOG_TYPE
+from kubetrail.record import record
 
 if TYPE_CHECKING:
     from kubetrail.panther.event import PantherEvent
@@ -91,7 +91,7 @@ def _select(current: list[Any], steps: list[Any]) -> list[Any]:
     return current
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class DataModels:
     """Log type → (field name → getter)."""
 

@@ -22,7 +22,6 @@ Panther's semantics, as documented by Panther:
 from __future__ import annotations
 
 import ast
-import dataclasses
 import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -30,6 +29,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from kubetrail import record as records
 from kubetrail.errors import ConfigError, Origin
 from kubetrail.events import AuditEvent
 from kubetrail.panther.event import PantherEvent, thaw
@@ -46,7 +46,7 @@ REQUIRES_CHECKED_ON = frozenset({"Amazon.EKS.Audit", "Azure.MonitorActivity"})
 
 # What a native rule reads from its AuditEvent (fields and properties).
 _EVENT_ATTRIBUTES = frozenset(
-    {f.name for f in dataclasses.fields(AuditEvent)} | {"completed", "failed", "dry_run"})
+    {f.name for f in records.fields(AuditEvent)} | {"completed", "failed", "dry_run"})
 _RULE_FUNCTIONS = frozenset({"rule", "title", "dedup", "severity", "alert_context"})
 
 

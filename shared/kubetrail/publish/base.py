@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Protocol
 
 from kubetrail.findings import Finding
+from kubetrail.record import record
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class PublishResult:
     """The fate of one finding: published (error None), or the service's reason it was not."""
 

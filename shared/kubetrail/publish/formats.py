@@ -5,12 +5,12 @@ either without knowing which."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 
 from kubetrail.errors import ConfigError
 from kubetrail.findings import Finding, cap_document
 from kubetrail.ocsf import ocsf_document
 from kubetrail.publish.base import Publisher, PublishResult
+from kubetrail.record import replace
 
 FORMATS = ("kubetrail", "ocsf")
 

@@ -32,12 +32,12 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from kubetrail.errors import ConfigError, Origin
 from kubetrail.events import AuditEvent
+from kubetrail.record import record, replace
 from kubetrail.rules.loader import SEVERITIES, Rule
 from kubetrail.rules.podspec import containers, pod_spec
 from kubetrail.rules.requests import creation
@@ -49,7 +49,7 @@ _ENTRY_KEYS = ("users", "namespaces", "images", "source_cidrs")
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class AllowEntry:
     """One allowlist entry: every non-None field must hold for it to suppress a match."""
 
@@ -105,7 +105,7 @@ def _ips_allowed(ips: Sequence[str], networks: tuple[Network, ...]) -> bool:
     return True
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class RuleOverride:
     """What the file says about one rule."""
 
@@ -115,7 +115,7 @@ class RuleOverride:
     allowlist: tuple[AllowEntry, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class RulesConfig:
     """A validated configuration file; `apply` turns loaded rules into configured ones."""
 

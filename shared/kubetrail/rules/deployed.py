@@ -28,13 +28,15 @@ def _paths(value: str, base: Path) -> list[Path]:
 def deployed_rules(base: Path, env: Mapping[str, str] = os.environ, *,
                    include_disabled: bool = False) -> list[Rule]:
     """Bundled packs + KUBETRAIL_RULES, Panther rules served by KUBETRAIL_PANTHER_ROOT."""
-    from kubetrail.panther.helpers import panther_root
-
     extra = _paths(env.get("KUBETRAIL_RULES") or "", base)
     if not extra and (base / PACKAGED_RULES).is_dir():
         extra = [base / PACKAGED_RULES]
     root = (env.get("KUBETRAIL_PANTHER_ROOT") or "").strip()
     if not root and (base / PACKAGED_PANTHER_ROOT).is_dir():
         root = PACKAGED_PANTHER_ROOT
-    return load_rule_set(extra, include_disabled=include_disabled,
-                         panther_root=panther_root(base / root if root else None))
+    panther = None
+    if root:  # kubetrail.panther is imported only for a Panther root
+        from kubetrail.panther.helpers import panther_root
+
+        panther = panther_root(base / root)
+    return load_rule_set(extra, include_disabled=include_disabled, panther_root=panther)

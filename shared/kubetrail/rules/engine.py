@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from kubetrail.errors import Origin
 from kubetrail.events import AuditEvent
+from kubetrail.record import field, record
 from kubetrail.rules.index import RequiresIndex
 from kubetrail.rules.loader import SEVERITIES, Rule
 from kubetrail.rules.prefilter import Prefilter
@@ -17,7 +17,7 @@ MAX_DEDUP_CHARS = 512
 MAX_TITLE_CHARS = 1000
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Match:
     """A rule matched an event; title, dedup string, severity and context are resolved."""
 
@@ -31,7 +31,7 @@ class Match:
     overrides: Mapping[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class RuleError:
     """A rule function raised (or returned something unusable) on one event. `error_type` is the
     exception's class name, `message` reads like a traceback's last line, `KeyError: 'spec'`
@@ -119,7 +119,7 @@ def dedup_key(rule_id: str, dedup: str) -> str:
     return f"{rule_id}:{dedup}"
 
 
-@dataclass
+@record
 class RuleSet:
     """The enabled rules and the prefilter derived from them."""
 

@@ -13,13 +13,13 @@ import importlib.util
 import re
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import CodeType, ModuleType
 from typing import TYPE_CHECKING, Any, TextIO
 
 from kubetrail.errors import ConfigError, Origin
 from kubetrail.events import CLOUD_BY_LOG_TYPE, AuditEvent
+from kubetrail.record import field, record
 from kubetrail.rules import specfields
 from kubetrail.rules.packcache import Caches, PackCache
 from kubetrail.rules.specfields import SEVERITIES, RuleTest
@@ -33,7 +33,7 @@ __all__ = ["BUNDLED_PACKS", "SEVERITIES", "Rule", "RuleTest", "distinct_value", 
 BUNDLED_PACKS = Path(__file__).resolve().parent.parent / "packs"
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Rule:
     """A loaded rule: the YAML's metadata plus the Python functions."""
 

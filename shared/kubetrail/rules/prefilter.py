@@ -26,12 +26,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from functools import reduce
 from itertools import compress, count, product, repeat
 from operator import attrgetter, call
 from typing import TYPE_CHECKING, Any
 
+from kubetrail.record import field, record
 from kubetrail.rules.lightevent import FIELDS as LIGHT_FIELDS
 from kubetrail.rules.lightevent import PATHS, UNSET, LightDecoder
 from kubetrail.rules.network import IP_CHARS, PublicSourceIPs, text_has_public_ip
@@ -83,7 +83,7 @@ def _escape_pattern(needles: set[bytes], extra: str = "") -> re.Pattern[bytes]:
     return re.compile(pattern)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Prefilter:
     """`requirements`: one mapping per rule, field → allowed values (all fields must hold).
     `alternatives` is the same as byte needles, most selective field first."""

@@ -11,8 +11,9 @@ per list are read, so a huge manifest costs bounded work.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
+
+from kubetrail.record import record
 
 RBAC_GROUP = "rbac.authorization.k8s.io"
 ROLE_RESOURCES = frozenset({"roles", "clusterroles"})
@@ -29,7 +30,7 @@ def _strings(value: Any) -> frozenset[str]:
     return frozenset(v for v in value[:MAX_ITEMS] if isinstance(v, str))
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class PolicyRule:
     """One entry of a role's `rules`."""
 
@@ -76,7 +77,7 @@ def grants_any(rules: Iterable[PolicyRule], verbs: Iterable[str], group: str, re
     return any(r.grants(v, group, resource, subresource) for r in rules for v in wanted)
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Subject:
     """One subject of a binding."""
 

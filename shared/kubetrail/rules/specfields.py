@@ -4,27 +4,27 @@ ConfigError naming the rule file."""
 
 from __future__ import annotations
 
-import dataclasses
 import marshal
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, overload
 
+from kubetrail import record as records
 from kubetrail.dedup.window import MAX_DISTINCT
 from kubetrail.errors import ConfigError, Origin
 from kubetrail.events import AuditEvent
+from kubetrail.record import record
 from kubetrail.rules.requirements import requirements
 
 SEVERITIES = ("INFO", "LOW", "MEDIUM", "HIGH", "CRITICAL")  # lowest to highest: the rank order
 # AuditEvent fields a `Distinct:` may name: the scalar ones and the string tuples (not the raw
 # record, the request object or the time).
-DISTINCT_FIELDS = frozenset(f.name for f in dataclasses.fields(AuditEvent)
+DISTINCT_FIELDS = frozenset(f.name for f in records.fields(AuditEvent)
                             if f.name not in ("raw", "request_object", "time"))
 _MITRE = re.compile(r"^(TA\d{4}):(T\d{4}(?:\.\d{3})?)$")
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class RuleTest:
     """One entry of a rule's `Tests`: a Panther-shaped log and whether the rule should match."""
 

@@ -4,16 +4,16 @@ live records, then the rule is evaluated exactly as the pipeline would."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 
 from kubetrail.errors import Origin
+from kubetrail.record import record
 from kubetrail.rules.engine import RuleSet
 from kubetrail.rules.loader import Rule
 from kubetrail.sources import decode_document
 from kubetrail.sources.base import Decoded
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class TestResult:
     """One rule test's outcome; `detail` explains a failure."""
 

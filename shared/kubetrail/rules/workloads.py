@@ -17,10 +17,10 @@ The pack's exclusion applies: a system principal acting in a system namespace is
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from kubetrail.events import AuditEvent
+from kubetrail.record import record
 from kubetrail.rules.podspec import CONTAINER_LISTS, WORKLOAD_KINDS, pod_spec
 from kubetrail.rules.principals import system_in_system_namespace
 from kubetrail.rules.requests import creation, modified
@@ -31,7 +31,7 @@ EPHEMERAL = "ephemeralcontainers"
 WORKLOAD_VERBS = ("create", "update", "patch")
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class WorkloadWrite:
     """A request that wrote a pod spec: what it did, the spec, the container lists to judge."""
 

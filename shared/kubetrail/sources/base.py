@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from kubetrail.errors import Origin
 from kubetrail.events import AuditEvent
+from kubetrail.record import record
 
 if TYPE_CHECKING:
     from kubetrail.rules.engine import Match, RuleError
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Decoded:
     """A record that became an AuditEvent."""
 
@@ -21,7 +21,7 @@ class Decoded:
     origin: Origin
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Skip:
     """A record that is deliberately not an audit event. `reason` is one of SKIP_REASONS."""
 
@@ -29,7 +29,7 @@ class Skip:
     origin: Origin
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Prefiltered:
     """`count` consecutive records no enabled rule can match, proven without fully decoding them
     (rules/prefilter); `origin` is the first one's. Runs keep the hot path free of per-record
@@ -39,7 +39,7 @@ class Prefiltered:
     count: int = 1
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Failure:
     """A record that could not be decoded. `raw` is what arrived (cut for very large records)
     so that dead-letter paths keep it."""
@@ -52,7 +52,7 @@ class Failure:
 Outcome = Decoded | Skip | Prefiltered | Failure
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Evaluated:
     """A decoded record whose rules were already evaluated elsewhere (a `kubetrail scan --jobs`
     worker): its matches and rule errors, as RuleSet.evaluate returned them. `event` is None

@@ -21,9 +21,9 @@ from __future__ import annotations
 import io
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING
 
+from kubetrail.record import record
 from kubetrail.sources.common import escaped
 
 if TYPE_CHECKING:
@@ -34,7 +34,7 @@ _OPEN = ord("[")  # buffer[0]: the array opener decode_buffer builds on
 _ENVELOPES = (b'{"records":', b'{"message":')  # how Event Hub and Pub/Sub push bodies start
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Scanned:
     """`lines` consecutive audit Events, of which only `candidates` (index in the block, line
     text) may match a rule; all others are proven not to."""

@@ -56,11 +56,11 @@ orjson's limit).
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
+from kubetrail import record as records
 from kubetrail.errors import ConfigError, DecodeError, Origin
 from kubetrail.sources.base import Decoded, Failure, Outcome, Prefiltered, Skip
 from kubetrail.sources.cloudwatch import decode_awslogs, decode_data_message, decode_log_event
@@ -174,7 +174,7 @@ def _audit_line(data: bytes, origin: Origin) -> Outcome | None:
         return None
     outcome = _raw_event(doc, origin)
     if type(outcome) is Failure and outcome.origin == origin:
-        outcome = dataclasses.replace(outcome, raw=cut(data.rstrip()))
+        outcome = records.replace(outcome, raw=cut(data.rstrip()))
     return outcome
 
 
@@ -216,7 +216,7 @@ def _decode_line(
     del doc  # the caller's outcomes keep what they need; the parsed document can go
     for outcome in outcomes:
         if type(outcome) is Failure and outcome.origin == origin:
-            outcome = dataclasses.replace(outcome, raw=cut(data.rstrip()))
+            outcome = records.replace(outcome, raw=cut(data.rstrip()))
         yield outcome
 
 

@@ -18,10 +18,10 @@ One Outcome per record, origin position `records[<i>]`.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
+from kubetrail import record as records
 from kubetrail.errors import DecodeError, Origin
 from kubetrail.sources.base import Decoded, Failure, Outcome, Prefiltered, Skip
 from kubetrail.sources.common import (
@@ -119,7 +119,7 @@ def decode_aks_record(
         if event.time is None:
             record_time = opt_time(rec, ("time",))
             if record_time is not None:
-                event = dataclasses.replace(event, time=record_time)
+                event = records.replace(event, time=record_time)
     except DecodeError as exc:
         return Failure(exc.message, origin, cut(dump(rec)))
     return Decoded(event, origin)
