@@ -213,7 +213,7 @@ def _invoke(files: list[Path], env: dict[str, str], out: TextIO, err: TextIO) ->
     from cloudevents.conversion import to_structured
     from cloudevents.http import from_dict
 
-    from kubetrail.cli import safe
+    from kubetrail.cliargs import safe
 
     emu = Emulators(env["GOOGLE_CLOUD_PROJECT"])
     try:
