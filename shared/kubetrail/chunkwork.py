@@ -11,12 +11,11 @@ from typing import TYPE_CHECKING, Any
 
 from kubetrail.errors import ConfigError, Origin
 from kubetrail.events import AuditEvent
-from kubetrail.pipeline import _describe, _raw
 from kubetrail.record import fields, record, replace
 from kubetrail.sources.base import Decoded, Evaluated, Failure, Outcome, Prefiltered, Skip
 from kubetrail.sources.chunks import open_chunk, shifted
 from kubetrail.sources.files import read_chunk
-from kubetrail.sources.guard import failure_of
+from kubetrail.sources.guard import examining_failure, failure_of
 
 if TYPE_CHECKING:
     from kubetrail.rules.engine import RuleError, RuleSet
@@ -116,8 +115,7 @@ def _evaluate(outcome: Decoded, rules: RuleSet, position: dict[int, int]
     except (KeyboardInterrupt, SystemExit):
         raise
     except BaseException as exc:  # as Pipeline._examine: the record's failure
-        return Failure(f"examining the record raised {_describe(exc)}", outcome.origin,
-                       _raw(outcome))
+        return examining_failure(outcome, exc)
     if not matches and not errors:
         return None
     return (outcome.origin, outcome.event,

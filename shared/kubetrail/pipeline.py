@@ -14,8 +14,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 
-import orjson
-
 from kubetrail.dedup.base import Claim, DedupStore
 from kubetrail.errors import ConfigError, KubetrailError, Origin, PublishError
 from kubetrail.findings import (
@@ -30,13 +28,13 @@ from kubetrail.report import BatchReport
 from kubetrail.rules.engine import Match, RuleError, RuleSet, describe_error
 from kubetrail.rules.loader import SEVERITIES, distinct_value, severity_rank
 from kubetrail.sources.base import Decoded, Evaluated, Failure, Outcome, Prefiltered, Skip
+from kubetrail.sources.guard import examining_failure
 
 __all__ = ["BatchReport", "Pipeline"]
 
 FLUSH_EVERY = 100
 # A decoder that raises again and again without yielding is broken, not unlucky: stop reading it.
 MAX_DECODER_ERRORS_IN_A_ROW = 100
-MAX_FAILURE_RAW = 256 * 1024
 # Dedup windows are computed in the stores as event time + period (window end) and + period
 # again (expiry). Event times are clamped into a range where that arithmetic cannot overflow
 # datetime's year 1..9999; the finding still carries the event's own time.
@@ -150,7 +148,7 @@ class Pipeline:
                 report.records += 1
                 origin = (Origin(last.source, f"after {last.position}") if last
                           else Origin("<input>", "before the first record"))
-                self._fail(report, Failure(f"decoder error: {_describe(exc)}", origin))
+                self._fail(report, Failure(f"decoder error: {describe_error(exc)[1]}", origin))
                 if in_a_row >= MAX_DECODER_ERRORS_IN_A_ROW:
                     return
                 continue
@@ -176,8 +174,7 @@ class Pipeline:
         except (KeyboardInterrupt, SystemExit):
             raise
         except BaseException as exc:  # whatever a record makes a rule or a builder do
-            self._fail(report, Failure(f"examining the record raised {_describe(exc)}",
-                                       outcome.origin, _raw(outcome)))
+            self._fail(report, examining_failure(outcome, exc))
             return
         report.decoded += 1
         report.matched_records += bool(matches)
@@ -294,15 +291,3 @@ class _StoreError(Exception):
     def __init__(self, cause: Exception) -> None:
         super().__init__(repr(cause))
         self.cause = cause
-
-
-def _describe(exc: BaseException) -> str:
-    return describe_error(exc)[1]
-
-
-def _raw(outcome: Decoded) -> bytes:
-    """The record as delivered, for the dead-letter path (bounded; empty if not encodable)."""
-    try:
-        return orjson.dumps(outcome.event.raw)[:MAX_FAILURE_RAW]
-    except Exception:  # too deep or not JSON: the reason and origin remain
-        return b""

@@ -15,10 +15,16 @@ import pytest
 
 from kubetrail.errors import ConfigError, Origin
 from kubetrail.sources import read_paths
-from kubetrail.sources.base import Failure, Outcome
+from kubetrail.sources.base import Decoded, Failure, Outcome
 from kubetrail.sources.common import MAX_FAILURE_RAW, describe, dump
 from kubetrail.sources.eventhub import decode_eventhub_body
-from kubetrail.sources.guard import is_isolated, isolated_stream
+from kubetrail.sources.guard import (
+    MAX_EXAMINED_RAW,
+    examining_failure,
+    is_isolated,
+    isolated_stream,
+)
+from kubetrail.sources.k8s import event_from_k8s
 from tests.sources.helpers import RULES, kinds
 
 DS_CREATE = {"kind": "Event", "apiVersion": "audit.k8s.io/v1", "stage": "ResponseComplete",
@@ -167,3 +173,32 @@ def test_failure_raw_of_a_small_value_is_small() -> None:
     finally:
         tracemalloc.stop()
     assert len(kept) == 1000 and size < 200_000
+
+
+def _decoded(raw: dict[str, object]) -> Decoded:
+    origin = Origin("audit.jsonl", "line 7")
+    event = event_from_k8s(DS_CREATE, cloud="aws", cluster=None, raw=raw, origin=origin)
+    return Decoded(event, origin)
+
+
+def test_an_examination_that_raises_is_the_record_failure_with_its_raw_record() -> None:
+    decoded = _decoded(DS_CREATE)
+    failure = examining_failure(decoded, RecursionError("maximum recursion depth exceeded"))
+    assert failure.origin == decoded.origin
+    assert failure.reason == ("examining the record raised RecursionError: maximum recursion "
+                              "depth exceeded")
+    assert orjson.loads(failure.raw) == DS_CREATE
+
+
+def test_an_examination_failure_keeps_a_bounded_raw_and_none_it_cannot_encode() -> None:
+    big = _decoded({**DS_CREATE, "pad": "x" * (MAX_EXAMINED_RAW * 2)})
+    assert len(examining_failure(big, ValueError("bad")).raw) == MAX_EXAMINED_RAW
+    deep: list[object] = []
+    cursor = deep
+    for _ in range(400):  # beyond orjson's nesting limit
+        cursor.append([])
+        cursor = cursor[0]  # type: ignore[assignment]
+    failure = examining_failure(_decoded({**DS_CREATE, "deep": deep}), OverflowError("x" * 10**6))
+    assert failure.raw == b""
+    assert failure.reason.startswith("examining the record raised OverflowError: xxx")
+    assert len(failure.reason) < 2_000

@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from kubetrail.errors import ConfigError, Origin
-from kubetrail.sources.base import Failure, Outcome
+from kubetrail.sources.base import Decoded, Failure, Outcome
 from kubetrail.sources.common import cut, dump, escaped
 
 P = ParamSpec("P")
@@ -110,3 +110,22 @@ def mark_isolated(fn: V) -> V:
 def is_isolated(fn: object) -> bool:
     """`fn` was wrapped by isolated or isolated_stream."""
     return bool(getattr(fn, _MARK, False))
+
+
+# What a failed examination keeps of the record for the dead-letter path.
+MAX_EXAMINED_RAW = 256 * 1024
+
+
+def examining_failure(outcome: Decoded, exc: BaseException) -> Failure:
+    """The Failure of a decoded record whose examination (rules, window arithmetic, building
+    the document) raised `exc`: the exception described (bounded) and the record as delivered
+    (bounded; empty when it cannot be encoded)."""
+    import orjson
+
+    from kubetrail.rules.engine import describe_error
+
+    try:
+        raw = orjson.dumps(outcome.event.raw)[:MAX_EXAMINED_RAW]
+    except Exception:  # too deep or not JSON: the reason and origin remain
+        raw = b""
+    return Failure(f"examining the record raised {describe_error(exc)[1]}", outcome.origin, raw)
