@@ -16,7 +16,6 @@ data models) to the package (scripts/panther/stage.py); the function loads them 
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import shutil
 import subprocess
@@ -26,6 +25,9 @@ import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))  # run as a script: scripts.panther is a namespace package
+from scripts.panther.stage import stage as stage_extras  # noqa: E402
+
 FUNCTION = ROOT / "functions" / "aws"
 PACKAGE = ROOT / "shared" / "kubetrail"
 PYTHON_VERSION = "3.12"
@@ -34,16 +36,6 @@ SKIP = {"__pycache__", ".mypy_cache", ".pytest_cache"}
 
 
 CONFIG_NAME = "kubetrail-config.yml"  # what KUBETRAIL_CONFIG (Terraform: rules_config) names
-
-
-def stage_extras(target: Path, rules: list[Path], panther_root: Path | None) -> None:
-    """Extra rules and a Panther root (scripts/panther/stage.py)."""
-    spec = importlib.util.spec_from_file_location(
-        "kubetrail_stage", ROOT / "scripts" / "panther" / "stage.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    module.stage(target, rules, panther_root)
 
 
 def stage(target: Path, sources_only: bool, config: Path | None = None,

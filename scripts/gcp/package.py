@@ -8,13 +8,15 @@ rules configuration, validated and packaged as kubetrail-config.yml."""
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import sys
 import tempfile
 import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))  # run as a script: scripts.panther is a namespace package
+from scripts.panther.stage import stage as stage_extras  # noqa: E402
+
 FUNCTION = ROOT / "functions" / "gcp"
 PACKAGE = ROOT / "shared" / "kubetrail"
 
@@ -34,15 +36,6 @@ def entries(config: Path | None = None, extras: Path | None = None) -> list[tupl
         files.extend((p.relative_to(extras).as_posix(), p)
                      for p in sorted(extras.rglob("*")) if p.is_file())
     return files
-
-
-def stage_extras(target: Path, rules: list[Path], panther_root: Path | None) -> None:
-    spec = importlib.util.spec_from_file_location(
-        "kubetrail_stage", ROOT / "scripts" / "panther" / "stage.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    module.stage(target, rules, panther_root)
 
 
 def build(out: Path, config: Path | None = None, rules: list[Path] | None = None,
