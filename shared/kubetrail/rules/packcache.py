@@ -23,7 +23,6 @@ file is read only when the current user owns it and no one else may write it.
 
 from __future__ import annotations
 
-import contextlib
 import marshal
 import os
 from collections.abc import Callable, Mapping, Sequence
@@ -33,7 +32,7 @@ from types import CodeType
 from typing import Any
 
 from kubetrail import __version__
-from kubetrail.rules.speccache import SpecCache, blake2b, user_cache
+from kubetrail.rules.speccache import SpecCache, blake2b, user_cache, write_atomically
 
 _FORMAT = b"kubetrail-rules-1\n"  # then marshal of (version, MAGIC_NUMBER, {digest: entry})
 PACKAGED = Path(__file__).resolve().parent.parent / "packs" / ".rules.cache"
@@ -77,21 +76,11 @@ def _read(path: Path | None, trusted: bool) -> tuple[dict[bytes, Entry], bool]:
 
 
 def _write(path: Path, entries: dict[bytes, Entry]) -> None:
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with open(fd, "wb") as f:
-            f.write(_FORMAT + marshal.dumps((__version__, MAGIC_NUMBER, entries)))
-        os.replace(tmp, path)
-    except (OSError, ValueError):  # unwritable; ValueError: a value marshal cannot hold
-        _discard(tmp)
-
-
-
-def _discard(tmp: Path) -> None:
-    with contextlib.suppress(OSError):  # e.g. its directory could not be made
-        tmp.unlink()
+        data = _FORMAT + marshal.dumps((__version__, MAGIC_NUMBER, entries))
+    except ValueError:  # a value marshal cannot hold
+        return
+    write_atomically(path, data, 0o600)
 
 
 class Hit:

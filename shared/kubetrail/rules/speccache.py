@@ -65,13 +65,21 @@ def _read(path: Path | None) -> dict[str, str]:
 
 
 def _write(path: Path, entries: dict[str, str]) -> None:
+    write_atomically(path, _FORMAT + orjson.dumps(entries))
+
+
+def write_atomically(path: Path, data: bytes, mode: int = 0o666) -> None:
+    """Replace the cache file `path` with `data` in one step (a reader sees the old file or the
+    new one); an unwritable place only means no cache. `mode` goes through the umask."""
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_bytes(_FORMAT + orjson.dumps(entries))
+        with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode), "wb") as f:
+            f.write(data)
         os.replace(tmp, path)
     except OSError:
-        _discard(tmp)
+        with contextlib.suppress(OSError):  # e.g. its directory could not be made
+            tmp.unlink()
 
 
 def _key(text: bytes) -> str:
@@ -98,11 +106,6 @@ def _same(a: Any, b: Any) -> bool:
         return len(a) == len(b) and all(map(_same, a, b))
     return bool(a == b)
 
-
-
-def _discard(tmp: Path) -> None:
-    with contextlib.suppress(OSError):  # e.g. its directory could not be made
-        tmp.unlink()
 
 
 class SpecCache:
