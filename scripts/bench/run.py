@@ -65,7 +65,7 @@ def bench_streams() -> None:
     print("(scan: the default --jobs, every CPU available; jobs=1: one process)")
     print("(floor: decode only the fields the rules read from every record, "
           "scripts/bench/floor.py;")
-    print(" its ratio is the most one CPU can reach on that stream without native code)")
+    print(" its ratio is roughly the most one CPU can reach on that stream without native code)")
     print(f"{'stream':<14}{'MiB':>8}{'orjson/s':>12}{'scan/s':>12}{'ratio':>8}{'jobs=1':>8}"
           f"{'floor':>8}  exact")
     for kind in kinds:
