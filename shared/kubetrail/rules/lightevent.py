@@ -35,8 +35,7 @@ from typing import Any, Literal
 
 import msgspec
 
-from kubetrail.rules.lightfields import FIELDS, PATHS
-from kubetrail.rules.lightfields import REF_KEYS
+from kubetrail.rules.lightfields import FIELDS, PATHS, REF_KEYS
 
 __all__ = ["FIELDS", "PATHS", "UNSET", "LightDecodeError", "LightDecoder"]
 LightDecodeError = msgspec.DecodeError

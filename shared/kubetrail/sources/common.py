@@ -14,7 +14,6 @@ encoded record is still parsed and reported as the Failure it is.
 from __future__ import annotations
 
 import binascii
-import heapq
 import zlib
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, TypeGuard
@@ -141,6 +140,8 @@ def escaped(text: str, limit: int = 160) -> str:
 def describe_keys(obj: Mapping[Any, Any], limit: int = 12) -> str:
     """The first keys of an untrusted object in sorted order, each escaped and cut, at most
     `limit` of them."""
+    import heapq  # (here: only a failure's reason needs it)
+
     keys = heapq.nsmallest(limit, (k if type(k) is str else type_name(k) for k in obj))
     text = ", ".join(describe(k, 40) for k in keys)
     return text + (f", … ({len(obj)} keys)" if len(obj) > limit else "")
