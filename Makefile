@@ -62,7 +62,7 @@ lint: venv
 # The caches a user's install has (pack caches, .pyc) are made current first: a checkout edited
 # since `make venv` would otherwise time the compiler, not kubetrail.
 bench: venv pack-cache
-	$(PY) -m compileall -q shared/kubetrail functions >/dev/null
+	$(PY) -m compileall -q shared/kubetrail functions scripts/bench >/dev/null
 	$(PY) scripts/bench/run.py
 
 # The same figures with panther-analysis's Kubernetes rules loaded (docs/panther.md).

@@ -10,15 +10,13 @@ do not add up is reported, not timed silently.
 from __future__ import annotations
 
 import importlib.util
+import itertools
 import sys
-import uuid
 from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import ModuleType
 from typing import Any
-
-import orjson
 
 from kubetrail import record
 
@@ -48,6 +46,8 @@ class NullDeadLetters:
         self.counts = counts
 
     def send(self, failures: Sequence[Any]) -> None:
+        import orjson  # (here: a cold start times the function's own imports, not the harness's)
+
         from kubetrail.deadletter.base import dead_letter_document
 
         for failure in failures:
@@ -92,13 +92,16 @@ class ObservedPipeline:
         return report
 
 
+_LOADS = itertools.count()  # a fresh module name per load
+
+
 def _load(name: str, path: Path) -> ModuleType:
     """A fresh instance of a function module (its cached components start empty)."""
     if str(path.parent) not in sys.path:
         sys.path.insert(0, str(path.parent))
     for cached in ("aws_settings", "azure_settings", "gcp_settings"):
         sys.modules.pop(cached, None)
-    spec = importlib.util.spec_from_file_location(f"{name}_{uuid.uuid4().hex}", path)
+    spec = importlib.util.spec_from_file_location(f"{name}_{next(_LOADS)}", path)
     if spec is None or spec.loader is None:
         raise FileNotFoundError(path)
     module = importlib.util.module_from_spec(spec)

@@ -11,8 +11,6 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-import orjson
-
 from kubetrail.dedup.base import Claim
 from kubetrail.events import AuditEvent
 from kubetrail.record import field, record, replace
@@ -54,6 +52,8 @@ class Finding:
 
     def to_json(self) -> bytes:
         """The document as compact UTF-8 JSON, guaranteed under MAX_DOCUMENT_BYTES."""
+        import orjson  # (here, once per finding: a scan that finds nothing never imports it)
+
         return orjson.dumps(self.document)
 
 
@@ -244,6 +244,8 @@ def cap_document(doc: dict[str, Any], limit: int = MAX_DOCUMENT_BYTES) -> dict[s
     Values are shortened, never dropped silently; the id and rule fields are never touched.
     Nesting deeper than MAX_DEPTH, integers beyond 64 bits and values that are not JSON are
     replaced by a marker or their text, so any document a rule can produce is encodable."""
+    import orjson
+
     max_chars, max_items = MAX_STRING_CHARS, MAX_LIST_ITEMS
     fixed = {"id", "kind", "rule_id", "dedup_key", "cloud", "log_type", "count", "severity"}
     while True:

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import re
 
-import orjson
-
 # The patterns are compiled on first use (by re's cache): not before the first finding.
 _UNSAFE_CHARS = "[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]"
 
@@ -52,6 +50,8 @@ def escape_text(text: str) -> str:
 
 def safe_json_text(value: object) -> str:
     """`value` as one safe line of compact JSON (for printing a finding document)."""
+    import orjson
+
     return safe_json_line(orjson.dumps(value)).decode("utf-8")
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -83,6 +82,8 @@ def _shown(char: str) -> str:
         return char if char.isprintable() else "\ufffd"
     if not char.isprintable():
         return "\ufffd"
+    import unicodedata  # (here: only a title with a non-ASCII character needs it)
+
     if unicodedata.category(char)[0] in "LMN":
         code = ord(char)
         return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"

@@ -45,16 +45,26 @@ NOT_TOKENS = frozenset({"ca.crt", "namespace"})
 # Environment variables that hold a token file's path (IRSA, Azure workload identity).
 TOKEN_VARIABLES = frozenset({"AWS_WEB_IDENTITY_TOKEN_FILE", "AZURE_FEDERATED_TOKEN_FILE"})
 TAR_NAMES = ("tar", "gtar", "bsdtar")
-_SPLIT = re.compile(r"[\s;|&<>()`{}$,=:\"'\\]+")
-_GLOB = re.compile(r"[*?\[]")
-_IFS = re.compile(r"\$\{?IFS\}?")
+# The patterns below are compiled on first use (by re's cache): only exec requests need them.
+_SPLIT = r"[\s;|&<>()`{}$,=:\"'\\]+"
+_IFS = r"\$\{?IFS\}?"
 # Shell expansions whose result the log cannot show, inside a word: parameters (`$@`, `$x`,
 # `${x}`), command substitutions (`$(...)`, backquotes), ANSI-C and locale quoting (`$'...'`),
 # brace expansions (`{ount,x}`). Each becomes a `*`, so `serviceacc$@ount`, `to${x}ken` or
 # `serviceacc{ount,}` is matched as the glob it could expand to.
-_EXPANSIONS = re.compile(r"\$\{[^{}]*\}|\$\([^()]*\)|`[^`]*`|\$'[^']*'|\$\"[^\"]*\"|"
-                         r"\$[A-Za-z_][A-Za-z0-9_]*|\$[@*#?$!0-9-]|\{[^{}\s]*\}")
+_EXPANSIONS = (r"\$\{[^{}]*\}|\$\([^()]*\)|`[^`]*`|\$'[^']*'|\$\"[^\"]*\"|"
+               r"\$[A-Za-z_][A-Za-z0-9_]*|\$[@*#?$!0-9-]|\{[^{}\s]*\}")
 MAX_EXPANSION_PASSES = 4  # nested expansions collapse from the inside, one level a pass
+
+
+def has_glob(word: str) -> bool:
+    """The word holds a glob character (`*`, `?` or `[`; as the regex `[*?\\[]` finds them)."""
+    return "*" in word or "?" in word or "[" in word
+
+
+def without_glob(word: str) -> str:
+    """The word without its glob characters `*`, `?` and `[`."""
+    return word.replace("*", "").replace("?", "").replace("[", "")
 
 
 def exec_command(event: AuditEvent) -> tuple[str, ...]:
@@ -97,14 +107,14 @@ def command_words(args: tuple[str, ...], expand: bool = False) -> list[str]:
     """The words a shell would see, over-approximated: quotes and escapes dropped, $IFS as a
     space, split on whitespace and shell punctuation. With `expand`, every expansion inside a
     word is first replaced by a `*` (see _EXPANSIONS): the words as globs of what they become."""
-    text = _IFS.sub(" ", " ".join(args)[:MAX_QUERY_CHARS])
+    text = re.sub(_IFS, " ", " ".join(args)[:MAX_QUERY_CHARS])
     if expand:
         for _ in range(MAX_EXPANSION_PASSES):
-            text, found = _EXPANSIONS.subn("*", text)
+            text, found = re.subn(_EXPANSIONS, "*", text)
             if not found:
                 break
     text = text.replace("'", "").replace('"', "").replace("\\", "")
-    return [w for w in _SPLIT.split(text) if w]
+    return [w for w in re.split(_SPLIT, text) if w]
 
 
 def _canonical(word: str, fold: bool = True) -> str:
@@ -128,7 +138,7 @@ def token_reads(args: tuple[str, ...]) -> list[str]:
         if "/" not in word:
             continue
         norm = _canonical(word)
-        if _GLOB.search(word):
+        if has_glob(word):
             if _glob_names_token(word, norm):
                 hits.append(word)
             continue
@@ -139,7 +149,7 @@ def token_reads(args: tuple[str, ...]) -> list[str]:
     return hits
 
 
-_GLOB_SPLIT = re.compile(r"[*?\[\]]")
+_GLOB_SPLIT = r"[*?\[\]]"
 # Every spelling a token file's path is compared in: as is, with /var/run, and each suffix.
 _TOKEN_TEXTS = tuple({*TOKEN_FILES, *("/var" + f for f in TOKEN_FILES)})
 
@@ -147,7 +157,7 @@ _TOKEN_TEXTS = tuple({*TOKEN_FILES, *("/var" + f for f in TOKEN_FILES)})
 def _literals_fit(glob: str, texts: tuple[str, ...]) -> bool:
     """Every literal piece of the glob occurs in one of the texts: a cheap necessary condition
     (substring tests) before compiling a pattern, so many decoy globs cost little."""
-    pieces = [p for p in _GLOB_SPLIT.split(glob) if p]
+    pieces = [p for p in re.split(_GLOB_SPLIT, glob) if p]
     return any(all(p in text for p in pieces) for text in texts)
 
 
@@ -164,7 +174,7 @@ def _glob_names_token(word: str, norm: str) -> bool:
         return True
     segments = norm.split("/")
     if norm.startswith("/") or len(segments) < 2 or \
-            not all(_GLOB.sub("", s).strip(".") for s in segments):
+            not all(without_glob(s).strip(".") for s in segments):
         return False
     return any(fnmatchcase("/".join(f.split("/")[-len(segments):]), norm) for f in TOKEN_FILES)
 
@@ -176,7 +186,7 @@ def tar_direction(args: tuple[str, ...]) -> str | None:
     for i, word in enumerate(words):
         name = posixpath.basename(word)
         if name not in TAR_NAMES and not (
-                _GLOB.search(name) and _GLOB.sub("", name) and _literals_fit(name, TAR_NAMES)
+                has_glob(name) and without_glob(name) and _literals_fit(name, TAR_NAMES)
                 and any(fnmatchcase(t, name) for t in TAR_NAMES)):
             continue
         flags = words[i + 1].lstrip("-") if i + 1 < len(words) else ""

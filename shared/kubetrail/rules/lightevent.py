@@ -35,15 +35,9 @@ from typing import Any, Literal
 
 import msgspec
 
-# Requires field -> key in the Event's objectRef (verb is top level).
-_REF_KEYS = {"resource": "resource", "subresource": "subresource", "namespace": "namespace",
-             "api_group": "apiGroup"}
-# Requires fields outside objectRef -> (attrgetter path in a light event).
-_OTHER_PATHS = {"verb": "verb", "username": "user.username", "response_code": "responseStatus.code",
-                "source_ips": "sourceIPs", "request_object": "requestObject"}
-FIELDS = frozenset({*_OTHER_PATHS, *_REF_KEYS})
-# Where each Requires field lives in a light event (an attrgetter path).
-PATHS = {**_OTHER_PATHS, **{f: f"objectRef.{key}" for f, key in _REF_KEYS.items()}}
+from kubetrail.rules.lightfields import FIELDS, PATHS, REF_KEYS
+
+__all__ = ["FIELDS", "PATHS", "UNSET", "LightDecodeError", "LightDecoder"]
 LightDecodeError = msgspec.DecodeError
 UNSET = msgspec.UNSET
 # The key wrapping each line of a block; unguessable, so no line can spell an element boundary.
@@ -58,11 +52,13 @@ _NO_BODY = msgspec.Raw()
 class LightDecoder:
     """Decoders of the light event for one set of Requires fields."""
 
+    unset = UNSET  # what a light event holds for a field its text does not have
+
     def __init__(self, fields: Iterable[str]) -> None:
         wanted = set(fields)
         if unknown := wanted - FIELDS:
             raise ValueError(f"no light decode for fields {sorted(unknown)}")
-        ref_fields = [(key, str | None, None) for f, key in _REF_KEYS.items() if f in wanted]
+        ref_fields = [(key, str | None, None) for f, key in REF_KEYS.items() if f in wanted]
         body: list[tuple[str, Any, Any]] = []
         if "verb" in wanted:
             body.append(("verb", str | None, None))

@@ -26,18 +26,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from functools import reduce
+from functools import cached_property, reduce
 from itertools import compress, count, product, repeat
 from operator import attrgetter, call
 from typing import TYPE_CHECKING, Any
 
 from kubetrail.record import field, record
-from kubetrail.rules.lightevent import FIELDS as LIGHT_FIELDS
-from kubetrail.rules.lightevent import PATHS, UNSET, LightDecoder
+from kubetrail.rules.lightfields import FIELDS as LIGHT_FIELDS
+from kubetrail.rules.lightfields import PATHS
 from kubetrail.rules.network import IP_CHARS, PublicSourceIPs, text_has_public_ip
 from kubetrail.rules.requirements import BodyText, RequestKeys, request_body_text
 
 if TYPE_CHECKING:
+    from kubetrail.rules.lightevent import LightDecoder
     from kubetrail.rules.loader import Rule
 
 
@@ -92,7 +93,6 @@ class Prefilter:
     alternatives: tuple[tuple[tuple[bytes, ...], ...], ...] = field(init=False)
     # Per rule: does it require a public source address (tested on bytes by text_has_public_ip)?
     _public: tuple[bool, ...] = field(init=False, repr=False, compare=False)
-    light: LightDecoder = field(init=False, repr=False, compare=False)
     _escapes: re.Pattern[bytes] = field(init=False, repr=False, compare=False)
     # Rules grouped by the listed fields they require (see _Group): a whole pack costs one
     # C-level pass per group over a block, not one per rule. The groups requiring a resource are
@@ -122,8 +122,6 @@ class Prefilter:
         needles = {n for alt in alts for f in alt for n in f}
         object.__setattr__(self, "_escapes",
                            _escape_pattern(needles, IP_CHARS if any(public) else ""))
-        object.__setattr__(self, "light", LightDecoder(
-            f for req in self.requirements for f in req if f in LIGHT_FIELDS))
         groups: dict[tuple[str, ...], tuple[set[Any], dict[Any, list[_Check]]]] = {}
         getters: dict[str, Callable[[Any], Any]] = {f: attrgetter(PATHS[f]) for f in _SELECTIVITY}
         getters["request_object"] = request_body_text  # (a light event may not have it)
@@ -162,6 +160,14 @@ class Prefilter:
         object.__setattr__(self, "_getters", tuple(
             (*check[0], _predicate((check,))) for check in others))
 
+    @cached_property
+    def light(self) -> LightDecoder:
+        """The light decoder of the fields the rules require, made on first use: it imports
+        msgspec, which the first record needs and an empty input never does."""
+        from kubetrail.rules.lightevent import LightDecoder
+
+        return LightDecoder(f for req in self.requirements for f in req if f in LIGHT_FIELDS)
+
     @classmethod
     def from_rules(cls, rules: Sequence[Rule]) -> Prefilter | None:
         """None (decode everything) when any rule has no Requires or there are no rules."""
@@ -192,7 +198,7 @@ class Prefilter:
 
     def event_may_match(self, ev: Any) -> bool:
         """`may_match_event` after the light decode (`light.decode_line`)."""
-        if ev.p_log_type is not UNSET or ev.kind != "Event":
+        if ev.p_log_type is not self.light.unset or ev.kind != "Event":
             return True  # a Panther log (p_log_type decides its format), or no audit Event
         for get, sure, checked in (*self._resource_groups, *self._other_groups):
             value = get(ev)

@@ -21,7 +21,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from kubetrail.rules.lightevent import FIELDS as LIGHT_FIELDS
+from kubetrail.rules.lightfields import FIELDS as LIGHT_FIELDS
 from kubetrail.rules.network import PUBLIC_SOURCE_IPS
 from kubetrail.rules.principals import is_system_principal
 

@@ -27,8 +27,6 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 try:  # hashlib's own BLAKE2b, without hashlib's import of OpenSSL (a few ms of every start)
     from _blake2 import blake2b
 except ImportError:  # pragma: no cover - a Python built without it
@@ -52,6 +50,8 @@ def user_cache() -> Path | None:
 def _read(path: Path | None) -> dict[str, str]:
     if path is None:
         return {}
+    import orjson  # (here: a start-up served by the pack cache never reads this cache)
+
     try:
         data = path.read_bytes()
         if not data.startswith(_FORMAT):
@@ -65,6 +65,8 @@ def _read(path: Path | None) -> dict[str, str]:
 
 
 def _write(path: Path, entries: dict[str, str]) -> None:
+    import orjson
+
     write_atomically(path, _FORMAT + orjson.dumps(entries))
 
 
@@ -89,6 +91,8 @@ def _key(text: bytes) -> str:
 def _json(value: Any) -> str | None:
     """`value` as JSON text when JSON holds it exactly (not a YAML timestamp, set, binary or
     non-string key: those are parsed each time); else None."""
+    import orjson
+
     try:
         text = orjson.dumps(value)
     except TypeError:
@@ -126,6 +130,8 @@ class SpecCache:
                 self._user = _read(self._user_path)
             hit = self._user.get(key) or self._new.get(key)
         if type(hit) is str:
+            import orjson
+
             try:
                 return orjson.loads(hit)
             except orjson.JSONDecodeError:  # a damaged entry: parsed again
@@ -146,6 +152,8 @@ class SpecCache:
 
 def build(files: Iterable[Path], parse: Callable[[bytes], Any], target: Path = PACKAGED) -> int:
     """Write the packaged cache of `files` (build time); the number of entries."""
+    import orjson
+
     entries: dict[str, str] = {}
     for path in files:
         text = path.read_bytes()

@@ -14,13 +14,9 @@ encoded record is still parsed and reported as the Failure it is.
 from __future__ import annotations
 
 import binascii
-import heapq
 import zlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, TypeGuard
-
-import msgspec
-import orjson
 
 from kubetrail.errors import ConfigError, DecodeError
 from kubetrail.sources.density import check_density
@@ -33,12 +29,41 @@ BOM = b"\xef\xbb\xbf"
 GZIP_MAGIC = b"\x1f\x8b"
 
 
-class _AnyObject(msgspec.Struct):
-    """Decoding into this checks a JSON object's syntax and builds nothing of it."""
+def _bind_parsers() -> None:
+    """Bind the JSON checks and parser below to msgspec's and orjson's, on first use: both are
+    imported with the first record (an empty input needs neither), and each call after that
+    goes straight to them."""
+    global _check_object, _check_value, _parse, _ParseError
+    import msgspec
+    import orjson
+
+    class _AnyObject(msgspec.Struct):
+        """Decoding into this checks a JSON object's syntax and builds nothing of it."""
+
+    _check_object = msgspec.json.Decoder(_AnyObject).decode
+    _check_value = msgspec.json.Decoder(msgspec.Raw).decode
+    _parse, _ParseError = orjson.loads, orjson.JSONDecodeError
 
 
-_check_object = msgspec.json.Decoder(_AnyObject).decode
-_check_value = msgspec.json.Decoder(msgspec.Raw).decode
+def _first_check_object(text: bytes) -> Any:
+    _bind_parsers()
+    return _check_object(text)
+
+
+def _first_check_value(text: bytes) -> Any:
+    _bind_parsers()
+    return _check_value(text)
+
+
+def _first_parse(data: bytes | bytearray | memoryview | str) -> Any:
+    _bind_parsers()
+    return _parse(data)
+
+
+_check_object: Callable[[bytes], Any] = _first_check_object
+_check_value: Callable[[bytes], Any] = _first_check_value
+_parse: Callable[[bytes | bytearray | memoryview | str], Any] = _first_parse
+_ParseError: type[Exception] = ValueError  # orjson.JSONDecodeError, once _parse has run
 
 _JSON_TYPES = {
     type(None): "null", bool: "boolean", int: "number", float: "number", str: "string",
@@ -115,6 +140,8 @@ def escaped(text: str, limit: int = 160) -> str:
 def describe_keys(obj: Mapping[Any, Any], limit: int = 12) -> str:
     """The first keys of an untrusted object in sorted order, each escaped and cut, at most
     `limit` of them."""
+    import heapq  # (here: only a failure's reason needs it)
+
     keys = heapq.nsmallest(limit, (k if type(k) is str else type_name(k) for k in obj))
     text = ", ".join(describe(k, 40) for k in keys)
     return text + (f", … ({len(obj)} keys)" if len(obj) > limit else "")
@@ -134,8 +161,8 @@ def loads(data: bytes | bytearray | memoryview | str, what: str = "JSON") -> Any
     data = _strip_bom(data)
     check_density(data, what)
     try:
-        return orjson.loads(data)
-    except orjson.JSONDecodeError as exc:
+        return _parse(data)
+    except _ParseError as exc:
         raise DecodeError(f"invalid {what}: {escaped(str(exc))}") from None
 
 
@@ -143,6 +170,8 @@ def dump(value: Any, limit: int = MAX_FAILURE_RAW) -> bytes:
     """Bytes of an already-parsed value (at most `limit` of them), for Failure.raw and failure
     reasons when the original bytes are gone. Never raises and never recurses: a value orjson
     cannot write (nesting beyond its limit, a non-JSON type) is written by a bounded loop."""
+    import orjson
+
     try:
         out = orjson.dumps(value)
     except Exception:
@@ -152,6 +181,8 @@ def dump(value: Any, limit: int = MAX_FAILURE_RAW) -> bytes:
 
 
 def _scalar(value: object) -> bytes:
+    import orjson
+
     if value is None or type(value) is bool:
         return b"null" if value is None else (b"true" if value else b"false")
     if isinstance(value, int | float):

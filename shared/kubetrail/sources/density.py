@@ -16,9 +16,10 @@ CONTAINER_ALLOWANCE = 16384
 
 
 # A JSON string literal (unrolled so that matching is linear); what is left unmatched (an
-# unterminated string) is counted as structure, which only errs towards refusing.
-_STRINGS = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)
-_STRINGS_STR = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)
+# unterminated string) is counted as structure, which only errs towards refusing. Compiled on
+# first use (by re's cache): only text dense enough to be suspect needs it.
+_STRINGS = rb'"[^"\\]*(?:\\.[^"\\]*)*"'
+_STRINGS_STR = r'"[^"\\]*(?:\\.[^"\\]*)*"'
 
 
 def _count_openers(data: str | bytes | bytearray) -> int:
@@ -39,8 +40,9 @@ def check_density(data: bytes | bytearray | memoryview | str, what: str = "JSON"
         # Braces inside strings build nothing: an envelope whose string holds a dense record
         # (a CloudWatch message, an AKS properties.log) must not be refused for its contents,
         # or one record would cost the whole delivery. Count outside strings before refusing.
-        containers = _count_openers(_STRINGS_STR.sub("", view) if isinstance(view, str)
-                                    else _STRINGS.sub(b"", view))
+        containers = _count_openers(re.sub(_STRINGS_STR, "", view, flags=re.S)
+                                    if isinstance(view, str)
+                                    else re.sub(_STRINGS, b"", view, flags=re.S))
     if containers > limit:
         raise DecodeError(f"{what} refused: {containers} objects/arrays in {len(data)} bytes "
                           f"(more than one per {CONTAINER_DENSITY} bytes would exhaust memory)")

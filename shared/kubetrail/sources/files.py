@@ -26,13 +26,12 @@ import itertools
 import os
 import sys
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from kubetrail.errors import ConfigError, DecodeError, Origin
 from kubetrail.sources.base import Failure, Outcome
-from kubetrail.sources.blocks import Scanned
 from kubetrail.sources.common import (
     BOM,
     DEFAULT_MAX_INFLATE,
@@ -44,12 +43,14 @@ from kubetrail.sources.common import (
     is_json_object,
     loads,
 )
-from kubetrail.sources.detect import decode_document, decode_line
 from kubetrail.sources.guard import guard_stream
-from kubetrail.sources.jsonlines import Part, json_lines, parts
 
 if TYPE_CHECKING:
     from kubetrail.rules.prefilter import Prefilter
+    from kubetrail.sources.jsonlines import Part
+
+# The decoders (sources/detect.py, jsonlines.py and what they import: msgspec, orjson) are
+# imported when a file's first record is read: an empty input needs none of them.
 
 STDIN = "-"
 
@@ -107,6 +108,8 @@ def _read_stream(raw: IO[bytes], source: str, prefilter: Prefilter | None, max_i
     first = _next_content(lines, head)
     if first is None:
         return
+    from kubetrail.sources.detect import decode_document
+
     if _json_lines_from_the_start(first):
         yield from _json_lines(head, lines, stream, source, prefilter, max_inflate, lines_read)
         return
@@ -201,19 +204,26 @@ def _lines(stream: IO[bytes], limit: int) -> Iterator[bytes | str]:
 def _json_lines(head: list[bytes | str], lines: Iterator[bytes | str], stream: IO[bytes],
                 source: str, prefilter: Prefilter | None, max_inflate: int,
                 lines_read: list[int] | None = None) -> Iterator[Outcome]:
+    from kubetrail.sources.detect import decode_line
+    from kubetrail.sources.jsonlines import json_lines, parts
+
     # Only an uncompressed file is read in bulk; a gzip stream (bombs) or stdin stays bounded.
     bounded = isinstance(stream, gzip.GzipFile) or source == "<stdin>"
     stream_parts = parts(head, lines, stream, prefilter, bounded=bounded, limit=max_inflate)
     if lines_read is not None:
         stream_parts = _counted(stream_parts, lines_read)
     yield from json_lines(stream_parts, source, prefilter,
-                          lambda line, origin: _json_line(line, origin, prefilter, max_inflate),
+                          lambda line, origin: _json_line(decode_line, line, origin, prefilter,
+                                                          max_inflate),
                           # a candidate audit Event: the prefilter has had its say
-                          lambda line, origin: _json_line(line, origin, None, max_inflate))
+                          lambda line, origin: _json_line(decode_line, line, origin, None,
+                                                          max_inflate))
 
 
 def _counted(stream_parts: Iterator[Part], lines_read: list[int]) -> Iterator[Part]:
     """The parts, counting their lines as json_lines numbers them."""
+    from kubetrail.sources.blocks import Scanned
+
     for part in stream_parts:
         if isinstance(part, Scanned):
             lines_read[0] += part.lines
@@ -226,8 +236,8 @@ def _counted(stream_parts: Iterator[Part], lines_read: list[int]) -> Iterator[Pa
         yield part
 
 
-def _json_line(text: bytes | str, origin: Origin, prefilter: Prefilter | None,
-               max_inflate: int) -> Iterator[Outcome]:
+def _json_line(decode_line: Callable[..., Iterator[Outcome]], text: bytes | str, origin: Origin,
+               prefilter: Prefilter | None, max_inflate: int) -> Iterator[Outcome]:
     if type(text) is not bytes:
         yield Failure(str(text), origin)
     else:

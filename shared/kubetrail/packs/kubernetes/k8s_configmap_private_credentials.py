@@ -7,7 +7,6 @@ work on any size) names the data keys and the kind of credential, never the valu
 exclusion applies: the cluster's own components in its own namespaces.
 """
 
-import base64
 import binascii
 from collections.abc import Mapping
 from typing import Any
@@ -23,6 +22,8 @@ MAX_BINARY_CHARS = 256 * 1024
 
 def _binary_data(body: Mapping[str, Any]) -> dict[str, str]:
     """`binaryData` (base64 values) decoded as text: the same credentials, one encoding away."""
+    import base64  # (here: loading the pack does not import it)
+
     raw = body.get("binaryData")
     out: dict[str, str] = {}
     budget = MAX_BINARY_CHARS
