@@ -52,7 +52,7 @@ SAMPLES := $(sort $(wildcard samples/*.json samples/*.jsonl))
 run: venv
 	$(KUBETRAIL) scan $(SAMPLES)
 
-test: venv test-deps
+test: venv pack-cache test-deps
 	$(PY) -m pytest -q
 
 lint: venv
