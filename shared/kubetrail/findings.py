@@ -197,16 +197,17 @@ def build_rule_error_finding(
 def _cap(value: Any, max_chars: int, max_items: int, depth: int = 0) -> Any:
     # The usual shapes first (plain dicts and lists of short strings, within every bound): the
     # same result as the general path below, without a call per short string.
+    # None, booleans and floats are their own capped value too.
     kind = type(value)
     if kind is dict and depth < MAX_DEPTH and len(value) <= max_items:
         return {(k if type(k) is str and len(k) <= max_chars else _cap(_text(k), max_chars,
                                                                       max_items)):
-                (v if type(v) is str and len(v) <= max_chars else _cap(v, max_chars, max_items,
-                                                                       depth + 1))
+                (v if (type(v) is str and len(v) <= max_chars) or type(v) in _KEPT
+                 else _cap(v, max_chars, max_items, depth + 1))
                 for k, v in value.items()}
     if kind is list and depth < MAX_DEPTH and len(value) <= max_items:
-        return [v if type(v) is str and len(v) <= max_chars else _cap(v, max_chars, max_items,
-                                                                      depth + 1)
+        return [v if (type(v) is str and len(v) <= max_chars) or type(v) in _KEPT
+                else _cap(v, max_chars, max_items, depth + 1)
                 for v in value]
     if isinstance(value, str):
         if len(value) > max_chars:
@@ -255,6 +256,7 @@ def cap_document(doc: dict[str, Any], limit: int = MAX_DOCUMENT_BYTES) -> dict[s
     return capped_and_encoded(doc, limit)[0]
 
 
+_KEPT = frozenset({type(None), bool, float})
 _FIXED = frozenset({"id", "kind", "rule_id", "dedup_key", "cloud", "log_type", "count",
                     "severity"})
 
