@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from kubetrail.dedup.base import Claim
+from kubetrail.digest import sha256
 from kubetrail.events import AuditEvent
 from kubetrail.record import field, record, replace
 from kubetrail.textsafe import escape_text
@@ -71,18 +72,14 @@ def _iso(t: datetime) -> str:
 def finding_id(dedup_key: str, window_start: datetime) -> str:
     """Stable per dedup window: a retried publish carries the same id, so subscribers can drop
     a duplicate delivery by id."""
-    import hashlib  # here: hashlib loads OpenSSL, a few ms of every cold start
-
-    digest = hashlib.sha256(f"{dedup_key}\x00{_iso(window_start)}".encode()).hexdigest()
+    digest = sha256(f"{dedup_key}\x00{_iso(window_start)}".encode()).hexdigest()
     return digest[:32]
 
 
 def escalation_id(first_id: str, severity: str) -> str:
     """Stable per (window, severity): the id of the escalation of the window whose first finding
     is `first_id` to `severity`, so a retried escalation carries the same id."""
-    import hashlib
-
-    return hashlib.sha256(f"{first_id}\x00escalation\x00{severity}".encode()).hexdigest()[:32]
+    return sha256(f"{first_id}\x00escalation\x00{severity}".encode()).hexdigest()[:32]
 
 
 def as_escalation(finding: Finding) -> Finding:

@@ -6,6 +6,7 @@ import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, cast
 
+from kubetrail.digest import sha256
 from kubetrail.errors import Origin
 from kubetrail.events import AuditEvent
 from kubetrail.record import field, record
@@ -120,9 +121,7 @@ def dedup_key(rule_id: str, dedup: str) -> str:
     """`<rule id>:<dedup string>`, long strings cut and completed with their hash so that two
     different values never share a key and stores' key limits hold."""
     if len(dedup) > MAX_DEDUP_CHARS:
-        import hashlib  # here: hashlib loads OpenSSL, a few ms of every cold start
-
-        digest = hashlib.sha256(dedup.encode("utf-8", "surrogatepass")).hexdigest()
+        digest = sha256(dedup.encode("utf-8", "surrogatepass")).hexdigest()
         dedup = f"{dedup[:MAX_DEDUP_CHARS]}…#sha256:{digest}"
     return f"{rule_id}:{dedup}"
 
