@@ -66,7 +66,8 @@ class RequestKeys:
         self.needles = tuple(sorted(k.encode() for k in self.keys))
 
     def __contains__(self, body: Any) -> bool:
-        return not self.keys.isdisjoint(_all_keys(body))
+        # (no body, a Metadata-level record: no keys, without a walk)
+        return body is not None and not self.keys.isdisjoint(_all_keys(body))
 
     def __iter__(self) -> Iterator[str]:
         return iter(sorted(self.keys))
