@@ -172,3 +172,24 @@ def test_capping_deep_plain_nesting_answers_like_the_general_path() -> None:
     for i in range(40):
         deep = {"k" * i: deep} if i % 2 else [deep, "x" * i]
     assert _cap(deep, 8, 4) == _cap(_disguised(deep), 8, 4)
+
+
+def test_the_json_of_every_kind_of_finding_is_its_documents() -> None:
+    from kubetrail.errors import Origin
+    from kubetrail.findings import as_escalation, build_rule_error_finding, rule_error_key
+    from kubetrail.publish.formats import as_ocsf
+    from kubetrail.record import replace
+    from kubetrail.rules.engine import rule_error
+
+    made = finding_for(request_object=ds_manifest(hostNetwork=True), username="x" * 20_000)
+    error = rule_error("R.Id", "rule", ValueError("v"), Origin("f", "1"))
+    claim = SqliteDedupStore().claim(rule_error_key(error), T0, timedelta(minutes=5))
+    for f in (made, as_escalation(made), as_ocsf(made),
+              build_rule_error_finding(error, make_event(), claim, T0, 5)):
+        assert f.to_json() == orjson.dumps(f.document)
+        assert len(f.to_json()) <= MAX_DOCUMENT_BYTES
+    # a copy holding another document encodes that one, not the one it was built with
+    other = replace(made, document={**made.document, "title": "changed"})
+    assert orjson.loads(other.to_json())["title"] == "changed"
+    assert orjson.loads(made.to_json())["title"] != "changed"
+    assert replace(made, encoding=None) == made  # (equality never looks at the encoding)

@@ -232,3 +232,35 @@ def test_a_failing_optional_function_keeps_the_alert_and_adds_a_low_rule_error(t
     assert (error.kind, error.severity, error.document["function"]) == ("rule_error", "LOW",
                                                                         "title")
     assert report.findings == 2 and report.rule_error_findings == 1
+
+
+class _Recording(SqliteDedupStore):
+    """The times and periods the pipeline claims with."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked: list[tuple[datetime, timedelta]] = []
+
+    def claim(self, key: str, event_time: datetime, period: timedelta, threshold: int = 1, *,
+              severity: int = 0, distinct: str | None = None):  # type: ignore[no-untyped-def]
+        self.asked.append((event_time, period))
+        return super().claim(key, event_time, period, threshold, severity=severity,
+                             distinct=distinct)
+
+
+@pytest.mark.parametrize("when", [
+    T0, None, T0.astimezone(timezone(timedelta(hours=-3))),
+    datetime(1, 1, 2, tzinfo=UTC), datetime(1, 1, 2, tzinfo=UTC) - timedelta(microseconds=1),
+    datetime(9999, 12, 30, tzinfo=UTC) - timedelta(hours=2),
+    datetime(9999, 12, 30, tzinfo=UTC) - timedelta(hours=2) + timedelta(microseconds=1),
+    datetime(9999, 12, 30, tzinfo=UTC) - timedelta(hours=2) - timedelta(microseconds=1),
+])
+def test_a_match_claims_in_the_window_its_event_time_gives(when: datetime | None) -> None:
+    store, pub = _Recording(), Collector()
+    pipeline = Pipeline(RULES, store, pub, clock=lambda: T0)
+    pipeline.process([Decoded(make_event(username="first", time=T0), ORIGIN),
+                      Decoded(make_event(username="w", time=when), ORIGIN)])
+    shown, anchor, period = pipeline._window(when, 60)
+    assert store.asked[1:] == [(anchor, period)]
+    assert store.asked[1][0].tzinfo is UTC
+    assert pub.received[1].document["event_time"] == shown.isoformat().replace("+00:00", "Z")

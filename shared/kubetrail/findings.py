@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from kubetrail.dedup.base import Claim
+from kubetrail.digest import sha256
 from kubetrail.events import AuditEvent
 from kubetrail.record import field, record, replace
 from kubetrail.textsafe import escape_text
@@ -49,9 +50,16 @@ class Finding:
     # The audit event the finding was raised on, for renderings that need more of it than the
     # document holds (OCSF: groups, audit id, account); never serialized.
     event: AuditEvent | None = field(default=None, repr=False, compare=False)
+    # (the document and its JSON as cap_document last wrote them: to_json's answer while the
+    # finding still holds that very document; never serialized, never compared)
+    encoding: tuple[Mapping[str, Any], bytes] | None = field(default=None, repr=False,
+                                                             compare=False)
 
     def to_json(self) -> bytes:
         """The document as compact UTF-8 JSON, guaranteed under MAX_DOCUMENT_BYTES."""
+        kept = self.encoding
+        if kept is not None and kept[0] is self.document:
+            return kept[1]
         import orjson  # (here, once per finding: a scan that finds nothing never imports it)
 
         return orjson.dumps(self.document)
@@ -64,27 +72,24 @@ def _iso(t: datetime) -> str:
 def finding_id(dedup_key: str, window_start: datetime) -> str:
     """Stable per dedup window: a retried publish carries the same id, so subscribers can drop
     a duplicate delivery by id."""
-    import hashlib  # here: hashlib loads OpenSSL, a few ms of every cold start
-
-    digest = hashlib.sha256(f"{dedup_key}\x00{_iso(window_start)}".encode()).hexdigest()
+    digest = sha256(f"{dedup_key}\x00{_iso(window_start)}".encode()).hexdigest()
     return digest[:32]
 
 
 def escalation_id(first_id: str, severity: str) -> str:
     """Stable per (window, severity): the id of the escalation of the window whose first finding
     is `first_id` to `severity`, so a retried escalation carries the same id."""
-    import hashlib
-
-    return hashlib.sha256(f"{first_id}\x00escalation\x00{severity}".encode()).hexdigest()[:32]
+    return sha256(f"{first_id}\x00escalation\x00{severity}".encode()).hexdigest()[:32]
 
 
 def as_escalation(finding: Finding) -> Finding:
     """The finding of an escalation claim (dedup `Claim.escalation`): `kind` "escalation", its own
     id, and `escalates`, the id of the window's first finding."""
     first = finding.id
-    doc = cap_document({**finding.document, "id": escalation_id(first, finding.severity),
-                        "kind": "escalation", "escalates": first})
-    return replace(finding, id=doc["id"], document=doc)
+    doc, encoded = capped_and_encoded({**finding.document,
+                                       "id": escalation_id(first, finding.severity),
+                                       "kind": "escalation", "escalates": first})
+    return replace(finding, id=doc["id"], document=doc, encoding=(doc, encoded))
 
 
 def event_context(event: AuditEvent) -> dict[str, Any]:
@@ -132,10 +137,10 @@ def build_finding(match: Match, claim: Claim, event_time: datetime) -> Finding:
     for key in ("destinations", "summary"):  # Panther rules' destinations(), SummaryAttributes
         if key in extra:
             doc[key] = extra[key]
-    doc = cap_document(doc)
+    doc, encoded = capped_and_encoded(doc)
     return Finding(
         id=doc["id"], rule_id=rule.rule_id, title=doc["title"], severity=doc["severity"],
-        cloud=event.cloud, cluster=cluster, document=doc, event=event,
+        cloud=event.cloud, cluster=cluster, document=doc, event=event, encoding=(doc, encoded),
     )
 
 
@@ -178,27 +183,28 @@ def build_rule_error_finding(
         "count": claim.count,
         "context": event_context(event),
     }
-    doc = cap_document(doc)
+    doc, encoded = capped_and_encoded(doc)
     return Finding(
         id=doc["id"], rule_id=error.rule_id, title=doc["title"], severity=severity,
         cloud=event.cloud, cluster=event.cluster or "", document=doc, kind="rule_error",
-        event=event,
+        event=event, encoding=(doc, encoded),
     )
 
 
 def _cap(value: Any, max_chars: int, max_items: int, depth: int = 0) -> Any:
     # The usual shapes first (plain dicts and lists of short strings, within every bound): the
     # same result as the general path below, without a call per short string.
+    # None, booleans and floats are their own capped value too.
     kind = type(value)
     if kind is dict and depth < MAX_DEPTH and len(value) <= max_items:
         return {(k if type(k) is str and len(k) <= max_chars else _cap(_text(k), max_chars,
                                                                       max_items)):
-                (v if type(v) is str and len(v) <= max_chars else _cap(v, max_chars, max_items,
-                                                                       depth + 1))
+                (v if (type(v) is str and len(v) <= max_chars) or type(v) in _KEPT
+                 else _cap(v, max_chars, max_items, depth + 1))
                 for k, v in value.items()}
     if kind is list and depth < MAX_DEPTH and len(value) <= max_items:
-        return [v if type(v) is str and len(v) <= max_chars else _cap(v, max_chars, max_items,
-                                                                      depth + 1)
+        return [v if (type(v) is str and len(v) <= max_chars) or type(v) in _KEPT
+                else _cap(v, max_chars, max_items, depth + 1)
                 for v in value]
     if isinstance(value, str):
         if len(value) > max_chars:
@@ -244,13 +250,26 @@ def cap_document(doc: dict[str, Any], limit: int = MAX_DOCUMENT_BYTES) -> dict[s
     Values are shortened, never dropped silently; the id and rule fields are never touched.
     Nesting deeper than MAX_DEPTH, integers beyond 64 bits and values that are not JSON are
     replaced by a marker or their text, so any document a rule can produce is encodable."""
+    return capped_and_encoded(doc, limit)[0]
+
+
+_KEPT = frozenset({type(None), bool, float})
+_FIXED = frozenset({"id", "kind", "rule_id", "dedup_key", "cloud", "log_type", "count",
+                    "severity"})
+
+
+def capped_and_encoded(doc: dict[str, Any], limit: int = MAX_DOCUMENT_BYTES
+                       ) -> tuple[dict[str, Any], bytes]:
+    """`cap_document(doc, limit)` and its compact JSON (the encoding that measured it)."""
     import orjson
 
     max_chars, max_items = MAX_STRING_CHARS, MAX_LIST_ITEMS
-    fixed = {"id", "kind", "rule_id", "dedup_key", "cloud", "log_type", "count", "severity"}
     while True:
-        capped = {k: (v if k in fixed else _cap(v, max_chars, max_items)) for k, v in doc.items()}
-        if len(orjson.dumps(capped)) <= limit or max_chars <= 64:
-            return capped
+        # (a short string, most values, is its own capped value: no call for it)
+        capped = {k: (v if k in _FIXED or (type(v) is str and len(v) <= max_chars)
+                      else _cap(v, max_chars, max_items)) for k, v in doc.items()}
+        encoded = orjson.dumps(capped)
+        if len(encoded) <= limit or max_chars <= 64:
+            return capped, encoded
         max_chars //= 4
         max_items = max(4, max_items // 4)

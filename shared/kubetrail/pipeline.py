@@ -206,7 +206,13 @@ class Pipeline:
 
     def _claim(self, match: Match, report: BatchReport, pending: Pending) -> None:
         rule, event = match.rule, match.event
-        event_time, anchor, period = self._window(event.time, rule.dedup_period_minutes)
+        t, bounds = event.time, self._bounds.get(rule.dedup_period_minutes)
+        if t is not None and t.tzinfo is UTC and bounds is not None \
+                and EARLIEST_WINDOW <= t <= bounds[1]:  # (what _window answers for it)
+            event_time = anchor = t
+            period = bounds[0]
+        else:
+            event_time, anchor, period = self._window(t, rule.dedup_period_minutes)
         distinct = None if rule.distinct is None else distinct_value(event, rule.distinct)
         rank = _RANKS.get(match.severity)
         if rank is None:

@@ -39,6 +39,10 @@ def safe_json_line(json_bytes: bytes) -> bytes:
     """Compact JSON (as orjson writes it: valid UTF-8, C0 controls already escaped) with every
     other unsafe character escaped as \\uXXXX, so the text is one line a terminal prints safely.
     The JSON value is unchanged: a parser reads the same strings back."""
+    # Every alternative of the pattern is DEL or starts at a non-ASCII byte: ASCII text without
+    # DEL (nearly every finding) has nothing to escape, and the regex would walk it byte by byte.
+    if json_bytes.isascii() and b"\x7f" not in json_bytes:
+        return json_bytes
     return re.sub(_UNSAFE_UTF8, _escape_utf8, json_bytes)
 
 

@@ -72,3 +72,20 @@ def test_every_unsafe_code_point_is_escaped_and_nothing_else() -> None:
     assert not any(UNSAFE_CHARS.match(c) for c in kept)
     assert all(chr(i) in kept for i in range(0xa0, 0x3000) if not UNSAFE_CHARS.match(chr(i))
                and chr(i) not in '"\\')
+
+
+@pytest.mark.parametrize("text", ["plain ascii \x7f del", "\x7f", "ascii then \u2028", "é\x7f"])
+def test_del_is_escaped_in_otherwise_ascii_text(text: str) -> None:
+    # The ASCII fast path must still see DEL, the one unsafe character that is ASCII.
+    from kubetrail.textsafe import safe_json_line
+
+    line = safe_json_line(orjson.dumps({"k": text}))
+    assert b"\x7f" not in line and "\u2028" not in line.decode()
+    assert orjson.loads(line) == {"k": text}
+
+
+def test_safe_ascii_json_is_returned_unchanged() -> None:
+    from kubetrail.textsafe import safe_json_line
+
+    body = orjson.dumps({"k": "".join(map(chr, range(0x20, 0x7f))), "n": [1, 2.5, None]})
+    assert safe_json_line(body) == body

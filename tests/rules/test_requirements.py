@@ -3,7 +3,9 @@ keys, as the engine and the prefilter read them."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import pytest
@@ -126,3 +128,59 @@ def test_deep_bodies_are_walked_without_recursion() -> None:
         body = {"a": [body]}
     assert body in RequestKeys(["hostIPC"])
     assert body not in RequestKeys(["hostPID"])
+
+
+def _keys_by_definition(body: Any) -> set[str]:
+    """Every str key of every Mapping reached through Mappings and lists (the meaning of
+    `request_object: [keys]`), written the plain recursive way as the reference."""
+    if isinstance(body, Mapping):
+        found = {k for k in body if isinstance(k, str)}
+        for value in body.values():
+            found |= _keys_by_definition(value)
+        return found
+    if isinstance(body, list):
+        return set().union(*map(_keys_by_definition, body)) if body else set()
+    return set()
+
+
+class _StrKey(str):
+    pass
+
+
+class _Dict(dict):  # type: ignore[type-arg]
+    pass
+
+
+class _List(list):  # type: ignore[type-arg]
+    pass
+
+
+@pytest.mark.parametrize("body", [
+    {"a": {"b": [{"c": 1}, [{"d": None}], "e"]}, "f": [1.5, True, "g"]},
+    MappingProxyType({"hostPID": True, "x": {"y": 1}}),  # a Mapping that is not a dict
+    {"spec": MappingProxyType({"hostPID": {"z": 1}})},
+    {"a": ({"hostPID": 1},), "b": ({"c": 1},)},  # tuples are not walked
+    {1: {"hostPID": 1}, (2, 3): "x", "k": {4.5: {"m": 1}}},  # non-str keys are not keys
+    {_StrKey("hostPID"): 1, "v": _StrKey("notakey")},
+    _Dict(hostPID=1, inner=_List([_Dict(deep=1)])),
+    [{"top": [{"hostIPC": 1}]}],
+    "hostPID", 7, None, (), {"only": _List()},
+])
+def test_request_keys_of_any_body_are_its_keys_by_definition(body: Any) -> None:
+    expected = _keys_by_definition(body)
+    for key in ["hostPID", "hostIPC", "deep", "m", "top", "notakey", "only", "y", "z", "c"]:
+        assert (body in RequestKeys([key])) is (key in expected), key
+
+
+def test_only_string_keys_are_kept() -> None:
+    from kubetrail.rules.requirements import _all_keys
+
+    class Equal:  # a key that would pass for "hostPID" if it were kept
+        def __eq__(self, other: object) -> bool:
+            return True
+
+        def __hash__(self) -> int:
+            return hash("hostPID")
+
+    assert {Equal(): 1, "a": {2: 3}} not in RequestKeys(["hostPID"])
+    assert _all_keys({Equal(): 1, "a": {2: 3}}) == {"a"}

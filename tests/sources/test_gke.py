@@ -190,3 +190,26 @@ def test_wrong_types_fail(path: tuple[str, ...], value: Any, reason: str) -> Non
     outcome = decode_log_entry(e, ORIGIN)
     assert isinstance(outcome, Failure) and outcome.reason == reason
     assert orjson.loads(outcome.raw) == e
+
+
+@pytest.mark.parametrize("method", [
+    "io.k8s.core.v1.pods.get", "io.k8s.apps.v1.daemonsets.create", "io.k8s.readyz",
+    "io.k8s.core.v1.pods.exec.create", "google.container.v1.ClusterManager.GetCluster",
+    "io.k8s." + "x" * 300 + ".v1.pods.get", "io.k8s.core.v1." + "p" * 300 + ".get",
+    "io.k8s." + "Q" * 300, "io.K8s.core.v1.pods.get",
+])
+def test_a_method_decodes_the_same_every_time_it_is_seen(method: str) -> None:
+    # (methods of real length are parsed once and cached; long ones are not kept)
+    try:
+        expected: Any = parse_method(method)
+    except Exception as exc:
+        expected = str(exc)
+    for _ in range(3):
+        outcome = decode_log_entry(entry(method, "core/v1/namespaces/a/pods/b"), ORIGIN)
+        if isinstance(expected, str):
+            assert isinstance(outcome, Failure) and outcome.reason == expected
+        else:
+            assert isinstance(outcome, Decoded)
+            assert (outcome.event.verb, outcome.event.resource, outcome.event.subresource,
+                    outcome.event.api_version) == (expected[0], expected[3], expected[4],
+                                                   expected[2])

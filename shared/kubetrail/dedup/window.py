@@ -16,13 +16,15 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
-from kubetrail.dedup.base import Claim
+from kubetrail.dedup.base import Claim, new_claim
+from kubetrail.digest import sha256
 from kubetrail.record import record, replace
 
 MIN_TIME = datetime.min.replace(tzinfo=UTC)
 MAX_TIME = datetime.max.replace(tzinfo=UTC)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 US = timedelta(microseconds=1)
+_ZERO = timedelta(0)
 NONE = -1
 # A distinct-count rule's Threshold is at most this many values: a window keeps at most that many
 # 22-character hashes (22 KB), far below every store's item limit (DynamoDB 400 KB per item, Table
@@ -34,7 +36,7 @@ State = Literal["counting", "pending", "published"]
 
 def later(t: datetime, delta: timedelta) -> datetime:
     """`t + delta`, clamped to the datetime range (year 1 … 9999) instead of raising."""
-    if delta >= timedelta(0):
+    if delta >= _ZERO:
         return MAX_TIME if t > MAX_TIME - delta else t + delta
     return MIN_TIME if t < MIN_TIME - delta else t + delta
 
@@ -56,10 +58,9 @@ def expires_at(window_end: datetime, now: datetime, period: timedelta) -> dateti
 
 def distinct_hash(value: str) -> str:
     """What a window stores of a distinct value: 128 bits of SHA-256, base64url (22 chars)."""
-    import base64
-    import hashlib  # here: hashlib loads OpenSSL, a few ms of every cold start (base64: 1 ms)
+    import base64  # (here: 1 ms of every cold start)
 
-    digest = hashlib.sha256(value.encode("utf-8", "surrogatepass")).digest()[:16]
+    digest = sha256(value.encode("utf-8", "surrogatepass")).digest()[:16]
     return base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")
 
 
@@ -159,8 +160,8 @@ def counted(w: Window, req: ClaimRequest) -> Claim:
 
 
 def _claim(w: Window, req: ClaimRequest, *, owner: bool, escalation: bool) -> Claim:
-    return Claim(w.key, w.start, w.end, w.count, owner, w.token, severity=req.severity,
-                 escalation=escalation, distinct_count=len(w.distinct))
+    return new_claim(w.key, w.start, w.end, w.count, owner, w.token, severity=req.severity,
+                     escalation=escalation, distinct_count=len(w.distinct))
 
 
 def confirm_step(current: Window | None, claim: Claim) -> Window | None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from kubetrail.errors import ConfigError
-from kubetrail.findings import Finding, cap_document
+from kubetrail.findings import Finding, capped_and_encoded
 from kubetrail.ocsf import ocsf_document
 from kubetrail.publish.base import Publisher, PublishResult
 from kubetrail.record import replace
@@ -28,7 +28,8 @@ class OcsfPublisher:
 
 def as_ocsf(finding: Finding) -> Finding:
     """The same finding with its OCSF document."""
-    return replace(finding, document=cap_document(ocsf_document(finding.document, finding.event)))
+    doc, encoded = capped_and_encoded(ocsf_document(finding.document, finding.event))
+    return replace(finding, document=doc, encoding=(doc, encoded))
 
 
 def finding_format(env: Mapping[str, str]) -> str:

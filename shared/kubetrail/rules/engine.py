@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, cast
 
+from kubetrail.digest import sha256
 from kubetrail.errors import Origin
 from kubetrail.events import AuditEvent
 from kubetrail.record import field, record
@@ -28,6 +29,23 @@ class Match:
     alert_context: Mapping[str, Any]
     # Finding fields from the rule's functions (Rule.annotate): description, runbook, ...
     overrides: Mapping[str, Any] = field(default_factory=dict)
+
+
+class _FillMatch:
+    """Match's slots filled by plain assignments, then given its real class (as
+    kubetrail.events._Fill does for AuditEvent): a match is made per matching rule and record."""
+
+    __slots__ = Match.__slots__
+
+    def __init__(self, rule: Rule, event: AuditEvent, title: str, dedup_key: str, severity: str,
+                 alert_context: Mapping[str, Any], overrides: Mapping[str, Any]) -> None:
+        self.rule, self.event, self.title, self.dedup_key = rule, event, title, dedup_key
+        self.severity, self.alert_context, self.overrides = severity, alert_context, overrides
+        self.__class__ = Match  # type: ignore[assignment]
+
+
+# `Match(...)` with every field given, in order (tests/rules/test_engine_titles.py).
+new_match = cast("Callable[..., Match]", _FillMatch)
 
 
 @record(frozen=True, slots=True)
@@ -90,18 +108,9 @@ def _shown(char: str) -> str:
     return char
 
 
-# A rule's optional functions by the name its errors report: (Rule attribute).
-_OPTIONAL = {"title": "title", "dedup": "dedup", "severity": "dynamic_severity",
-             "alert_context": "alert_context", "annotate": "annotate"}
-
-
-def _optional(rule: Rule, function: str, event: AuditEvent, origin: Origin | None,
-              errors: list[RuleError], default: Any) -> Any:
-    """What the rule's optional `function` answers for the event; `default` when the rule has
-    none or it raised (then its error is appended to `errors`)."""
-    call = getattr(rule, _OPTIONAL[function])
-    if call is None:
-        return default
+def _answer(call: Callable[[Any], Any], rule: Rule, function: str, event: AuditEvent,
+            origin: Origin | None, errors: list[RuleError], default: Any) -> Any:
+    """`call(event)` (the rule's `function`); `default` when it raised (its error appended)."""
     try:
         return call(event)
     except Exception as exc:
@@ -113,9 +122,7 @@ def dedup_key(rule_id: str, dedup: str) -> str:
     """`<rule id>:<dedup string>`, long strings cut and completed with their hash so that two
     different values never share a key and stores' key limits hold."""
     if len(dedup) > MAX_DEDUP_CHARS:
-        import hashlib  # here: hashlib loads OpenSSL, a few ms of every cold start
-
-        digest = hashlib.sha256(dedup.encode("utf-8", "surrogatepass")).hexdigest()
+        digest = sha256(dedup.encode("utf-8", "surrogatepass")).hexdigest()
         dedup = f"{dedup[:MAX_DEDUP_CHARS]}…#sha256:{digest}"
     return f"{rule_id}:{dedup}"
 
@@ -167,21 +174,35 @@ class RuleSet:
     ) -> tuple[Match, RuleError | None]:
         """Call the optional functions; one that fails falls back to the default and is reported
         (the last failure), so a bug in title() never costs the alert."""
+        # (per match: each function read from the rule directly, and not called when absent)
         errors: list[RuleError] = []
         name = rule.display_name
-        title = _optional(rule, "title", event, origin, errors, name)
-        title = _printable(str(title or name), MAX_TITLE_CHARS)
-        dedup = str(_optional(rule, "dedup", event, origin, errors, title) or title)
-        severity = str(_optional(rule, "severity", event, origin, errors, "DEFAULT")
-                       or "DEFAULT").upper()
-        if severity not in SEVERITIES:
+        call = rule.title
+        title = name if call is None else _answer(call, rule, "title", event, origin, errors, name)
+        title = _printable(title if type(title) is str and title else str(title or name),
+                           MAX_TITLE_CHARS)
+        call = rule.dedup
+        dedup = title if call is None else _answer(call, rule, "dedup", event, origin, errors,
+                                                   title)
+        dedup = dedup if type(dedup) is str and dedup else str(dedup or title)
+        call = rule.dynamic_severity
+        if call is None:
             severity = rule.severity
-        context = _optional(rule, "alert_context", event, origin, errors, {})
-        if not isinstance(context, Mapping):
+        else:
+            severity = str(_answer(call, rule, "severity", event, origin, errors, "DEFAULT")
+                           or "DEFAULT").upper()
+            if severity not in SEVERITIES:
+                severity = rule.severity
+        call = rule.alert_context
+        context = {} if call is None else _answer(call, rule, "alert_context", event, origin,
+                                                  errors, {})
+        if type(context) is not dict and not isinstance(context, Mapping):
             context = {"value": context}
-        overrides = _optional(rule, "annotate", event, origin, errors, {})
-        if not isinstance(overrides, Mapping):
+        call = rule.annotate
+        overrides = {} if call is None else _answer(call, rule, "annotate", event, origin,
+                                                    errors, {})
+        if type(overrides) is not dict and not isinstance(overrides, Mapping):
             overrides = {}
-        match = Match(rule, event, title, dedup_key(rule.rule_id, dedup), severity, context,
-                      overrides)
+        match = new_match(rule, event, title, dedup_key(rule.rule_id, dedup), severity, context,
+                          overrides)
         return match, errors[-1] if errors else None

@@ -66,7 +66,8 @@ class RequestKeys:
         self.needles = tuple(sorted(k.encode() for k in self.keys))
 
     def __contains__(self, body: Any) -> bool:
-        return not self.keys.isdisjoint(_all_keys(body))
+        # (no body, a Metadata-level record: no keys, without a walk)
+        return body is not None and not self.keys.isdisjoint(_all_keys(body))
 
     def __iter__(self) -> Iterator[str]:
         return iter(sorted(self.keys))
@@ -124,21 +125,41 @@ def _all_keys(body: Any) -> frozenset[str]:
     last_body, last_keys = _LAST[0]
     if last_body is body and body is not None:
         return last_keys
-    keys: set[str] = set()
+    # Bodies come from JSON: dicts, lists and scalars, told apart by exact type (an ABC
+    # isinstance per value costs more than the rest of the walk). Any other value is pushed and
+    # judged when popped, by the general checks: the same keys for any body.
+    keys: set[Any] = set()
     stack = [body]
+    pop, push = stack.pop, stack.append
     while stack:
-        node = stack.pop()
-        if isinstance(node, Mapping):
+        node = pop()
+        kind = type(node)
+        if kind is dict:
+            keys.update(node)
+            for value in node.values():
+                if type(value) not in _SCALARS:
+                    push(value)
+        elif kind is list:
+            for value in node:
+                if type(value) not in _SCALARS:
+                    push(value)
+        elif kind in _SCALARS:
+            continue
+        elif isinstance(node, Mapping):
             keys.update(k for k in node if isinstance(k, str))
-            stack.extend(v for v in node.values() if isinstance(v, Mapping | list))
+            stack.extend(node.values())
         elif isinstance(node, list):
-            stack.extend(v for v in node if isinstance(v, Mapping | list))
+            stack.extend(node)
     found = frozenset(keys)
+    if not _STR.issuperset(map(type, found)):  # (only a body not made from JSON)
+        found = frozenset(k for k in found if isinstance(k, str))
     _LAST[0] = (body, found)
     return found
 
 
 _LAST: list[tuple[Any, frozenset[str]]] = [(None, frozenset())]
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+_STR = frozenset({str})
 
 
 def requirements(spec: Any) -> dict[str, Any]:

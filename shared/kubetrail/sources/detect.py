@@ -83,7 +83,7 @@ from kubetrail.sources.eventhub_fast import BODY_PREFIX, prefiltered_body
 from kubetrail.sources.gke import decode_log_entry
 from kubetrail.sources.guard import failure_of, isolated, isolated_stream, mark_isolated
 from kubetrail.sources.k8s import event_from_k8s, require_audit_event
-from kubetrail.sources.pubsub import decode_cloudevent, decode_pubsub_message
+from kubetrail.sources.pubsub import decode_cloudevent, decode_pubsub_message, push_line
 from kubetrail.sources.pubsub_fast import PUSH_PREFIX, prefiltered_push
 
 if TYPE_CHECKING:
@@ -147,13 +147,13 @@ def decode_line(
     """Decode one JSON text (e.g. a line of a JSON-lines file); nothing when it is blank. The
     fast path above applies; a failure of the document itself keeps these bytes as its raw.
     Outcomes are streamed: a line holding an array of many documents is never a list of them.
-
-    A line of the API server's own output, without prefilter (a candidate already passed),
-    becomes its one outcome directly, as `_decode_line` makes it, without generator layers."""
-    if prefilter is None and type(data) is bytes and data.startswith(AUDIT_PREFIX) \
-            and type(max_inflate) is int and max_inflate >= 1:
-        try:
-            outcome = _audit_line(data, origin)
+    A line of the API server's own output or a push body of one LogEntry (pubsub.push_line),
+    without prefilter, becomes its one outcome directly, as `_decode_line` makes it."""
+    if prefilter is None and type(data) is bytes and type(max_inflate) is int \
+            and max_inflate >= 1 and data.startswith((AUDIT_PREFIX, PUSH_PREFIX)):
+        try:  # (push_line: a GKE candidate from pubsub_batch, or --no-prefilter)
+            audit = data.startswith(AUDIT_PREFIX)
+            outcome = _audit_line(data, origin) if audit else push_line(data, origin)
         except ConfigError:
             raise
         except Exception as exc:  # what guard_stream makes of it

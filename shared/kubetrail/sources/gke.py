@@ -28,6 +28,7 @@ Mapping:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -55,6 +56,7 @@ GRPC_TO_HTTP = {
 # API groups that are spelled the same in methodName and have no `.k8s.io` suffix.
 SINGLE_LABEL_GROUPS = frozenset({"apps", "batch", "autoscaling", "policy", "extensions"})
 _TIME_KEYS = ("timestamp", "receiveTimestamp")
+_CACHED_METHOD_CHARS = 200
 
 
 def _is_version(token: str) -> bool:
@@ -81,6 +83,24 @@ def parse_method(method: str) -> tuple[str, str | None, str | None, str | None, 
         if n == 3 and method.startswith("io.k8s.") and tokens[2]:
             return tokens[2], None, None, None, None  # non-resource request
     raise DecodeError(f"protoPayload.methodName: not a Kubernetes method: {describe(method)}")
+
+
+@functools.lru_cache(maxsize=1024)
+def _parsed(method: str) -> tuple[str, str | None, str | None, str | None, str | None] | str:
+    """parse_method's answer, or the message of its DecodeError (a cluster has a few hundred
+    methods: the candidates of a stream parse each once)."""
+    try:
+        return parse_method(method)
+    except DecodeError as exc:
+        return exc.message
+
+
+def _method(method: str) -> tuple[str, str | None, str | None, str | None, str | None]:
+    """parse_method(method), cached for names of real length (a long one is not kept)."""
+    parsed = _parsed(method) if len(method) <= _CACHED_METHOD_CHARS else parse_method(method)
+    if type(parsed) is str:
+        raise DecodeError(parsed)
+    return parsed  # type: ignore[return-value]
 
 
 def _group_from_method(token: str | None) -> str | None:
@@ -116,7 +136,7 @@ def log_entry_event(
         method = opt_str(pp, "methodName", "protoPayload.")
         if method is None:
             raise DecodeError("protoPayload.methodName: missing")
-        verb, group_token, version, resource, subresource = parse_method(method)
+        verb, group_token, version, resource, subresource = _method(method)
         resource_name = opt_str(pp, "resourceName", "protoPayload.")
         group, namespace, name, request_uri = _group_from_method(group_token), None, None, None
         if resource is None:

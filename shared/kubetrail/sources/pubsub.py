@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
+from kubetrail import record as records
 from kubetrail.errors import DecodeError, Origin
 from kubetrail.sources.base import Failure, Outcome, Prefiltered, Skip
 from kubetrail.sources.common import (
@@ -94,6 +95,57 @@ def decode_pubsub_message(
         yield Failure(exc.message, origin, cut(dump(msg)))
         return
     yield from decode_log_entry_bytes(raw, origin, prefilter, max_inflate=max_inflate)
+
+
+_PUSH_KEYS = frozenset({"message", "subscription"})
+# The message data pubsub_batch base64-decoded for the candidate lines of its last batch, by the
+# identity of the line (held here, so that the identity cannot be reused while it is kept).
+_HANDED: list[dict[int, tuple[bytes, bytes]]] = [{}]
+
+
+def hand_over(decoded: dict[int, tuple[bytes, bytes]]) -> None:
+    """Keep `decoded` ({id(line): (line, its message data base64-decoded)}) for push_line, in
+    place of the previous batch's. The decode must be common.b64decode's, byte for byte."""
+    _HANDED[0] = decoded
+
+
+def _handed_data(line: bytes) -> bytes | None:
+    kept = _HANDED[0].get(id(line))
+    return kept[1] if kept is not None and kept[0] is line else None
+
+
+def push_line(line: bytes, origin: Origin) -> Outcome | None:
+    """The one outcome of a line holding one Pub/Sub push body of one LogEntry (as a GKE sink
+    delivers it), decoded without prefilter: exactly what detect.decode_line's full path makes
+    of it (the same parses and checks, in the same order, without the generator layers of its
+    dispatch), or None for any other line, or one whose decoding fails or raises here, which
+    the caller then decodes the full way (so every failure keeps its full-path reason)."""
+    try:
+        doc = loads(line)
+        if type(doc) is not dict or not doc.keys() <= _PUSH_KEYS:
+            return None  # (another key may send the document elsewhere in the dispatch)
+        inner = doc.get("message")
+        if type(inner) is not dict or "data" not in inner:
+            return None
+        data = inner["data"]
+        if type(data) is not str or not data:
+            return None
+        message_id = inner.get("messageId") or inner.get("message_id")
+        here = origin.child(message_id) if type(message_id) is str else origin
+        entry_text = _handed_data(line)
+        if entry_text is None:
+            entry_text = b64decode(data, "message.data")
+        if entry_text.startswith(GZIP_MAGIC):
+            return None
+        entry = loads(entry_text, "LogEntry JSON")
+    except Exception:  # (a DecodeError, MemoryError...: the full path says what)
+        return None
+    if type(entry) is not dict:
+        return None
+    outcome = decode_log_entry(entry, here)
+    if type(outcome) is Failure and outcome.origin == origin:  # as detect._decode_line does
+        outcome = records.replace(outcome, raw=cut(line.rstrip()))
+    return outcome
 
 
 @isolated_stream

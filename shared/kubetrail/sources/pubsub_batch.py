@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from kubetrail.sources.gke_verdicts import CANDIDATE, DECLINED, PREFILTERED, judge_all
+from kubetrail.sources.pubsub import hand_over
 from kubetrail.sources.pubsub_fast import CANDIDATE as _READ_CANDIDATE
 from kubetrail.sources.pubsub_fast import NO_BODY, gke_prefilter, verdict
 
@@ -105,20 +106,31 @@ _UNWRAP, _DATA = attrgetter("e"), attrgetter("message.data")
 
 
 def push_verdicts(lines: Sequence[bytes], prefilter: Prefilter) -> list[int]:
-    """PREFILTERED, CANDIDATE or DECLINED for each Pub/Sub push body in `lines`."""
+    """PREFILTERED, CANDIDATE or DECLINED for each Pub/Sub push body in `lines`. The message
+    data of each CANDIDATE, base64-decoded here, is handed over (pubsub.hand_over) until the
+    next call: its full decode (pubsub.push_line) need not decode it again."""
+    handed: dict[int, tuple[bytes, bytes]] = {}
+    out = _verdicts(lines, prefilter, handed)
+    hand_over(handed)
+    return out
+
+
+def _verdicts(lines: Sequence[bytes], prefilter: Prefilter,
+              handed: dict[int, tuple[bytes, bytes]]) -> list[int]:
     reduced = gke_prefilter(prefilter)
     if reduced is None:
         return [DECLINED] * len(lines)
     if len(lines) > 1 and sum(map(len, lines)) > BATCH_BYTES:  # (the copies stay bounded)
         half = len(lines) // 2
-        return push_verdicts(lines[:half], prefilter) + push_verdicts(lines[half:], prefilter)
+        return (_verdicts(lines[:half], prefilter, handed)
+                + _verdicts(lines[half:], prefilter, handed))
     decode_pushes, decode_entries, _ = _decoders()
     pushes = _read_array(decode_pushes, lines)
     if pushes is None:
         if len(lines) <= CHUNK_LINES:
             return list(map(_one, lines, repeat(prefilter)))
         return [v for start in range(0, len(lines), CHUNK_LINES)
-                for v in push_verdicts(lines[start:start + CHUNK_LINES], prefilter)]
+                for v in _verdicts(lines[start:start + CHUNK_LINES], prefilter, handed)]
     datas: list[bytes] = list(map(_DATA, pushes))
     out = [DECLINED] * len(lines)
     read = [i for i, data in enumerate(datas) if data and data.isascii()]
@@ -127,6 +139,8 @@ def push_verdicts(lines: Sequence[bytes], prefilter: Prefilter) -> list[int]:
         entries = [_entry(datas[i]) for i in read]
     for i, found in zip(read, judge_all(entries, reduced), strict=True):
         out[i] = found
+        if found == CANDIDATE:
+            handed[id(lines[i])] = (lines[i], datas[i])
     return out
 
 
