@@ -205,3 +205,33 @@ def test_scans_find_the_same_with_and_without_the_cache(pack: Path, tmp_path: Pa
     assert list((tmp_path / "cache").glob("rules-*.cache"))
     assert findings(on, "--rules", str(pack)) == uncached  # served by it
     assert findings(on) == uncached  # the bundled packs, by the packaged cache when built
+
+
+def test_cache_files_unused_for_a_month_are_removed_by_the_next_write(pack: Path,
+                                                                        tmp_path: Path) -> None:
+    home = tmp_path / "cache"
+    home.mkdir()
+    month = 31 * 86_400
+    old, recent, other = home / "rules-0a.cache", home / "rules-0b.cache", home / "specs.cache"
+    died = home / "rules-0c.cache.4242.tmp"
+    for path in (old, recent, other, died):
+        path.write_bytes(b"x")
+    for path in (old, other, died):
+        os.utime(path, (os.path.getmtime(path) - month,) * 2)
+    used = home / "rules-0d.cache"
+    load(pack, used)  # a miss: writes its own file, prunes the stale ones
+    assert sorted(p.name for p in home.iterdir()) == sorted(
+        [recent.name, other.name, used.name])
+    load(pack, home / "rules-0e.cache")  # nothing recent is touched
+    assert recent.exists() and used.exists()
+
+
+def test_a_cache_file_in_use_is_not_stale(pack: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "rules-0a.cache"
+    load(pack, cache)
+    long_ago = os.path.getmtime(cache) - 40 * 86_400
+    os.utime(cache, (long_ago, long_ago))
+    _, hits = load(pack, cache)  # served whole: not rewritten, but its time is renewed
+    assert hits == 33 and os.path.getmtime(cache) > long_ago + 39 * 86_400
+    load(pack, tmp_path / "rules-0b.cache")
+    assert cache.exists()

@@ -14,7 +14,10 @@ One cache file per set of rule paths, in this order:
   package time (`build_bundled()`, run by `make venv`), never written at run time;
 * `$KUBETRAIL_CACHE_DIR/rules-<digest of the paths>.cache`, by default under
   `$XDG_CACHE_HOME/kubetrail` or `~/.cache/kubetrail`; rewritten (atomically) after a load that
-  missed or left entries unused. An empty KUBETRAIL_CACHE_DIR turns it off.
+  missed or left entries unused. An empty KUBETRAIL_CACHE_DIR turns it off. A file in use has
+  its modification time renewed (at most once a day); each write removes the other `rules-*`
+  files of the directory (and stray temporaries) left unused for STALE_DAYS, so rule paths
+  tried once (a temporary checkout, a test run) do not pile up.
 
 Reading or writing a cache never fails a load: a missing, damaged, foreign or unwritable file is
 only slower. The file holds code, so it is trusted as much as the rule files beside it: the user
@@ -23,8 +26,10 @@ file is read only when the current user owns it and no one else may write it.
 
 from __future__ import annotations
 
+import contextlib
 import marshal
 import os
+import time
 from collections.abc import Callable, Mapping, Sequence
 from importlib.util import MAGIC_NUMBER
 from pathlib import Path
@@ -38,6 +43,8 @@ _FORMAT = b"kubetrail-rules-1\n"  # then marshal of (version, MAGIC_NUMBER, {dig
 PACKAGED = Path(__file__).resolve().parent.parent / "packs" / ".rules.cache"
 # entry: (py name, py digest, spec without Tests, marshalled Tests or None, marshalled code)
 Entry = tuple[str, bytes, dict[str, Any], bytes | None, bytes]
+STALE_DAYS = 30  # a user file unused this long is removed by the next write of another
+_DAY = 86_400.0
 
 
 def _digest(data: bytes) -> bytes:
@@ -64,6 +71,9 @@ def _read(path: Path | None, trusted: bool) -> tuple[dict[bytes, Entry], bool]:
                 st = os.fstat(f.fileno())
                 if st.st_uid != os.geteuid() or st.st_mode & 0o022:
                     return {}, False
+                if time.time() - st.st_mtime > _DAY:  # in use: not stale (see _prune)
+                    with contextlib.suppress(OSError):
+                        os.utime(f.fileno())
             data = f.read()
         if not data.startswith(_FORMAT):
             return {}, False
@@ -81,6 +91,26 @@ def _write(path: Path, entries: dict[bytes, Entry]) -> None:
     except ValueError:  # a value marshal cannot hold
         return
     write_atomically(path, data, 0o600)
+
+
+def _prune(kept: Path) -> None:
+    """Remove this user's other `rules-*` cache files (and temporaries of writes that died)
+    that nothing has used for STALE_DAYS; anything else in the directory is left alone."""
+    oldest = time.time() - STALE_DAYS * _DAY
+    try:
+        entries = list(os.scandir(kept.parent))
+    except OSError:
+        return
+    for entry in entries:
+        name = entry.name
+        if name == kept.name or not name.startswith("rules-") or not (
+                name.endswith(".cache") or name.endswith(".tmp")):
+            continue
+        with contextlib.suppress(OSError):
+            st = entry.stat(follow_symlinks=False)
+            if st.st_uid == os.geteuid() and st.st_mtime < oldest and entry.is_file(
+                    follow_symlinks=False):
+                os.unlink(entry.path)
 
 
 class Hit:
@@ -158,6 +188,7 @@ class PackCache:
             return
         if self._dirty or (self._user_count and len(self._used) != self._user_count):
             _write(self._user_path, self._used)
+            _prune(self._user_path)
 
 
 class Caches:
