@@ -1,17 +1,11 @@
 """One chunk of a file cut by `kubetrail scan --jobs` (kubetrail/jobs.py): read and evaluated
 (in a worker, or in the scan's process when a worker could not), sent back pickled, and turned
-into the pipeline's outcomes numbered from the file's first line.
-
-A matched record's event travels pickled on its own, next to the few fields a dedup claim reads
-(its time and the fields a rule counts distinct values of): the scan's process unpickles it only
-when a finding is built from it (`PendingEvent`). Most matches are deduplicated, and unpickling
-every event was the larger part of what that process did for a worker's chunk."""
+into the pipeline's outcomes numbered from the file's first line."""
 
 from __future__ import annotations
 
 import io
 from collections.abc import Callable, Iterator
-from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,10 +21,9 @@ if TYPE_CHECKING:
     from kubetrail.rules.engine import RuleError, RuleSet
     from kubetrail.rules.prefilter import Prefilter
 
-# One decoded record's rules, as a worker sends them: (origin, the event pickled, the values of
-# its `claimed` fields, matches as (rule position, title, dedup key, severity, alert context,
-# overrides), rule errors).
-Hit = tuple[Origin, bytes, tuple[Any, ...], tuple[tuple[Any, ...], ...], tuple["RuleError", ...]]
+# One decoded record's rules, as a worker sends them: (origin, event, matches as
+# (rule position, title, dedup key, severity, alert context, overrides), rule errors).
+Hit = tuple[Origin, Any, tuple[tuple[Any, ...], ...], tuple["RuleError", ...]]
 
 
 @record(frozen=True, slots=True)
@@ -52,7 +45,6 @@ def run_chunk(path: Path, source: str, start: int, end: int | None, rules: RuleS
     in the sequential reader; anything else raised here is this function's (the scan's process
     then reads the chunk itself: `read_here`)."""
     position = {id(rule): i for i, rule in enumerate(rules.rules)}
-    claimed = attrgetter(*claimed_fields(rules))
     items: list[Outcome | Evaluated | Hit] = []
     prefiltered: Prefiltered | None = None
     quiet: Origin | None = None
@@ -64,11 +56,8 @@ def run_chunk(path: Path, source: str, start: int, end: int | None, rules: RuleS
             if item is None:
                 quiet = quiet or outcome.origin
                 quiet_count += 1
-            elif isinstance(item, Failure):
+            else:
                 items.append(item)
-            else:  # (an event that cannot be pickled fails the chunk, as before)
-                origin, event, rows, errors = item
-                items.append((origin, _dumped(event), claimed(event), rows, errors))
         elif type(outcome) is Prefiltered:
             prefiltered = outcome if prefiltered is None else Prefiltered(
                 prefiltered.origin, prefiltered.count + outcome.count)
@@ -119,9 +108,8 @@ def _read(path: Path, source: str, start: int, end: int | None, prefilter: Prefi
 
 
 def _evaluate(outcome: Decoded, rules: RuleSet, position: dict[int, int]
-              ) -> Failure | tuple[Origin, AuditEvent, Any, Any] | None:
-    """A decoded record's rules: (origin, event, matches, errors) as in a Hit, None when nothing
-    matched and no rule raised."""
+              ) -> Failure | Hit | None:
+    """A decoded record's rules: its Hit, None when nothing matched and no rule raised."""
     try:
         matches, errors = rules.evaluate(outcome.event, outcome.origin)
     except (KeyboardInterrupt, SystemExit):
@@ -139,11 +127,9 @@ def outcomes(chunk: Chunk, lines: int, rules: RuleSet) -> Iterator[Outcome | Eva
     """The chunk's outcomes, numbered from the file's first line (`lines` lines before it)."""
     from kubetrail.rules.engine import Match
 
-    names = claimed_fields(rules)
     for item in chunk.items:
         if type(item) is tuple:
-            origin, pickled, values, rows, errors = item
-            event = PendingEvent.of(pickled, names, values)
+            origin, event, rows, errors = item
             at = shifted(origin, lines)
             yield Evaluated(at, event, [Match(rules.rules[row[0]], event, *row[1:])
                                         for row in rows],
@@ -153,58 +139,16 @@ def outcomes(chunk: Chunk, lines: int, rules: RuleSet) -> Iterator[Outcome | Eva
             yield replace(item, origin=shifted(item.origin, lines))
 
 
-def claimed_fields(rules: RuleSet) -> tuple[str, ...]:
-    """The event fields a dedup claim reads: the time, and every field some rule counts the
-    distinct values of (rules/loader.py distinct_value)."""
-    names = {f.name for f in fields(AuditEvent)}
-    return ("time", *sorted({part for rule in rules.rules if rule.distinct
-                             for part in rule.distinct.split("+")} & names - {"time"}))
-
-
-class PendingEvent(AuditEvent):
-    """A worker's matched event in the scan's process: the `claimed_fields` are set, the others
-    are read from the pickled event on first use (then it is an AuditEvent like any other)."""
-
-    __slots__ = ("_pickled",)
-
-    @classmethod
-    def of(cls, pickled: bytes, names: tuple[str, ...], values: Any) -> PendingEvent:
-        """The event pickled as `pickled` (by the worker: `_dumped`), `names` set to `values`
-        (attrgetter's: one value for one name, else a tuple)."""
-        event = object.__new__(cls)
-        for name, value in zip(names, (values,) if len(names) == 1 else values, strict=True):
-            object.__setattr__(event, name, value)
-        object.__setattr__(event, "_pickled", pickled)
-        return event
-
-    def __getattr__(self, name: str) -> Any:  # (only for a field not set yet)
-        import pickle
-
-        pickled = object.__getattribute__(self, "_pickled")
-        if pickled is None:
-            raise AttributeError(name)
-        event = pickle.loads(pickled)  # noqa: S301 - our own worker's
-        for f in fields(AuditEvent):
-            object.__setattr__(self, f.name, getattr(event, f.name))
-        object.__setattr__(self, "_pickled", None)
-        return object.__getattribute__(self, name)
-
-
-def _dumped(obj: Any) -> bytes:
-    """`obj` pickled as `dumps` pickles it."""
+def dumps(chunk: Chunk) -> bytes:
+    """The chunk pickled, its dataclasses as constructor calls (unpickling a slotted dataclass
+    by its state costs several times as much)."""
     import pickle
 
     buffer = io.BytesIO()
     pickler = pickle.Pickler(buffer, pickle.HIGHEST_PROTOCOL)
     pickler.dispatch_table = _REDUCERS
-    pickler.dump(obj)
+    pickler.dump(chunk)
     return buffer.getvalue()
-
-
-def dumps(chunk: Chunk) -> bytes:
-    """The chunk pickled, its dataclasses as constructor calls (unpickling a slotted dataclass
-    by its state costs several times as much)."""
-    return _dumped(chunk)
 
 
 def _reducer(cls: type) -> Callable[[Any], tuple[type, tuple[Any, ...]]]:
