@@ -49,7 +49,8 @@ def _event(rng: random.Random, addresses: list[str]) -> bytes:
             ref[key] = value
     event: dict[str, Any] = {"kind": "Event", "objectRef": ref,
                              "responseStatus": {"code": rng.choice([200, 201, 401, 403, 404])}}
-    for key, values in (("verb", VERBS), ("requestObject", BODIES)):
+    top: list[tuple[str, list[Any]]] = [("verb", VERBS), ("requestObject", BODIES)]
+    for key, values in top:
         value = rng.choice(values)
         if value is not None:
             event[key] = value
