@@ -184,3 +184,28 @@ def test_only_string_keys_are_kept() -> None:
 
     assert {Equal(): 1, "a": {2: 3}} not in RequestKeys(["hostPID"])
     assert _all_keys({Equal(): 1, "a": {2: 3}}) == {"a"}
+
+
+@pytest.mark.parametrize("keys", [
+    (b"capabilities", b"hostIPC", b"hostNetwork", b"hostPID", b"hostPath", b"hostProcess",
+     b"local", b"privileged"),
+    (b"host", b"hostPID", b"ab", b"abcdef", b"x"),
+    (b"a.b", b"a.bc", b"a-b"),
+])
+def test_body_text_holds_a_key_when_its_text_spells_one(keys: tuple[bytes, ...]) -> None:
+    import random
+    import re
+
+    import msgspec
+
+    from kubetrail.rules.requirements import BodyText
+
+    escapes = re.compile(rb"\\u00(?:6[89])")
+    test = BodyText(keys, escapes)
+    pieces = [*keys, *(k[:n] for k in keys for n in range(1, len(k))), b'"', b":", b"{", b"}",
+              b"host", b"hostX", b"\\u0068", b"\\u0041", b"zz"]
+    rng = random.Random(7)
+    for _ in range(3000):
+        text = b"".join(rng.choice(pieces) for _ in range(rng.randint(1, 6)))
+        assert (msgspec.Raw(text) in test) is (
+            any(k in text for k in keys) or escapes.search(text) is not None), text

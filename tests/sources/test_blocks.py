@@ -64,3 +64,21 @@ def test_over_long_lines_are_skipped_with_a_reason() -> None:
     parts = list(scan_blocks(io.BytesIO(data), 2000, RULES.prefilter))
     assert [p for p in parts if isinstance(p, str)] == ["line longer than 2000 bytes"] * 2
     assert lines_of(parts) == 4  # type: ignore[arg-type]
+
+
+def test_candidate_lines_keep_their_exact_text_wherever_they_are() -> None:
+    quiet = [line for line in LINES if b'"daemonsets"' not in line][:40]
+    create = next(line for line in LINES if b'"daemonsets"' in line and b'"create"' in line)
+    lines = list(quiet)
+    for at in (0, 1, 2, 17, 39):
+        lines[at] = create
+    lines[5] = lines[5].replace(b"\n", b"\r\n")
+    lines[17] = create.replace(b"\n", b"\r\n")
+    lines.append(create.rstrip(b"\n"))  # the last line, without its newline
+    parts = list(scan_blocks(io.BytesIO(b"".join(lines)), 1 << 26, RULES.prefilter))
+    offsets, picked = 0, []
+    for p in parts:
+        assert isinstance(p, Scanned)
+        picked += [(offsets + i, text) for i, text in p.candidates]
+        offsets += p.lines
+    assert picked == [(i, lines[i]) for i in (0, 1, 2, 17, 39, 40)]

@@ -45,6 +45,7 @@ _NONCE = "k" + os.urandom(12).hex()  # secrets.token_hex, without importing hash
 _OPEN = b'[{"' + _NONCE.encode() + b'":'
 _SEPARATOR = b'},\n{"' + _NONCE.encode() + b'":'
 _CLOSE = b"}]"
+_NEWLINE, _BRACKET = ord("\n"), ord("[")
 _UNWRAP = attrgetter("e")
 _NO_BODY = msgspec.Raw()
 
@@ -100,15 +101,20 @@ class LightDecoder:
         if not buffer.isascii():
             return None
         # One JSON array, a wrapped line per element (see the module docstring): each newline
-        # becomes a separator (one copy) and the opener replaces buffer[0].
-        array = buffer.replace(b"\n", _SEPARATOR)
-        lines = (len(array) - len(buffer)) // (len(_SEPARATOR) - 1)  # (bytearray.count is slow)
+        # becomes a separator (one copy), buffer[0] too for the while, and that first separator
+        # is cut to the opener in place (cutting at the front moves no byte).
+        buffer[0] = _NEWLINE
+        try:
+            array = buffer.replace(b"\n", _SEPARATOR)
+        finally:
+            buffer[0] = _BRACKET
+        lines = (len(array) - len(buffer)) // (len(_SEPARATOR) - 1) - 1  # (count is slow)
         close = array.rfind(_SEPARATOR)
-        if close < 0:
+        if close <= 0:
             return None
         del array[close:]
         array += _CLOSE
-        array[:1] = _OPEN
+        array[:len(_SEPARATOR)] = _OPEN
         try:
             wrapped = self._decode_array(array)
         except Exception:  # a decode error, or RecursionError on deep nesting

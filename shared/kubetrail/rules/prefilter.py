@@ -27,8 +27,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from functools import cached_property, reduce
-from itertools import compress, count, product, repeat
-from operator import attrgetter, call
+from itertools import product
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 from kubetrail.record import field, record
@@ -38,6 +38,7 @@ from kubetrail.rules.network import IP_CHARS, PublicSourceIPs, text_has_public_i
 from kubetrail.rules.requirements import BodyText, RequestKeys, request_body_text
 
 if TYPE_CHECKING:
+    from kubetrail.rules.blockscreen import BlockScreen
     from kubetrail.rules.lightevent import LightDecoder
     from kubetrail.rules.loader import Rule
 
@@ -106,6 +107,8 @@ class Prefilter:
     # test, and all its tests.
     _getters: tuple[tuple[Callable[[Any], Any], Any, _Predicate], ...] \
         = field(init=False, repr=False, compare=False)
+    # The test of a whole batch of light events (`candidates`), built on first use.
+    _block: BlockScreen | None = field(init=False, default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         alts = []
@@ -211,38 +214,15 @@ class Prefilter:
 
     def candidates(self, events: list[Any]) -> list[int]:
         """Indexes of the audit Events (kind Event, no p_log_type: the caller checks) that some
-        rule may match. Per group of rules requiring the same listed fields, one C-level pass
-        reads those fields of the whole batch as tuples and looks them up; only the events some
-        rule of a group has more to ask of (a test such as a non-system user, request-body keys)
-        are looked at in Python."""
-        found: set[int] = set()
-        hits: list[int] = []  # events some rule has more to ask of, and the test of that
-        tests: list[_Predicate] = []
-        if self._resource_groups:
-            screened = map(self._screen, events)
-            picked = list(compress(count(), map(self._screened.__contains__, screened)))
-            if picked:
-                some = list(map(events.__getitem__, picked))
-                for get, sure, checked in self._resource_groups:
-                    _look_up(picked, list(map(get, some)), sure, checked, found, hits, tests)
-        for get, sure, checked in self._other_groups:
-            if not checked:
-                found.update(compress(count(), map(sure.__contains__, map(get, events))))
-            else:
-                _look_up(range(len(events)), list(map(get, events)), sure, checked, found,
-                         hits, tests)
-        columns: dict[Callable[[Any], Any], list[Any]] = {}
-        for first, allowed, test in self._getters:
-            values = columns.get(first)
-            if values is None:
-                values = columns[first] = list(map(first, events))
-            if not allowed.isdisjoint(values):
-                some_hits = list(compress(count(), map(allowed.__contains__, values)))
-                hits += some_hits
-                tests += repeat(test, len(some_hits))
-        if hits:  # each test once per hit, all in C but the tests themselves
-            found.update(compress(hits, map(call, tests, map(events.__getitem__, hits))))
-        return sorted(found)
+        rule may match: `event_may_match` of each, in a few C-level passes over the whole batch
+        (rules/blockscreen.py, built on first use)."""
+        screen = self._block
+        if screen is None:
+            from kubetrail.rules.blockscreen import BlockScreen
+
+            screen = BlockScreen(self.requirements, self._escapes)
+            object.__setattr__(self, "_block", screen)
+        return screen.candidates(events)
 
 
 def _project(names: tuple[str, ...], combo: Any, fields: tuple[str, ...]) -> Any:
@@ -250,20 +230,6 @@ def _project(names: tuple[str, ...], combo: Any, fields: tuple[str, ...]) -> Any
     values = (combo,) if len(names) == 1 else combo
     picked = tuple(values[names.index(f)] for f in fields)
     return picked[0] if len(fields) == 1 else picked
-
-
-def _look_up(indexes: Sequence[int], values: list[Any], sure: frozenset[Any],
-             checked: Mapping[Any, _Predicate], found: set[int], hits: list[int],
-             tests: list[_Predicate]) -> None:
-    """Of events `indexes` whose group values are `values`: those a sure combination lets
-    through go into `found`, those with more to check into `hits` (and their test, `tests`)."""
-    if sure:
-        found.update(compress(indexes, map(sure.__contains__, values)))
-    if checked:
-        ks = list(compress(count(), map(checked.__contains__, values)))
-        if ks:
-            hits += map(indexes.__getitem__, ks)
-            tests += map(checked.__getitem__, map(values.__getitem__, ks))
 
 
 def _predicate(checks: tuple[_Check, ...]) -> _Predicate:

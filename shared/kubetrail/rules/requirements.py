@@ -91,6 +91,13 @@ class BodyText:
     def __init__(self, keys: tuple[bytes, ...], escapes: re.Pattern[bytes]) -> None:
         self.keys = keys
         self.escapes = escapes
+        # The keys by their first four letters (a key is in a text only if they are): one
+        # search for `host` instead of one per hostIPC, hostNetwork, hostPID, hostPath, ...
+        by_start: dict[bytes, list[bytes]] = {}
+        for key in keys:
+            by_start.setdefault(key[:4], []).append(key)
+        self._searches = tuple((start, tuple(found)) if len(found) > 1 else (found[0], ())
+                               for start, found in by_start.items())
 
     def __contains__(self, body: Any) -> bool:
         if body is UNKNOWN_BODY:
@@ -98,7 +105,10 @@ class BodyText:
         if not body:  # no requestObject (a msgspec.Raw of nothing): Metadata level
             return False
         text = bytes(body)
-        return any(map(text.__contains__, self.keys)) or self.escapes.search(text) is not None
+        for start, keys in self._searches:
+            if start in text and (not keys or any(map(text.__contains__, keys))):
+                return True
+        return self.escapes.search(text) is not None
 
     def isdisjoint(self, bodies: Iterable[Any]) -> bool:
         """No body may have a key."""

@@ -18,7 +18,6 @@ one line, and grows to that only for as long as such a line is being read.
 
 from __future__ import annotations
 
-import io
 import zlib
 from collections.abc import Iterator
 from typing import IO, TYPE_CHECKING
@@ -95,8 +94,23 @@ def _block(buffer: bytearray, prefilter: Prefilter | None, end: int) -> Scanned 
     picked = prefilter.candidates(events)
     if not picked:
         return Scanned(len(events), ())
-    lines = io.BytesIO(buffer[1:end]).readlines()
-    return Scanned(len(events), tuple((i, lines[i]) for i in picked))
+    return Scanned(len(events), _lines_at(buffer, picked, end))
+
+
+def _lines_at(buffer: bytearray, picked: list[int], end: int) -> tuple[tuple[int, bytes], ...]:
+    """(i, the text of line i) for the `picked` lines (ascending) of the block buffer[1:end]. A
+    few lines of a block are picked: the lines before them are skipped, not copied."""
+    find = buffer.find
+    out = []
+    start, line = 1, 0
+    for i in picked:
+        while line < i:
+            start = find(b"\n", start, end) + 1
+            line += 1
+        stop = find(b"\n", start, end) + 1 or end  # (the last line may have no newline)
+        out.append((i, bytes(buffer[start:stop])))
+        start, line = stop, i + 1
+    return tuple(out)
 
 
 def _skip_line(stream: IO[bytes]) -> None:
