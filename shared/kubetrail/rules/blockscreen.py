@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from itertools import chain, compress, count, product, repeat
+from itertools import chain, compress, count, repeat
 from operator import attrgetter, call
 from typing import Any
 
@@ -28,14 +28,14 @@ from kubetrail.rules.network import _NEVER_PUBLIC, PUBLIC_SOURCE_IPS
 from kubetrail.rules.prefilter import (
     _RESOURCE,
     _RESOURCE_VERB,
-    _SELECTIVITY,
     _Group,
     _group,
     _Predicate,
     _predicate,
     _project,
+    grouped,
 )
-from kubetrail.rules.requirements import BodyText, RequestKeys, request_body_text
+from kubetrail.rules.requirements import BodyText, RequestKeys
 
 _SOURCE_IPS = attrgetter(PATHS["source_ips"])
 # The never-public prefixes that are the same text whatever follows them (172.16/12 and
@@ -99,28 +99,11 @@ class _Screen:
 
     def __init__(self, requirements: Sequence[Mapping[str, Any]],
                  light: Callable[[Any], Any]) -> None:
-        getters: dict[str, Callable[[Any], Any]] = {f: attrgetter(PATHS[f]) for f in _SELECTIVITY}
-        getters["request_object"] = request_body_text  # (a light event may not have it)
-        groups: dict[tuple[str, ...], tuple[set[Any], dict[Any, list[Any]]]] = {}
-        others = []
         # A rule with no requirement left (one that required only a public address): every
         # event it is asked about may match.
         self.everything = any(not req for req in requirements)
-        for req in requirements:
-            names = tuple(f for f in _SELECTIVITY if isinstance(req.get(f), frozenset))
-            check = tuple((getters[f], light(req[f])) for f in _SELECTIVITY
-                          if f in req and f not in names)
-            if not names:
-                if check:
-                    others.append(check)
-                continue
-            sure, checked = groups.setdefault(names, (set(), {}))
-            for combo in product(*(req[f] for f in names)):
-                key = combo[0] if len(names) == 1 else combo
-                if not check:
-                    sure.add(key)
-                else:
-                    checked.setdefault(key, []).append(check)
+        groups, tests = grouped(requirements, light)
+        others = [check for check in tests if check]
         made = {names: _group(names, sure, checked) for names, (sure, checked) in groups.items()}
         self.other_groups: tuple[_Group, ...] = tuple(
             group for names, group in made.items() if "resource" not in names)

@@ -85,6 +85,38 @@ def _escape_pattern(needles: set[bytes], extra: str = "") -> re.Pattern[bytes]:
     return re.compile(pattern)
 
 
+
+Groups = dict[tuple[str, ...], tuple[set[Any], dict[Any, list[_Check]]]]
+
+
+def grouped(requirements: Sequence[Mapping[str, Any]], light: Callable[[Any], Any]
+            ) -> tuple[Groups, list[_Check]]:
+    """The rules' requirements as lookups: per tuple of the listed fields a rule requires (its
+    `names`), the combinations of their values that are enough (`sure`) and those that leave
+    tests on other fields (`checked`: combination -> per rule, its tests); and, per rule that
+    requires no listed field, its tests (`others`; empty for a rule every event may match).
+    `light(value)` turns a required value into the one tested on a light event."""
+    getters: dict[str, Callable[[Any], Any]] = {f: attrgetter(PATHS[f]) for f in _SELECTIVITY}
+    getters["request_object"] = request_body_text  # (a light event may not have it)
+    groups: Groups = {}
+    others: list[_Check] = []
+    for req in requirements:
+        names = tuple(f for f in _SELECTIVITY if isinstance(req.get(f), frozenset))
+        check = tuple((getters[f], light(req[f])) for f in _SELECTIVITY
+                      if f in req and f not in names)
+        if not names:
+            others.append(check)
+            continue
+        sure, checked = groups.setdefault(names, (set(), {}))
+        for combo in product(*(req[f] for f in names)):
+            key = combo[0] if len(names) == 1 else combo
+            if not check:
+                sure.add(key)
+            else:
+                checked.setdefault(key, []).append(check)
+    return groups, others
+
+
 @record(frozen=True)
 class Prefilter:
     """`requirements`: one mapping per rule, field → allowed values (all fields must hold).
@@ -125,29 +157,11 @@ class Prefilter:
         needles = {n for alt in alts for f in alt for n in f}
         object.__setattr__(self, "_escapes",
                            _escape_pattern(needles, IP_CHARS if any(public) else ""))
-        groups: dict[tuple[str, ...], tuple[set[Any], dict[Any, list[_Check]]]] = {}
-        getters: dict[str, Callable[[Any], Any]] = {f: attrgetter(PATHS[f]) for f in _SELECTIVITY}
-        getters["request_object"] = request_body_text  # (a light event may not have it)
-        others = []
-
         def light(value: Any) -> Any:  # request-body keys: tested on the body's JSON text
             return BodyText(value.needles, self._escapes) if isinstance(value, RequestKeys) \
                 else value
 
-        for req in self.requirements:
-            names = tuple(f for f in _SELECTIVITY if isinstance(req.get(f), frozenset))
-            check = tuple((getters[f], light(req[f])) for f in _SELECTIVITY
-                          if f in req and f not in names)
-            if not names:
-                others.append(check)
-                continue
-            sure, checked = groups.setdefault(names, (set(), {}))
-            for combo in product(*(req[f] for f in names)):
-                key = combo[0] if len(names) == 1 else combo
-                if not check:
-                    sure.add(key)
-                else:
-                    checked.setdefault(key, []).append(check)
+        groups, others = grouped(self.requirements, light)
         made = {names: _group(names, sure, checked) for names, (sure, checked) in groups.items()}
         object.__setattr__(self, "_resource_groups", tuple(
             group for names, group in made.items() if "resource" in names))
