@@ -36,9 +36,9 @@ but holds, in a record no rule can match, a number orjson refuses (one beyond a 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from itertools import compress, count
-from operator import attrgetter, itemgetter, methodcaller, not_
+from collections.abc import Callable, Iterable, Sequence
+from itertools import compress, count, repeat
+from operator import attrgetter, itemgetter, not_
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -74,7 +74,6 @@ class _TypedBody(msgspec.Struct, forbid_unknown_fields=True):
 
 
 _CATEGORY, _LOG = attrgetter("category"), attrgetter("properties.log")
-_GET_CATEGORY, _GET_PROPERTIES = methodcaller("get", "category"), itemgetter("properties")
 _GET_LOG = itemgetter("log")
 # In a body of this read (records of strings and objects of strings), every object or array
 # opened outside a string but the first record of a `records` array follows at least two bytes
@@ -120,9 +119,15 @@ def _typed_outcomes(text: bytes, origin: Origin, prefilter: Prefilter) -> list[O
     records = _decode_typed_body(text).records
     if not records:
         return _FULL_WAY
-    audit = list(map(AUDIT_CATEGORIES.__contains__, map(_GET_CATEGORY, records)))
+    categories = list(map(dict.get, records, repeat("category")))
+    if AUDIT_CATEGORIES.issuperset(categories):  # (the usual body: no other category)
+        audit = [True] * len(records)
+        audited: Iterable[dict[str, Any]] = records
+    else:  # (an unhashable category raises: a dict, which the full decode refuses)
+        audit = list(map(AUDIT_CATEGORIES.__contains__, categories))
+        audited = compress(records, audit)
     # (every log is a str: a `properties` that is a str has no "log" item, it raises)
-    logs = list(map(_GET_LOG, map(_GET_PROPERTIES, compress(records, audit))))
+    logs = list(map(_GET_LOG, map(dict.__getitem__, audited, repeat("properties"))))
     return _runs(records, audit, logs, origin, prefilter, records.__getitem__)
 
 
