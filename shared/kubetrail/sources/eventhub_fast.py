@@ -26,8 +26,8 @@ and the same answer of the prefilter. Then each record no rule can match is Pref
 runs), exactly as decode_aks_record would decide for it (category `kube-audit`/
 `kube-audit-admin`, an audit Event the prefilter rejects); every other record — a candidate, an
 unread log, another category or another casing of one — is decoded by decode_aks_record, as the
-full path would. Anything unexpected on the way (an error, a count that does not add up)
-answers None before any outcome is given.
+full path would. Anything unexpected on the way (an error) answers None before any outcome
+is given.
 
 One difference remains (raw read), in the direction of reporting more: a body that is valid JSON
 but holds, in a record no rule can match, a number orjson refuses (one beyond a double's range,
