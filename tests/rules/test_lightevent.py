@@ -80,3 +80,50 @@ def test_escapes_and_duplicated_keys_read_as_the_full_decoder_reads_them() -> No
 def test_unknown_fields_are_a_configuration_error() -> None:
     with pytest.raises(ValueError, match="user"):
         LightDecoder(["user"])
+
+
+def _fields(ev: Any) -> dict[str, Any]:
+    """A light event's fields but kind and p_log_type, nested structs as dicts."""
+    import msgspec
+
+    fields = msgspec.to_builtins(ev)
+    return {k: v for k, v in fields.items() if k not in ("kind", "p_log_type")}
+
+
+_READ = [EVENT, EVENT.decode(), EVENT + b"\n", b"  " + EVENT + b"\r\n", EVENT.decode() + "\n",
+         '{"kind":"Event","verb":"cr\u00e9ate","objectRef":{"resource":"d\u00e6monsets"}}',
+         b'{"kind":"Ev\\u0065nt","verb":"get","verb":"create"}']
+_UNREAD = [
+    "\ufeff" + EVENT.decode(), '{"kind":"Event","verb":"\\ud800"}',
+    b'{"kind":"Event","kind":"Pod","verb":"get"}', b'{"kind":"Pod","verb":"get"}',
+    # (the lenient decode reads this one as an audit Event: the strict one refuses it, which
+    # only sends it the full way)
+    b'{"kind":"Pod","kind":"Event"}',
+    b'{"verb":"get"}', b'{"kind":null}', b'{"kind":"event"}',
+    EVENT[:-1] + b',"p_log_type":"Amazon.EKS.Audit"}', EVENT[:-1] + b',"p_log_type":null}',
+    b'{"kind":"Event","verb":42}', b'{"kind":"Event","objectRef":null}',
+    EVENT[:30], EVENT + b"\n" + EVENT, b"[" + EVENT + b"]", b"", b"null",
+    EVENT[:-1] + b',"x":' + b"[" * 5000 + b"]" * 5000 + b"}",
+]
+
+
+@pytest.mark.parametrize(("text", "read"), [(t, True) for t in _READ]
+                         + [(t, False) for t in _UNREAD])
+def test_the_strict_event_decode_reads_what_the_lenient_one_reads_as_an_audit_event(
+        text: bytes | str, read: bool) -> None:
+    """What decode_event (an Event Hub record's log) reads, decode_line reads as one audit Event
+    (kind "Event", no p_log_type), to the same fields; anything else it refuses."""
+    decoder = LightDecoder(["verb", "resource"])
+    try:
+        lenient = decoder.decode_line(text)
+    except Exception:
+        lenient = None
+    try:
+        strict = decoder.decode_event(text)
+    except Exception:
+        assert not read
+        return
+    assert read
+    assert lenient is not None and lenient.kind == "Event"
+    assert lenient.p_log_type is decoder.unset
+    assert _fields(strict) == _fields(lenient)

@@ -68,16 +68,16 @@ def _bodies() -> list[tuple[str, bytes, bool]]:
         ("another casing", [*plain[:4], _record(daemonset, category="Kube-Audit")], True),
         ("mixed with non-JSON logs", [*plain[:4], _record({}, category="guard", log="E1 x")], True),
         ("log without its newline", [_record({}, log=orjson.dumps(ev).decode())
-                                     for ev in evs[:3]], False),
+                                     for ev in evs[:3]], True),
         ("log pretty-printed", [_record({}, log=orjson.dumps(
-            daemonset, option=orjson.OPT_INDENT_2).decode() + "\n"), *plain[:2]], False),
+            daemonset, option=orjson.OPT_INDENT_2).decode() + "\n"), *plain[:2]], True),
         ("log is an object", [*plain[:2], {**plain[2], "properties": {"log": evs[2]}}], False),
         ("no properties", [*plain[:2], {"category": "kube-audit"}], False),
-        ("a Panther log inside", [_record({**evs[0], "p_log_type": "Amazon.EKS.Audit"})], False),
+        ("a Panther log inside", [_record({**evs[0], "p_log_type": "Amazon.EKS.Audit"})], True),
         ("a core Event", [_record({**daemonset, "apiVersion": "v1"})], True),
-        ("truncated log", [_record({}, log=orjson.dumps(daemonset).decode()[:-9] + "\n")], False),
+        ("truncated log", [_record({}, log=orjson.dumps(daemonset).decode()[:-9] + "\n")], True),
         ("BOM before the log", [_record({}, log="\ufeff" + orjson.dumps(daemonset).decode())],
-         False),
+         True),
     ]
     out = [(name, orjson.dumps({"records": recs}), taken) for name, recs, taken in cases]
     dup = b'{"records":[' + orjson.dumps(_record(daemonset)) + b'],"records":' \
@@ -90,6 +90,11 @@ def _bodies() -> list[tuple[str, bytes, bool]]:
                 False))
     out.append(("not UTF-8", orjson.dumps({"records": plain[:2]}).replace(b"apiserver", b"\xff"),
                 False))
+    # (the typed read, tried first, builds every string and key: it must refuse these itself)
+    out.append(("not UTF-8 in a key", orjson.dumps({"records": plain[:2]}).replace(
+        b'"stream"', b'"str\xe9am"'), False))
+    out.append(("not UTF-8 in a log", orjson.dumps({"records": plain[:2]}).replace(
+        b'"kind', b'"\xed\xa0\x80kind', 1), False))
     rng = random.Random(1)
     mixed = [_record(ev, category=rng.choice(["kube-audit", "kube-audit-admin"])) for ev in evs]
     out.append(("a long body", orjson.dumps({"records": mixed}), True))
@@ -101,7 +106,7 @@ def test_fast_path_gives_every_record_the_full_decode_outcome(name: str, body: b
                                                               taken: bool) -> None:
     assert PREFILTER is not None
     assert (prefiltered_body(body, ORIGIN, PREFILTER) is not None) is taken
-    if name == "not UTF-8":
+    if name.startswith("not UTF-8"):
         return  # the full decode of such a body is a Failure of the body (test_eventhub)
     assert _fast(body) == _full(body)
 
@@ -205,3 +210,36 @@ def test_the_densest_body_read_uncounted_is_one_the_full_parse_accepts(size: int
         check_density(body)  # the full parse's bound: no DecodeError
         assert _typed(body) is not None  # (each record then fails alone: no category)
         assert _fast(body) == _per_record(list(decode_line(body, ORIGIN)))
+
+
+def test_logs_the_strict_decode_cannot_read_are_decided_by_the_full_decode() -> None:
+    """A log the light decode of the batch cannot read (a BOM, a cut or Panther text, another
+    kind) costs only its own record: the prefilter decides on it as the full decode does, among
+    records of other categories, while its neighbours keep their fast outcomes."""
+    evs = list(events(40, seed=11, daemonset_every=9))
+    daemonset = next(ev for ev in evs if ev["objectRef"]["resource"] == "daemonsets")
+    plain = [ev for ev in evs if ev["objectRef"]["resource"] != "daemonsets"]
+    text = orjson.dumps(plain[0]).decode()
+    recs = [
+        _record({}, category="guard", log="E1 not JSON"),
+        _record({}, category="kube-apiserver", log="I0 starting"),
+        _record({}, log="\ufeff" + text + "\n"),  # no rule matches it: prefiltered
+        _record({}, log="\ufeff" + orjson.dumps(daemonset).decode(),
+                category="kube-audit-admin"),
+        *[_record(ev) for ev in plain[1:6]],
+        _record(daemonset, category="Kube-Audit"),
+        _record({}, log=text.replace('"Event"', '"Pod"', 1)),
+        _record({**plain[6], "p_log_type": "Amazon.EKS.Audit"}),
+        _record({**plain[7], "user": {"username": "\u00e9lodie"}}),
+        _record({}, log=text[:-20]),
+        _record({}, category="kube-apiserver", log="I1 started"),
+        *[_record(ev) for ev in plain[8:12]],
+        _record(daemonset),
+    ]
+    body = orjson.dumps({"records": recs})
+    assert prefiltered_body(body, ORIGIN, PREFILTER) is not None  # type: ignore[arg-type]
+    fast, full = _fast(body), _full(body)
+    assert fast == full
+    assert fast[2] == ("prefiltered", "records[2]")
+    assert getattr(fast[3], "event", None) is not None
+    assert sum(o[0] == "prefiltered" for o in fast if type(o) is tuple) >= 8

@@ -8,6 +8,8 @@ two strictnesses over the same fields:
 
 * `decode_line(text)` reads one JSON text leniently: `kind` and `p_log_type` as whatever they
   hold, so the caller can tell an audit Event from anything else;
+* `decode_event(text)` reads one JSON text as strictly as a block line: one audit Event with
+  well-typed fields, else a decode error (an Event Hub record's log, see sources/eventhub_fast.py);
 * `decode_buffer(buffer)` reads the whole JSON lines of a read buffer in one call, as one JSON
   array, and accepts them only when every line is exactly one audit Event (`kind` "Event", no
   `p_log_type`) whose required fields have the types the normalizer accepts. Anything else (a
@@ -90,6 +92,7 @@ class LightDecoder:
             [("kind", Literal["Event"]), *body, ("p_log_type", msgspec.UnsetType, UNSET)],
             gc=False)
         self.decode_line: Callable[[bytes | str], Any] = msgspec.json.Decoder(line).decode
+        self.decode_event: Callable[[bytes | str], Any] = msgspec.json.Decoder(block).decode
         wrapper = msgspec.defstruct("LightLine", [("e", block)], rename={"e": _NONCE}, gc=False)
         self._decode_array: Callable[[bytes | bytearray], list[Any]] = \
             msgspec.json.Decoder(list[wrapper]).decode  # type: ignore[valid-type]

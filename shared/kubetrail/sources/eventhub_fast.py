@@ -15,14 +15,19 @@ applies:
   each record, unbuilt), each record an object whose `category` and `properties.log` are strings
   (a typed decode per record, in one C-level map); a candidate is parsed alone (orjson).
 
-Either way each audit record's `properties.log` string must be one line ended by its newline:
-the logs are joined and light-decoded as one block (rules/lightevent.py `decode_buffer`, which
-proves line i is event i and accepts only well-typed audit Events). Then each record no rule can
-match is Prefiltered (in runs), exactly as decode_aks_record would decide for it (category
-`kube-audit`/`kube-audit-admin`, an audit Event the prefilter rejects); every other record — a
-candidate, another category or another casing of one — is decoded by decode_aks_record, as the
-full path would. Anything unexpected on the way (an error, a count that does not add up) answers
-None before any outcome is given.
+Either way each audit record's `properties.log` string is light-decoded by itself, strictly
+(rules/lightevent.py `decode_event`: one well-typed audit Event, kind "Event" and no
+p_log_type), in one C-level map over the body's logs; the light events go through the block
+screen (Prefilter.candidates) together. A log the strict decode cannot read (a BOM, a cut text,
+a Panther log, another kind...) is not judged here: its record is decoded by
+decode_aks_record with the prefilter, i.e. exactly as the full path decodes it. A log it reads
+is the same text the full path's lenient light decode (`decode_line`) reads, so the same fields
+and the same answer of the prefilter. Then each record no rule can match is Prefiltered (in
+runs), exactly as decode_aks_record would decide for it (category `kube-audit`/
+`kube-audit-admin`, an audit Event the prefilter rejects); every other record — a candidate, an
+unread log, another category or another casing of one — is decoded by decode_aks_record, as the
+full path would. Anything unexpected on the way (an error) answers None before any outcome
+is given.
 
 One difference remains (raw read), in the direction of reporting more: a body that is valid JSON
 but holds, in a record no rule can match, a number orjson refuses (one beyond a double's range,
@@ -31,9 +36,9 @@ but holds, in a record no rule can match, a number orjson refuses (one beyond a 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from itertools import compress
-from operator import attrgetter, itemgetter, methodcaller
+from collections.abc import Callable, Iterable, Sequence
+from itertools import compress, count, repeat
+from operator import attrgetter, itemgetter, not_
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -69,9 +74,7 @@ class _TypedBody(msgspec.Struct, forbid_unknown_fields=True):
 
 
 _CATEGORY, _LOG = attrgetter("category"), attrgetter("properties.log")
-_GET_CATEGORY, _GET_PROPERTIES = methodcaller("get", "category"), itemgetter("properties")
 _GET_LOG = itemgetter("log")
-_STR = frozenset({str})
 # In a body of this read (records of strings and objects of strings), every object or array
 # opened outside a string but the first record of a `records` array follows at least two bytes
 # that open nothing (`},`, `":`): at most len/3 + 2 of them. Up to this length that is within
@@ -84,14 +87,17 @@ _decode_typed_body = msgspec.json.Decoder(_TypedBody).decode
 
 def prefiltered_body(text: bytes, origin: Origin, prefilter: Prefilter) -> list[Outcome] | None:
     """The outcomes of the Event Hub body `text`, or None to decode it the full way."""
-    if not is_utf8(text):
-        return None  # broken encoding fails as it should, in the full parse
     try:
+        # (no UTF-8 check first: the typed decode builds every string and key of the text and
+        # refuses broken UTF-8 in them, and a non-ASCII byte anywhere else is malformed JSON)
         found = _typed_outcomes(text, origin, prefilter)
     except Exception:  # a decode error, RecursionError, a record of another shape, ...
         found = None
     if found is not None:
         return None if found is _FULL_WAY else found
+    if not is_utf8(text):
+        return None  # broken encoding fails as it should, in the full parse (the raw read
+        # below skips what it does not build, unchecked)
     try:
         return _outcomes(text, origin, prefilter)
     except Exception:  # a decode error, RecursionError, a density refusal, ...: the full way
@@ -113,20 +119,23 @@ def _typed_outcomes(text: bytes, origin: Origin, prefilter: Prefilter) -> list[O
     records = _decode_typed_body(text).records
     if not records:
         return _FULL_WAY
-    audit = list(map(AUDIT_CATEGORIES.__contains__, map(_GET_CATEGORY, records)))
-    logs = list(map(_GET_LOG, map(_GET_PROPERTIES, compress(records, audit))))
-    if not _STR.issuperset(map(type, logs)):
-        return None
-    # (the raw read would find the same categories and logs: when these are refused, so are
-    # they there, and the body goes the full way at once)
-    found = _runs(records, audit, logs, origin, prefilter, records.__getitem__)
-    return _FULL_WAY if found is None else found
+    categories = list(map(dict.get, records, repeat("category")))
+    if AUDIT_CATEGORIES.issuperset(categories):  # (the usual body: no other category)
+        audit = [True] * len(records)
+        audited: Iterable[dict[str, Any]] = records
+    else:  # (an unhashable category raises: a dict, which the full decode refuses)
+        audit = list(map(AUDIT_CATEGORIES.__contains__, categories))
+        audited = compress(records, audit)
+    # (every log is a str: a `properties` that is a str has no "log" item, it raises)
+    logs = list(map(_GET_LOG, map(dict.__getitem__, audited, repeat("properties"))))
+    return _runs(records, audit, logs, origin, prefilter, records.__getitem__)
 
 
 _FULL_WAY: list[Outcome] = []  # (by identity) no fast read applies: decode the body fully
 
 
 def _outcomes(text: bytes, origin: Origin, prefilter: Prefilter) -> list[Outcome] | None:
+    """The raw read: records of any shape whose category and log are strings."""
     check_density(text)
     raws = _decode_body(text).records
     if not raws:
@@ -138,41 +147,51 @@ def _outcomes(text: bytes, origin: Origin, prefilter: Prefilter) -> list[Outcome
 
 
 def _runs(records: Sequence[object], audit: list[bool], logs: list[str], origin: Origin,
-          prefilter: Prefilter, record: Callable[[int], Any]) -> list[Outcome] | None:
+          prefilter: Prefilter, record: Callable[[int], Any]) -> list[Outcome]:
     """The outcomes: runs of Prefiltered records around the records looked at, decoded by
     decode_aks_record from `record(i)` (the record as orjson parses it)."""
-    events = _light_events(logs, prefilter) if logs else []
-    if events is None or len(events) != len(logs):
-        return None
-    picked = prefilter.candidates(events)
-    if len(logs) == len(records):
-        looked = picked  # (every record of an audit category: the usual case)
-    else:  # a record is looked at when it is not of an audit category (spelled exactly), or
-        may = iter(_flags(len(events), picked))  # when it may match
-        looked = [i for i, is_audit in enumerate(audit) if not is_audit or next(may)]
+    picked, unread = _looked_at(logs, prefilter) if logs else ([], [])
+    # The prefilter decides again for a record whose log the strict decode could not read, and
+    # for one of another category or casing; on the others (candidates) it has had its say.
+    decide = set(unread)
+    if len(logs) != len(records):  # a record is looked at when it is not of an audit category
+        where = list(compress(count(), audit))  # (spelled exactly), or when its log is
+        decide = {*map(where.__getitem__, unread), *compress(count(), map(not_, audit))}
+        picked = sorted({*decide, *map(where.__getitem__, picked)})
     out: list[Outcome] = []
     start = 0
-    for i in looked:
+    for i in picked:
         if i > start:
             out.append(Prefiltered(origin.child(f"records[{start}]"), i - start))
-        # (on a record of an audit category the prefilter has had its say: it may match)
         out.append(decode_aks_record(record(i), origin.child(f"records[{i}]"),
-                                     None if audit[i] else prefilter))
+                                     prefilter if i in decide else None))
         start = i + 1
     if start < len(records):
         out.append(Prefiltered(origin.child(f"records[{start}]"), len(records) - start))
     return out
 
 
-def _light_events(logs: list[str], prefilter: Prefilter) -> list[object] | None:
-    """The light events of the log texts, or None unless each is one line (ended by its newline)
-    holding one well-typed audit Event: decode_buffer refuses a block whose lines do not match
-    its events one to one, so a log without its newline or with one inside is never misread."""
-    return prefilter.light.decode_buffer(bytearray(b"[" + "".join(logs).encode()))
+def _looked_at(logs: list[str], prefilter: Prefilter) -> tuple[list[int], list[int]]:
+    """Indexes of the logs to look at: (those some rule may match or the strict decode cannot
+    read, sorted; those it cannot read)."""
+    decode = prefilter.light.decode_event
+    try:
+        events = list(map(decode, logs))
+    except Exception:  # a log that is not one well-typed audit Event: read them one by one
+        return _one_by_one(logs, prefilter)
+    return prefilter.candidates(events), []
 
 
-def _flags(n: int, picked: list[int]) -> list[bool]:
-    flags = [False] * n
-    for i in picked:
-        flags[i] = True
-    return flags
+def _one_by_one(logs: list[str], prefilter: Prefilter) -> tuple[list[int], list[int]]:
+    decode = prefilter.light.decode_event
+    events = []
+    read: list[int] = []
+    unread: list[int] = []
+    for i, log in enumerate(logs):
+        try:
+            events.append(decode(log))
+        except Exception:  # a decode error, RecursionError on deep nesting, ...
+            unread.append(i)
+        else:
+            read.append(i)
+    return sorted([*map(read.__getitem__, prefilter.candidates(events)), *unread]), unread
