@@ -7,23 +7,26 @@ address itself when some rule asks more of it than "public". Per distinct method
 rules whose verb, resource and subresource requirements it meets are found once
 (gke.parse_method, as the full decoder reads it: its "plan"); a key's verdict is worked out
 from its method's plan once and kept in a table per prefilter, so a batch is a few C-level
-passes: its columns, its keys, a lookup of each key. A rule requiring request-body keys, which
-the prefilter looks for in the body's text, cannot be judged from the key: an entry such a rule
-may match (its other requirements held) is judged by asking the prefilter about its light
-event exactly as pubsub_fast does. An entry that was not read, or holds a null struct, is
-DECLINED (left to the per-line verdict).
+passes: its columns, its keys, a lookup of each key. A rule requiring request-body keys cannot
+be judged from the key: an entry only such rules may match (their other requirements held) is
+judged by the test the prefilter makes of the body's JSON text (requirements.BodyText, with the
+prefilter's escapes), for those rules' keys together, as pubsub_fast's question to the prefilter
+would answer. An entry that was not read, or holds a null struct, is DECLINED (left to the
+per-line verdict).
 """
 
 from __future__ import annotations
 
+import functools
 from functools import partial
 from itertools import compress, count, repeat
 from operator import attrgetter, eq, is_
 from typing import TYPE_CHECKING, Any
 
 from kubetrail.rules.network import PublicSourceIPs, public_flags
+from kubetrail.rules.requirements import BodyText
 from kubetrail.sources.gke import GRPC_TO_HTTP
-from kubetrail.sources.pubsub_fast import light_entry, parse_method_cached
+from kubetrail.sources.pubsub_fast import parse_method_cached
 
 if TYPE_CHECKING:
     from kubetrail.rules.prefilter import Prefilter
@@ -54,6 +57,7 @@ class _State:
         self.reduced = reduced
         self.plans: dict[str, Plan | None] = {}
         self.table: dict[tuple[Any, ...], int] = {}
+        self.bodies: dict[tuple[Any, ...], BodyText] = {}  # the body test of each _ASK key
         fields = [(f, allowed) for req in reduced.requirements for f, allowed in req.items()]
         self.reads_user = any(f == "username" for f, _ in fields)
         self.reads_ips = any(f == "source_ips" for f, _ in fields)
@@ -138,17 +142,17 @@ def _judged(entries: list[Any], keys: list[tuple[Any, ...]], state: _State,
     if None in out:  # keys not seen yet
         if len(table) >= _TABLE_MAX:
             table.clear()
+            state.bodies.clear()
         for i in compress(count(), map(is_, out, repeat(None))):
             found = table.get(keys[i])
             if found is None:
                 found = table[keys[i]] = _verdict(keys[i], state, reduced)
             out[i] = found
     if _ASK in out:  # (a rule reading the request body may match these)
+        bodies = state.bodies
         for i in compress(count(), map(eq, out, repeat(_ASK))):
-            _, method, http, _, _ = keys[i]
-            parsed = parse_method_cached(method)  # (a method _plan read: not None)
-            out[i] = DECLINED if parsed is None else CANDIDATE if reduced.event_may_match(
-                light_entry(entries[i].protoPayload, parsed, http)) else PREFILTERED
+            out[i] = CANDIDATE if entries[i].protoPayload.request in bodies[keys[i]] \
+                else PREFILTERED
     return out
 
 
@@ -166,12 +170,12 @@ def _verdict(key: tuple[Any, ...], state: _State, reduced: Prefilter) -> int:
         plan = state.plans[method] = _plan(method, reduced)
     if plan is None:
         return DECLINED
-    ask = False
+    asked: list[BodyText] = []
     for rest in plan:
         holds = True
         for field, allowed in rest:
-            if field == REQUEST_OBJECT:  # (last in each plan: the rest held)
-                ask = True
+            if field == REQUEST_OBJECT:  # (last in each rest: the others held)
+                asked.append(BodyText(allowed.needles, reduced._escapes))
                 holds = False
             elif field == "username":
                 holds = user in allowed
@@ -185,7 +189,10 @@ def _verdict(key: tuple[Any, ...], state: _State, reduced: Prefilter) -> int:
                 break
         if holds:
             return CANDIDATE
-    return _ASK if ask else PREFILTERED
+    if not asked:
+        return PREFILTERED
+    state.bodies[key] = functools.reduce(BodyText.merged, asked)
+    return _ASK
 
 
 def _judge_one(entry: Any, reduced: Prefilter) -> int:
