@@ -101,15 +101,15 @@ def _verdicts(lines: Sequence[bytes], prefilter: Prefilter,
     if reduced is None or not lines:
         return [DECLINED] * len(lines)
     decode_push, decode_entry = _decoders()
-    pushes = _read_all(decode_push, lines)
+    pushes, whole = _read_all(decode_push, lines)
     datas: list[Any]  # (bytes, None for a line not read)
-    if None in pushes:  # (a line not read: DECLINED)
-        datas = [None if push is None else push.message.data for push in pushes]
-    else:
+    if whole:
         datas = list(map(_DATA, pushes))
+    else:  # (a line not read: DECLINED)
+        datas = [None if push is None else push.message.data for push in pushes]
     read = list(compress(count(), datas))  # (a missing or empty data: DECLINED)
-    entries = _read_all(decode_entry, list(map(datas.__getitem__, read)))
-    if None in entries:  # (an entry not read: DECLINED)
+    entries, whole = _read_all(decode_entry, list(map(datas.__getitem__, read)))
+    if not whole:  # (an entry not read: DECLINED)
         read = list(compress(read, map(is_not, entries, repeat(None))))
         entries = [entry for entry in entries if entry is not None]
     found = judge_all(entries, reduced)
@@ -125,14 +125,16 @@ def _verdicts(lines: Sequence[bytes], prefilter: Prefilter,
 
 
 def _read_all(decode: Callable[[bytes], Any], texts: list[bytes] | Sequence[bytes]
-              ) -> list[Any]:
-    """decode(text) of each text (one C-level pass when all go well), None for a text that is
-    not ASCII (msgspec does not check the UTF-8 of what it skips) or that decode refuses."""
-    each = partial(_read_one, decode)
+              ) -> tuple[list[Any], bool]:
+    """decode(text) of each text, None for a text that is not ASCII (msgspec does not check the
+    UTF-8 of what it skips) or that decode refuses; and whether every text was read (then in one
+    C-level pass)."""
     try:
-        return list(map(decode if all(map(bytes.isascii, texts)) else each, texts))
+        if all(map(bytes.isascii, texts)):
+            return list(map(decode, texts)), True
     except Exception:  # a decode error, RecursionError on deep nesting, ...: each alone
-        return list(map(each, texts))
+        return list(map(partial(_read_one, decode), texts)), False
+    return list(map(partial(_read_one, decode), texts)), False
 
 
 def _read_one(decode: Callable[[bytes], Any], text: bytes) -> Any:
