@@ -36,11 +36,12 @@ _PLANS_MAX = 4096  # distinct methodNames remembered per prefilter
 _METHOD_FIELDS = ("verb", "resource", "subresource")
 _ENTRY_FIELDS = ("username", "response_code", "source_ips")
 REQUEST_OBJECT = "request_object"  # (rules/requirements.py, not imported for this name)
-_SERVICE, _METHOD = attrgetter("protoPayload.serviceName"), attrgetter("protoPayload.methodName")
-_USERNAME = attrgetter("protoPayload.authenticationInfo.principalEmail")
-_CALLER_IP = attrgetter("protoPayload.requestMetadata.callerIp")
-_CALLER_IP2 = attrgetter("protoPayload.requestMetadata.callerIP")
-_CODE, _IS_K8S = attrgetter("protoPayload.status.code"), partial(eq, "k8s.io")
+_PROTO, _SERVICE, _METHOD = (attrgetter("protoPayload"), attrgetter("serviceName"),
+                             attrgetter("methodName"))  # (the others read a protoPayload)
+_USERNAME = attrgetter("authenticationInfo.principalEmail")
+_CALLER_IP = attrgetter("requestMetadata.callerIp")
+_CALLER_IP2 = attrgetter("requestMetadata.callerIP")
+_CODE, _IS_K8S = attrgetter("status.code"), partial(eq, "k8s.io")
 _HTTP: dict[int | None, int] = {None: 200, **dict(GRPC_TO_HTTP.items())}
 
 
@@ -123,16 +124,17 @@ def judge_all(entries: list[Any], reduced: Prefilter) -> list[int]:
 
 def _keys(entries: list[Any], state: _State) -> list[tuple[Any, ...]]:
     """Each entry's key (module doc), in C-level passes over the batch."""
-    users = map(_USERNAME, entries) if state.reads_user else repeat(None)
+    pps = list(map(_PROTO, entries))
+    users = map(_USERNAME, pps) if state.reads_user else repeat(None)
     ips: Any = repeat(None)
     if state.reads_ips:  # (callerIp, else callerIP: one address or none)
-        ips = list(map(_CALLER_IP, entries))
+        ips = list(map(_CALLER_IP, pps))
         for i in compress(count(), map(is_, ips, repeat(None))):
-            ips[i] = _CALLER_IP2(entries[i])
+            ips[i] = _CALLER_IP2(pps[i])
         if state.public_only:
             ips = public_flags(ips)
-    return list(zip(map(_IS_K8S, map(_SERVICE, entries)), map(_METHOD, entries),
-                    map(_HTTP.get, map(_CODE, entries)), users, ips, strict=False))  # (repeat)
+    return list(zip(map(_IS_K8S, map(_SERVICE, pps)), map(_METHOD, pps),
+                    map(_HTTP.get, map(_CODE, pps)), users, ips, strict=False))  # (repeat)
 
 
 def _judged(entries: list[Any], keys: list[tuple[Any, ...]], state: _State,
