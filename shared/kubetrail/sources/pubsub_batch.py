@@ -39,9 +39,8 @@ __all__ = ["CANDIDATE", "DECLINED", "PREFILTERED", "push_verdicts"]
 
 
 class _PushMessage(msgspec.Struct, gc=False):
-    data: bytes = b""  # (as pubsub_fast: a missing data is empty)
-    messageId: Any = None
-    message_id: Any = None
+    data: bytes = b""  # (as pubsub_fast: a missing data is empty; the message id, which only
+    # a Prefiltered line's origin shows and a batch's runs do not, is skipped like any field)
 
 
 class _Push(msgspec.Struct, forbid_unknown_fields=True, gc=False):
