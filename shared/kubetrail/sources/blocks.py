@@ -89,7 +89,8 @@ def _block(buffer: bytearray, prefilter: Prefilter | None, end: int) -> Scanned 
     events = None if prefilter is None or buffer.startswith(_ENVELOPES, 1) \
         else prefilter.light.decode_buffer(buffer)
     if events is None:
-        return bytes(buffer[1:end])
+        with memoryview(buffer) as view:  # (one copy: a slice of the bytearray would be two)
+            return bytes(view[1:end])
     assert prefilter is not None
     picked = prefilter.candidates(events)
     if not picked:

@@ -1,25 +1,32 @@
 """The verdicts of a batch of light-decoded GKE LogEntries (sources/pubsub_batch.py reads them):
 what pubsub_fast._read decides for each entry alone, in C-level passes over columns of values.
 
-Per distinct methodName, the rules whose verb, resource and subresource requirements it meets
-are found once (gke.parse_method, as the full decoder reads it: its "plan"); only their other
-requirements are then tested, cheapest first (`_cost`): value lookups and the public-address
-test over whole columns, other tests (username: [system]) on the entries left, and request-body
-keys, which the prefilter looks for in the body's text, by asking the prefilter about the
-entry's light event exactly as pubsub_fast does. An entry that was not read, or holds a null
-struct, is DECLINED (left to the per-line verdict).
+An entry's verdict depends only on its key: whether it is a k8s.io entry, its methodName, HTTP
+code, username and (when some rule reads source_ips) whether its address is public — or the
+address itself when some rule asks more of it than "public". Per distinct methodName, the
+rules whose verb, resource and subresource requirements it meets are found once
+(gke.parse_method, as the full decoder reads it: its "plan"); a key's verdict is worked out
+from its method's plan once and kept in a table per prefilter, so a batch is a few C-level
+passes: its columns, its keys, a lookup of each key. A rule requiring request-body keys cannot
+be judged from the key: an entry only such rules may match (their other requirements held) is
+judged by the test the prefilter makes of the body's JSON text (requirements.BodyText, with the
+prefilter's escapes), for those rules' keys together, as pubsub_fast's question to the prefilter
+would answer. An entry that was not read, or holds a null struct, is DECLINED (left to the
+per-line verdict).
 """
 
 from __future__ import annotations
 
+import functools
 from functools import partial
 from itertools import compress, count, repeat
-from operator import and_, attrgetter, eq, is_, is_not
+from operator import attrgetter, eq, is_
 from typing import TYPE_CHECKING, Any
 
 from kubetrail.rules.network import PublicSourceIPs, public_flags
+from kubetrail.rules.requirements import BodyText
 from kubetrail.sources.gke import GRPC_TO_HTTP
-from kubetrail.sources.pubsub_fast import light_entry, parse_method_cached
+from kubetrail.sources.pubsub_fast import parse_method_cached
 
 if TYPE_CHECKING:
     from kubetrail.rules.prefilter import Prefilter
@@ -29,27 +36,47 @@ _PLANS_MAX = 4096  # distinct methodNames remembered per prefilter
 _METHOD_FIELDS = ("verb", "resource", "subresource")
 _ENTRY_FIELDS = ("username", "response_code", "source_ips")
 REQUEST_OBJECT = "request_object"  # (rules/requirements.py, not imported for this name)
-_SERVICE, _METHOD = attrgetter("protoPayload.serviceName"), attrgetter("protoPayload.methodName")
-_USERNAME = attrgetter("protoPayload.authenticationInfo.principalEmail")
-_CALLER_IP = attrgetter("protoPayload.requestMetadata.callerIp")
-_CALLER_IP2 = attrgetter("protoPayload.requestMetadata.callerIP")
-_CODE, _IS_K8S = attrgetter("protoPayload.status.code"), partial(eq, "k8s.io")
+_PROTO, _SERVICE, _METHOD = (attrgetter("protoPayload"), attrgetter("serviceName"),
+                             attrgetter("methodName"))  # (the others read a protoPayload)
+_USERNAME = attrgetter("authenticationInfo.principalEmail")
+_CALLER_IP = attrgetter("requestMetadata.callerIp")
+_CALLER_IP2 = attrgetter("requestMetadata.callerIP")
+_CODE, _IS_K8S = attrgetter("status.code"), partial(eq, "k8s.io")
 _HTTP: dict[int | None, int] = {None: 200, **dict(GRPC_TO_HTTP.items())}
 
 
 Plan = tuple[tuple[tuple[str, Any], ...], ...]  # per rule that may match: (field, allowed)...
-_Plans = tuple[dict[str | None, Plan | None], dict[Plan, Plan]]
-_PLANS: dict[int, tuple[Prefilter, _Plans]] = {}
+_ASK = 3  # (a verdict kept in the table: ask the prefilter about each entry)
+_TABLE_MAX = 1 << 14  # keys remembered per prefilter
 
 
-def _plans(reduced: Prefilter) -> _Plans:
-    """The plans of the methods seen (None: not a method), and one object per distinct plan."""
-    kept = _PLANS.get(id(reduced))
-    if kept is None or kept[0] is not reduced:
-        if len(_PLANS) > 16:
-            _PLANS.clear()
-        kept = _PLANS[id(reduced)] = (reduced, ({None: None}, {}))
-    return kept[1]
+class _State:
+    """Per prefilter: the plans of the methods seen (None: not a method), the verdicts of the
+    keys seen, and which values the keys hold."""
+
+    def __init__(self, reduced: Prefilter) -> None:
+        self.reduced = reduced
+        self.plans: dict[str, Plan | None] = {}
+        self.table: dict[tuple[Any, ...], int] = {}
+        self.bodies: dict[tuple[Any, ...], BodyText] = {}  # the body test of each _ASK key
+        fields = [(f, allowed) for req in reduced.requirements for f, allowed in req.items()]
+        self.reads_user = any(f == "username" for f, _ in fields)
+        self.reads_ips = any(f == "source_ips" for f, _ in fields)
+        self.public_only = all(isinstance(allowed, PublicSourceIPs)
+                               for f, allowed in fields if f == "source_ips")
+
+
+_STATES: dict[int, _State] = {}
+
+
+def _plans(reduced: Prefilter) -> _State:
+    """The state kept for `reduced` (made on first use)."""
+    kept = _STATES.get(id(reduced))
+    if kept is None or kept.reduced is not reduced:
+        if len(_STATES) > 16:
+            _STATES.clear()
+        kept = _STATES[id(reduced)] = _State(reduced)
+    return kept
 
 
 def _plan(method: str, reduced: Prefilter) -> Plan | None:
@@ -84,103 +111,94 @@ def _cost(item: tuple[str, Any]) -> tuple[int, int]:
 
 def judge_all(entries: list[Any], reduced: Prefilter) -> list[int]:
     """pubsub_fast._read's decision for each light-decoded entry (None: not readable)."""
+    state = _plans(reduced)
     try:
-        columns = _Columns(entries, reduced)
+        keys = _keys(entries, state)
     except AttributeError:  # an entry not read, or a null protoPayload, status, ...
         return [_judge_one(entry, reduced) for entry in entries]
     try:
-        return _judged(columns, reduced)
+        return _judged(entries, keys, state, reduced)
     except Exception:  # e.g. a requirement this path cannot test: the per-line verdicts decide
         return [DECLINED] * len(entries)
 
 
-def _judged(columns: _Columns, reduced: Prefilter) -> list[int]:
-    plans, interned = _plans(reduced)
-    for method in set(columns.methods).difference(plans):
-        if len(plans) >= _PLANS_MAX:
-            plans.clear()
-            plans[None] = None
-            interned.clear()
-        plan = _plan(method, reduced)  # (one object per distinct plan: the batch groups by it)
-        plans[method] = plan if plan is None else interned.setdefault(plan, plan)
-    per_entry = list(map(plans.__getitem__, columns.methods))
-    # read: a k8s.io entry with a method and a code the full decoder accepts (C-level passes)
-    read = list(map(and_, map(_IS_K8S, columns.services),
-                    map(and_, map(is_not, per_entry, repeat(None)),
-                        map(is_not, columns.http, repeat(None)))))
-    out = [PREFILTERED if r else DECLINED for r in read]
-    may: set[int] = set()
-    for plan in dict(zip(map(id, per_entry), per_entry, strict=True)).values():
-        if not plan:
-            continue  # () no rule can match; None refused (not read)
-        indexes = list(compress(count(), map(and_, read, map(is_, per_entry, repeat(plan)))))
-        for rest in plan:
-            alive = indexes
-            for field, allowed in rest:
-                if field == REQUEST_OBJECT:  # (last: the rest held) an entry not yet known to
-                    alive = [i for i in alive if i not in may and columns.may_match(i)]  # may
-                else:
-                    alive = _holding(columns, field, allowed, alive)
-            may.update(alive)
-    for i in may:
-        out[i] = CANDIDATE
+def _keys(entries: list[Any], state: _State) -> list[tuple[Any, ...]]:
+    """Each entry's key (module doc), in C-level passes over the batch."""
+    pps = list(map(_PROTO, entries))
+    users = map(_USERNAME, pps) if state.reads_user else repeat(None)
+    ips: Any = repeat(None)
+    if state.reads_ips:  # (callerIp, else callerIP: one address or none)
+        ips = list(map(_CALLER_IP, pps))
+        for i in compress(count(), map(is_, ips, repeat(None))):
+            ips[i] = _CALLER_IP2(pps[i])
+        if state.public_only:
+            ips = public_flags(ips)
+    return list(zip(map(_IS_K8S, map(_SERVICE, pps)), map(_METHOD, pps),
+                    map(_HTTP.get, map(_CODE, pps)), users, ips, strict=False))  # (repeat)
+
+
+def _judged(entries: list[Any], keys: list[tuple[Any, ...]], state: _State,
+            reduced: Prefilter) -> list[int]:
+    table = state.table
+    out: list[Any] = list(map(table.get, keys))
+    if None in out:  # keys not seen yet
+        if len(table) >= _TABLE_MAX:
+            table.clear()
+            state.bodies.clear()
+        for i in compress(count(), map(is_, out, repeat(None))):
+            found = table.get(keys[i])
+            if found is None:
+                found = table[keys[i]] = _verdict(keys[i], state, reduced)
+            out[i] = found
+    if _ASK in out:  # (a rule reading the request body may match these)
+        bodies = state.bodies
+        for i in compress(count(), map(eq, out, repeat(_ASK))):
+            out[i] = CANDIDATE if entries[i].protoPayload.request in bodies[keys[i]] \
+                else PREFILTERED
     return out
 
 
-class _Columns:
-    """The values pubsub_fast._read derives from each entry, a column each (C-level passes; the
-    username and address columns only when some rule asks)."""
-
-    def __init__(self, entries: list[Any], reduced: Prefilter) -> None:
-        self.services = list(map(_SERVICE, entries))
-        self.methods = list(map(_METHOD, entries))
-        self.http = list(map(_HTTP.get, map(_CODE, entries)))
-        self.entries, self.reduced = entries, reduced
-        self._columns: dict[str, list[Any]] = {"response_code": self.http}
-        self._asked: dict[int, bool] = {}
-
-    def may_match(self, i: int) -> bool:
-        """The prefilter's answer for entry i's light entry, as pubsub_fast asks it (for a rule
-        requiring request-body keys, which the prefilter looks for in the body's text)."""
-        known = self._asked.get(i)
-        if known is None:
-            method, http = self.methods[i], self.http[i]
-            parsed = None if method is None else parse_method_cached(method)
-            known = self._asked[i] = parsed is None or http is None or bool(
-                self.reduced.event_may_match(light_entry(self.entries[i].protoPayload, parsed,
-                                                         http)))
-        return known
-
-    def values(self, field: str, indexes: list[int]) -> list[Any]:
-        column = self._columns.get(field)
-        if column is None:
-            if field == "username":
-                column = list(map(_USERNAME, self.entries))
-            elif field == "source_ips":  # (callerIp, else callerIP: one address or none)
-                column = list(map(_CALLER_IP, self.entries))
-                for i in compress(count(), map(is_, column, repeat(None))):
-                    column[i] = _CALLER_IP2(self.entries[i])
+def _verdict(key: tuple[Any, ...], state: _State, reduced: Prefilter) -> int:
+    """The verdict of every entry with this key: DECLINED when the full decoder would not read
+    it, CANDIDATE when some rule's requirements hold, _ASK when only rules reading the request
+    body may match, else PREFILTERED."""
+    k8s, method, http, user, ip = key
+    if not k8s or http is None or method is None:
+        return DECLINED
+    plan = state.plans.get(method)
+    if plan is None and method not in state.plans:
+        if len(state.plans) >= _PLANS_MAX:
+            state.plans.clear()
+        plan = state.plans[method] = _plan(method, reduced)
+    if plan is None:
+        return DECLINED
+    asked: list[BodyText] = []
+    for rest in plan:
+        holds = True
+        for field, allowed in rest:
+            if field == REQUEST_OBJECT:  # (last in each rest: the others held)
+                asked.append(BodyText(allowed.needles, reduced._escapes))
+                holds = False
+            elif field == "username":
+                holds = user in allowed
+            elif field == "response_code":
+                holds = http in allowed
+            elif field == "source_ips":
+                holds = ip if state.public_only else ([] if ip is None else [ip]) in allowed
             else:
-                raise KeyError(field)
-            self._columns[field] = column
-        return list(map(column.__getitem__, indexes))
-
-
-def _holding(columns: _Columns, field: str, allowed: Any, indexes: list[int]) -> list[int]:
-    """The indexes whose value of `field` is allowed."""
-    if not indexes:
-        return indexes
-    values = columns.values(field, indexes)
-    if field == "source_ips":
-        if isinstance(allowed, PublicSourceIPs):
-            return list(compress(indexes, public_flags(values)))
-        return [i for i, ip in zip(indexes, values, strict=True)
-                if ([] if ip is None else [ip]) in allowed]
-    return list(compress(indexes, map(allowed.__contains__, values)))
+                raise KeyError(field)  # (not reached: _cost refuses other fields)
+            if not holds:
+                break
+        if holds:
+            return CANDIDATE
+    if not asked:
+        return PREFILTERED
+    state.bodies[key] = functools.reduce(BodyText.merged, asked)
+    return _ASK
 
 
 def _judge_one(entry: Any, reduced: Prefilter) -> int:
-    """An entry with every struct _Columns reads is judged alone; one that was not read, or holds
+    """An entry with every struct the keys read is judged alone; one that was not read, or holds
     a null struct (which pubsub_fast reads as None), is left to the per-line verdict."""
     pp = None if entry is None else entry.protoPayload
     if pp is None or None in (pp.authenticationInfo, pp.requestMetadata, pp.status):

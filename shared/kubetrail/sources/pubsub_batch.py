@@ -7,54 +7,40 @@ prefilter) or DECLINED (decode it the full way, prefilter included). A line is P
 CANDIDATE here only when pubsub_fast.verdict would answer the same for it alone; everything the
 batch cannot prove goes to that per-line path, so a batch decides exactly as its lines would.
 
-* The push bodies are read as one JSON array, each line wrapped as `{"<nonce>": line}` with a
-  random key made per process and no other key allowed: a line that is not one JSON value by
-  itself can only merge with a neighbour (the array then has fewer elements than lines:
-  refused), and it cannot open an element, which takes spelling the unknowable key. So element
-  i is line i, with pubsub_fast's types. The batch is refused when it is not ASCII (msgspec does
-  not check the UTF-8 of what it skips).
+* Each push body is read by itself, with pubsub_fast's types, in one C-level pass over the batch
+  (map of msgspec's decode; no copy of the lines); a batch with a line that is not ASCII
+  (msgspec does not check the UTF-8 of what it skips) or that the decode refuses is read line
+  by line, and such a line is DECLINED.
 * `message.data` is base64-decoded by msgspec in the same call, as in pubsub_fast (a `bytes`
-  field: what binascii's strict decode answers, or a refusal, which refuses the batch).
-* The LogEntries whose data is ASCII are light-decoded as one array the same way, with
-  pubsub_fast's types; the others are DECLINED.
-* The entries are judged in C-level passes over columns of their values (gke_verdicts.py).
-
-Refused batches are retried in chunks of CHUNK_LINES, refused chunks line by line; batches over
-BATCH_BYTES are judged in halves."""
+  field: what binascii's strict decode answers, or a refusal, which declines the line).
+* The LogEntries whose data is ASCII are light-decoded the same way, with pubsub_fast's types;
+  the others are DECLINED.
+* The entries are judged in C-level passes over columns of their values (gke_verdicts.py)."""
 
 from __future__ import annotations
 
 import functools
-import os
 from collections.abc import Callable, Sequence
-from itertools import repeat
-from operator import attrgetter
+from functools import partial
+from itertools import compress, count, repeat
+from operator import attrgetter, eq, is_not
 from typing import TYPE_CHECKING, Any
 
 import msgspec
 
 from kubetrail.sources.gke_verdicts import CANDIDATE, DECLINED, PREFILTERED, judge_all
 from kubetrail.sources.pubsub import hand_over
-from kubetrail.sources.pubsub_fast import CANDIDATE as _READ_CANDIDATE
-from kubetrail.sources.pubsub_fast import NO_BODY, gke_prefilter, verdict
+from kubetrail.sources.pubsub_fast import NO_BODY, gke_prefilter
 
 if TYPE_CHECKING:
     from kubetrail.rules.prefilter import Prefilter
 
 __all__ = ["CANDIDATE", "DECLINED", "PREFILTERED", "push_verdicts"]
-CHUNK_LINES = 32
-BATCH_BYTES = 1 << 18  # a longer batch is judged in halves (big buffers cost page faults)
-
-_NONCE = "p" + os.urandom(12).hex()  # (secrets.token_hex, without importing hashlib)
-_OPEN = b'[{"' + _NONCE.encode() + b'":'
-_SEPARATOR = b'},{"' + _NONCE.encode() + b'":'
-_CLOSE = b"}]"
 
 
 class _PushMessage(msgspec.Struct, gc=False):
-    data: bytes = b""  # (as pubsub_fast: a missing data is empty)
-    messageId: Any = None
-    message_id: Any = None
+    data: bytes = b""  # (as pubsub_fast: a missing data is empty; the message id, which only
+    # a Prefiltered line's origin shows and a batch's runs do not, is skipped like any field)
 
 
 class _Push(msgspec.Struct, forbid_unknown_fields=True, gc=False):
@@ -91,18 +77,11 @@ class _Entry(msgspec.Struct, gc=False):
 
 
 @functools.cache
-def _decoders() -> tuple[Callable[[bytes], list[Any]], Callable[[bytes], list[Any]],
-                         Callable[[bytes], Any]]:  # (made on first use: cold start)
-    return _wrapped(_Push), _wrapped(_Entry), msgspec.json.Decoder(_Entry).decode
+def _decoders() -> tuple[Callable[[bytes], Any], Callable[[bytes], Any]]:
+    return msgspec.json.Decoder(_Push).decode, msgspec.json.Decoder(_Entry).decode  # (first use)
 
 
-def _wrapped(kind: Any) -> Callable[[bytes], list[Any]]:
-    line = msgspec.defstruct("Wrapped", [("e", kind)], rename={"e": _NONCE},
-                             forbid_unknown_fields=True, gc=False)
-    return msgspec.json.Decoder(list[line]).decode  # type: ignore[valid-type]
-
-
-_UNWRAP, _DATA = attrgetter("e"), attrgetter("message.data")
+_DATA = attrgetter("message.data")
 
 
 def push_verdicts(lines: Sequence[bytes], prefilter: Prefilter) -> list[int]:
@@ -118,54 +97,49 @@ def push_verdicts(lines: Sequence[bytes], prefilter: Prefilter) -> list[int]:
 def _verdicts(lines: Sequence[bytes], prefilter: Prefilter,
               handed: dict[int, tuple[bytes, bytes]]) -> list[int]:
     reduced = gke_prefilter(prefilter)
-    if reduced is None:
+    if reduced is None or not lines:
         return [DECLINED] * len(lines)
-    if len(lines) > 1 and sum(map(len, lines)) > BATCH_BYTES:  # (the copies stay bounded)
-        half = len(lines) // 2
-        return (_verdicts(lines[:half], prefilter, handed)
-                + _verdicts(lines[half:], prefilter, handed))
-    decode_pushes, decode_entries, _ = _decoders()
-    pushes = _read_array(decode_pushes, lines)
-    if pushes is None:
-        if len(lines) <= CHUNK_LINES:
-            return list(map(_one, lines, repeat(prefilter)))
-        return [v for start in range(0, len(lines), CHUNK_LINES)
-                for v in _verdicts(lines[start:start + CHUNK_LINES], prefilter, handed)]
-    datas: list[bytes] = list(map(_DATA, pushes))
-    out = [DECLINED] * len(lines)
-    read = [i for i, data in enumerate(datas) if data and data.isascii()]
-    entries = _read_array(decode_entries, [datas[i] for i in read])
-    if entries is None:
-        entries = [_entry(datas[i]) for i in read]
-    for i, found in zip(read, judge_all(entries, reduced), strict=True):
-        out[i] = found
-        if found == CANDIDATE:
-            handed[id(lines[i])] = (lines[i], datas[i])
+    decode_push, decode_entry = _decoders()
+    pushes, whole = _read_all(decode_push, lines)
+    datas: list[Any]  # (bytes, None for a line not read)
+    if whole:
+        datas = list(map(_DATA, pushes))
+    else:  # (a line not read: DECLINED)
+        datas = [None if push is None else push.message.data for push in pushes]
+    read = list(compress(count(), datas))  # (a missing or empty data: DECLINED)
+    entries, whole = _read_all(decode_entry, list(map(datas.__getitem__, read)))
+    if not whole:  # (an entry not read: DECLINED)
+        read = list(compress(read, map(is_not, entries, repeat(None))))
+        entries = [entry for entry in entries if entry is not None]
+    found = judge_all(entries, reduced)
+    if len(read) == len(lines):
+        out = found
+    else:
+        out = [DECLINED] * len(lines)
+        for i, verdict_i in zip(read, found, strict=True):
+            out[i] = verdict_i
+    for i in compress(read, map(eq, found, repeat(CANDIDATE))):
+        handed[id(lines[i])] = (lines[i], datas[i])
     return out
 
 
-def _read_array(decode: Callable[[bytes], list[Any]], texts: Sequence[bytes]
-                ) -> list[Any] | None:
-    """The texts as the elements of one wrapped array (see the module doc), or None."""
-    if not texts:
-        return []
-    array = _OPEN + _SEPARATOR.join(texts) + _CLOSE
-    if not array.isascii():
+def _read_all(decode: Callable[[bytes], Any], texts: list[bytes] | Sequence[bytes]
+              ) -> tuple[list[Any], bool]:
+    """decode(text) of each text, None for a text that is not ASCII (msgspec does not check the
+    UTF-8 of what it skips) or that decode refuses; and whether every text was read (then in one
+    C-level pass)."""
+    try:
+        if all(map(bytes.isascii, texts)):
+            return list(map(decode, texts)), True
+    except Exception:  # a decode error, RecursionError on deep nesting, ...: each alone
+        return list(map(partial(_read_one, decode), texts)), False
+    return list(map(partial(_read_one, decode), texts)), False
+
+
+def _read_one(decode: Callable[[bytes], Any], text: bytes) -> Any:
+    if not text.isascii():
         return None
     try:
-        wrapped = decode(array)
-    except Exception:  # a decode error, RecursionError on deep nesting, ...
-        return None
-    return list(map(_UNWRAP, wrapped)) if len(wrapped) == len(texts) else None
-
-
-def _one(line: bytes, prefilter: Prefilter) -> int:
-    found = verdict(line, prefilter)
-    return DECLINED if found is None else CANDIDATE if found is _READ_CANDIDATE else PREFILTERED
-
-
-def _entry(data: bytes) -> Any:
-    try:
-        return _decoders()[2](data)
+        return decode(text)
     except Exception:  # (a decode error: pubsub_fast declines it too)
         return None
