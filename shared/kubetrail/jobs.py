@@ -20,6 +20,7 @@ terminates them.
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import sys
 from collections import deque
@@ -172,9 +173,16 @@ def _read_parallel(path: Path, source: str, first_end: int, jobs: int, chunk_byt
     for stream in (sys.stdout, sys.stderr):  # nothing buffered for a forked worker to copy
         with contextlib.suppress(OSError, ValueError):  # (a closed pipe: the publisher's to tell)
             stream.flush()
-    workers = _Workers(jobs, (rules, prefilter) if method == "fork" else setup, path, source,
-                       max_inflate, method)
+    # What exists now (the rules, the modules) lives as long as the scan: the collector no
+    # longer walks it, here nor in forked workers (whose pages it would also copy by writing).
+    gc.freeze()
     done = False
+    try:
+        workers = _Workers(jobs, (rules, prefilter) if method == "fork" else setup, path,
+                           source, max_inflate, method)
+    except BaseException:
+        gc.unfreeze()
+        raise
     try:
         inflight: deque[tuple[tuple[int, int | None], int | None]] = deque()
         lines = 0
@@ -197,6 +205,7 @@ def _read_parallel(path: Path, source: str, first_end: int, jobs: int, chunk_byt
                         return
         done = True
     finally:
+        gc.unfreeze()
         workers.close(wait=done)
 
 
