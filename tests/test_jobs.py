@@ -331,3 +331,29 @@ def test_the_scan_leaves_the_collector_as_it_found_it(tmp_path: Path) -> None:
         else:
             assert sum(1 for _ in outcomes) > 10
         assert gc.get_freeze_count() == 0
+
+
+_SLOW = [False]
+
+
+def _slowed_run_chunk(*args: Any) -> chunkwork.Chunk:
+    """run_chunk, slowed down in the worker that read the file's first chunk."""
+    _SLOW[0] = _SLOW[0] or args[2] == 0
+    if _SLOW[0]:
+        time.sleep(0.05)
+    return chunkwork.run_chunk(*args)
+
+
+def test_a_slowed_down_worker_gets_fewer_chunks(tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    path = stream("eks-metadata", 2000, tmp_path)
+    monkeypatch.setenv("KUBETRAIL_CHUNK_BYTES", "20000")
+    expected = scan("--jobs", "1", str(path))
+    monkeypatch.setattr(jobs, "run_chunk", _slowed_run_chunk)  # (forked workers inherit it)
+    given: list[int | None] = []
+    submit = jobs._Workers.submit
+    monkeypatch.setattr(jobs._Workers, "submit",
+                        lambda self, task: given.append(submit(self, task)) or given[-1])
+    assert scan("--jobs", "2", str(path)) == expected
+    slow = given[0]  # (the first chunk goes to the first worker)
+    assert len(given) > 40 and given.count(slow) < 0.45 * len(given)
