@@ -293,3 +293,67 @@ def test_workers_end_with_the_scan_however_it_ends(sig: int, tmp_path: Path) -> 
         for w in workers:  # (left behind only when the test fails)
             with contextlib.suppress(OSError):
                 os.kill(w, signal.SIGKILL)
+
+
+def test_chunk_results_unpickle_to_equal_frozen_records(tmp_path: Path) -> None:
+    import pickle
+
+    from kubetrail.events import AuditEvent
+    from kubetrail.rules import RuleSet
+    from kubetrail.rules.loader import load_rule_set
+
+    path = stream("eks-request", 400, tmp_path)
+    rules = RuleSet(load_rule_set(None, bundled=True, err=io.StringIO()))
+    chunk = chunkwork.run_chunk(path, path.name, 0, None, rules, rules.prefilter, 1 << 20)
+    again = pickle.loads(chunkwork.dumps(chunk))
+    assert again == chunk and any(type(i) is tuple for i in again.items)
+    events = [i[1] for i in again.items if type(i) is tuple]
+    assert all(type(e) is AuditEvent for e in events)
+    with pytest.raises(AttributeError):
+        events[0].verb = "get"  # type: ignore[misc]
+
+
+def test_the_scan_leaves_the_collector_as_it_found_it(tmp_path: Path) -> None:
+    import gc
+
+    from kubetrail.rules import RuleSet
+    from kubetrail.rules.loader import load_rule_set
+
+    path = stream("eks-metadata", 1000, tmp_path)
+    rules = RuleSet(load_rule_set(None, bundled=True, err=io.StringIO()))
+    for stop_early in (False, True):
+        outcomes = jobs.scan_paths([path], rules, rules.prefilter, max_inflate=1 << 20, jobs=2,
+                                   setup=lambda: (rules, rules.prefilter), chunk_bytes=20_000)
+        next(outcomes)
+        assert gc.get_freeze_count() > 0  # (the rules are frozen while the scan runs)
+        if stop_early:
+            outcomes.close()
+        else:
+            assert sum(1 for _ in outcomes) > 10
+        assert gc.get_freeze_count() == 0
+
+
+_SLOW = [False]
+
+
+def _slowed_run_chunk(*args: Any) -> chunkwork.Chunk:
+    """run_chunk, slowed down in the worker that read the file's first chunk."""
+    _SLOW[0] = _SLOW[0] or args[2] == 0
+    if _SLOW[0]:
+        time.sleep(0.05)
+    return chunkwork.run_chunk(*args)
+
+
+def test_a_slowed_down_worker_gets_fewer_chunks(tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    path = stream("eks-metadata", 2000, tmp_path)
+    monkeypatch.setenv("KUBETRAIL_CHUNK_BYTES", "20000")
+    expected = scan("--jobs", "1", str(path))
+    monkeypatch.setattr(jobs, "run_chunk", _slowed_run_chunk)  # (forked workers inherit it)
+    given: list[int | None] = []
+    submit = jobs._Workers.submit
+    monkeypatch.setattr(jobs._Workers, "submit",
+                        lambda self, task: given.append(submit(self, task)) or given[-1])
+    assert scan("--jobs", "2", str(path)) == expected
+    slow = given[0]  # (the first chunk goes to the first worker)
+    assert len(given) > 40 and given.count(slow) < 0.45 * len(given)

@@ -20,6 +20,7 @@ terminates them.
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import sys
 from collections import deque
@@ -85,8 +86,8 @@ def _serve(conn: Connection, setup: Setup | tuple[RuleSet, Prefilter | None], pa
 
 
 class _Workers:
-    """`jobs` worker processes for one file, each with its own pipe; tasks go round-robin to
-    the live ones and each answers in the order it was asked."""
+    """`jobs` worker processes for one file, each with its own pipe; each task goes to a live
+    one, and each answers in the order it was asked."""
 
     def __init__(self, jobs: int, setup: Setup | tuple[RuleSet, Prefilter | None], path: Path,
                  source: str, max_inflate: int, method: str) -> None:
@@ -97,6 +98,7 @@ class _Workers:
         self.procs: list[BaseProcess] = []
         self._next = 0
         self._ready: list[deque[bytes]] = [deque() for _ in range(jobs)]
+        self._owed = [0] * jobs  # tasks sent whose answers were not received yet
         for _ in range(jobs):
             ours, theirs = context.Pipe()
             parent_ends = [c.fileno() for c in (*self.conns, ours) if c is not None] \
@@ -109,17 +111,19 @@ class _Workers:
             self.procs.append(proc)
 
     def submit(self, task: tuple[int, int | None]) -> int | None:
-        """The worker given `task`, None when none is left."""
-        for _ in range(len(self.conns)):
-            w, self._next = self._next, (self._next + 1) % len(self.conns)
-            conn = self.conns[w]
-            if conn is None:
-                continue
+        """The worker given `task` (of the live ones, the one owing fewest answers, in turn
+        among equals: a worker slowed down gets less), None when none is left."""
+        n = len(self.conns)
+        for _, _, w in sorted((self._owed[w], (w - self._next) % n, w)
+                              for w in range(n) if self.conns[w] is not None):
             try:
-                conn.send(task)
-                return w
+                self.conns[w].send(task)  # type: ignore[union-attr]
             except (OSError, ValueError):
                 self._lost(w)
+                continue
+            self._owed[w] += 1
+            self._next = (w + 1) % n
+            return w
         return None
 
     def result(self, w: int | None) -> Chunk | None:
@@ -137,6 +141,7 @@ class _Workers:
                 i = self.conns.index(conn)  # type: ignore[arg-type]
                 try:
                     self._ready[i].append(conn.recv_bytes())  # type: ignore[union-attr]
+                    self._owed[i] -= 1
                 except (EOFError, OSError):
                     self._lost(i)
         if not self._ready[w]:
@@ -172,14 +177,21 @@ def _read_parallel(path: Path, source: str, first_end: int, jobs: int, chunk_byt
     for stream in (sys.stdout, sys.stderr):  # nothing buffered for a forked worker to copy
         with contextlib.suppress(OSError, ValueError):  # (a closed pipe: the publisher's to tell)
             stream.flush()
-    workers = _Workers(jobs, (rules, prefilter) if method == "fork" else setup, path, source,
-                       max_inflate, method)
+    # What exists now (the rules, the modules) lives as long as the scan: the collector no
+    # longer walks it, here nor in forked workers (whose pages it would also copy by writing).
+    gc.freeze()
     done = False
+    try:
+        workers = _Workers(jobs, (rules, prefilter) if method == "fork" else setup, path,
+                           source, max_inflate, method)
+    except BaseException:
+        gc.unfreeze()
+        raise
     try:
         inflight: deque[tuple[tuple[int, int | None], int | None]] = deque()
         lines = 0
         with path.open("rb") as handle:
-            for bounds in boundaries(handle, first_end, chunk_bytes):
+            for bounds in boundaries(handle, first_end, chunk_bytes, jobs):
                 inflight.append((bounds, workers.submit(bounds)))
                 while len(inflight) >= IN_FLIGHT_PER_JOB * jobs or (inflight and bounds[1] is None):
                     (start, end), w = inflight.popleft()
@@ -197,6 +209,7 @@ def _read_parallel(path: Path, source: str, first_end: int, jobs: int, chunk_byt
                         return
         done = True
     finally:
+        gc.unfreeze()
         workers.close(wait=done)
 
 

@@ -47,3 +47,27 @@ def test_positions_shift_by_the_lines_before_the_chunk() -> None:
     assert shifted(Origin("f", "3/records[1]"), 10) == Origin("f", "13/records[1]")
     assert shifted(Origin("f"), 10) == Origin("f")
     assert shifted(Origin("f", "3"), 0) == Origin("f", "3")
+
+
+def test_the_chunks_that_end_the_file_get_smaller_for_several_workers(tmp_path: Path) -> None:
+    data = b"".join(b'{"n":%d}\n' % i for i in range(20_000))  # ~200 kB
+    path = tmp_path / "f.jsonl"
+    path.write_bytes(data)
+    chunk = 10_000
+    for workers in (2, 3, 4):
+        with path.open("rb") as handle:
+            bounds = list(boundaries(handle, 1, chunk, workers))
+        assert bounds[0][0] == 0 and bounds[-1][1] is None
+        assert all(end == nxt for (_, end), (nxt, _) in itertools.pairwise(bounds))
+        sizes = [(end or len(data)) - start for start, end in bounds]
+        assert b"".join(data[s:e] for s, e in bounds) == data
+        full = [i for i, size in enumerate(sizes) if size >= chunk]
+        tail = sizes[full[-1] + 1:]
+        # fewer bytes than a chunk per worker are left after the last full chunk; then the
+        # chunks shrink, none under an eighth of a chunk (save a line's overshoot)
+        assert len(data) - sum(sizes[:full[-1] + 1]) < workers * chunk
+        assert len(tail) >= 3 and all(b <= a + 20 for a, b in itertools.pairwise(tail[:-1]))
+        assert tail[-1] <= 2 * (chunk // 8) + 20 and min(tail) >= chunk // 8 - 20
+    with path.open("rb") as handle:  # one worker: chunks as long as ever
+        sizes = [(end or len(data)) - start for start, end in boundaries(handle, 1, chunk)]
+    assert all(size >= chunk for size in sizes[:-1])

@@ -27,6 +27,7 @@ from kubetrail.sources.files import json_lines_start
 
 MIN_CHUNKS = 4  # a file under MIN_CHUNKS chunks is not worth the workers' start-up
 _FIND = 1 << 16
+TAIL_FRACTION = 8  # the smallest chunk at a file's end, as a fraction of a chunk
 
 
 def splittable(path: Path, chunk_bytes: int, max_inflate: int) -> int | None:
@@ -44,12 +45,24 @@ def splittable(path: Path, chunk_bytes: int, max_inflate: int) -> int | None:
         return None  # the sequential reader reports it as it always does
 
 
-def boundaries(handle: IO[bytes], first_end: int, chunk_bytes: int
+def boundaries(handle: IO[bytes], first_end: int, chunk_bytes: int, workers: int = 1
                ) -> Iterator[tuple[int, int | None]]:
-    """(start, end) of each chunk in order; end None for the last (to the end of the file)."""
+    """(start, end) of each chunk in order; end None for the last (to the end of the file).
+
+    For several `workers`, the chunks that end the file get smaller: once less than one chunk
+    per worker is left, each takes that rest's share of a worker (at least TAIL_FRACTION of a
+    chunk), so that the workers finish close together and the last results come quickly."""
+    size = os.fstat(handle.fileno()).st_size if workers > 1 else 0
+    least = max(1, chunk_bytes // TAIL_FRACTION)
     start = 0
     while True:
-        nominal = max(start + chunk_bytes, first_end if start == 0 else 0)
+        left = size - start
+        step = chunk_bytes if workers < 2 or left >= workers * chunk_bytes \
+            else max(least, -(-left // workers))
+        nominal = max(start + step, first_end if start == 0 else 0)
+        if workers > 1 and nominal + least > size:  # (the rest: no crumb of a chunk after it)
+            yield start, None
+            return
         end = _line_end(handle, nominal - 1)
         if end is None:
             yield start, None
