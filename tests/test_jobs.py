@@ -340,7 +340,7 @@ def _slowed_run_chunk(*args: Any) -> chunkwork.Chunk:
     """run_chunk, slowed down in the worker that read the file's first chunk."""
     _SLOW[0] = _SLOW[0] or args[2] == 0
     if _SLOW[0]:
-        time.sleep(0.05)
+        time.sleep(0.1)  # (far longer than a 20 kB chunk takes, even on a loaded machine)
     return chunkwork.run_chunk(*args)
 
 
@@ -356,4 +356,6 @@ def test_a_slowed_down_worker_gets_fewer_chunks(tmp_path: Path,
                         lambda self, task: given.append(submit(self, task)) or given[-1])
     assert scan("--jobs", "2", str(path)) == expected
     slow = given[0]  # (the first chunk goes to the first worker)
-    assert len(given) > 40 and given.count(slow) < 0.45 * len(given)
+    # (round-robin gives it half; in-order consumption bounds how far ahead the other can go)
+    assert len(given) > 40 and given.count(slow) < 0.45 * len(given), (given.count(slow),
+                                                                        len(given))
