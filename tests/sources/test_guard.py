@@ -16,7 +16,7 @@ import pytest
 from kubetrail.errors import ConfigError, Origin
 from kubetrail.sources import read_paths
 from kubetrail.sources.base import Decoded, Failure, Outcome
-from kubetrail.sources.common import MAX_FAILURE_RAW, describe, dump
+from kubetrail.sources.common import MAX_FAILURE_RAW, describe
 from kubetrail.sources.eventhub import decode_eventhub_body
 from kubetrail.sources.guard import (
     MAX_EXAMINED_RAW,
@@ -25,6 +25,7 @@ from kubetrail.sources.guard import (
     isolated_stream,
 )
 from kubetrail.sources.k8s import event_from_k8s
+from kubetrail.sources.rawdump import dump
 from tests.sources.helpers import RULES, kinds
 
 DS_CREATE = {"kind": "Event", "apiVersion": "audit.k8s.io/v1", "stage": "ResponseComplete",

@@ -36,7 +36,6 @@ from kubetrail.sources.common import (
     check_max_inflate,
     cut,
     describe,
-    dump,
     inflate,
     is_mapping,
     loads,
@@ -49,6 +48,7 @@ from kubetrail.sources.k8s import (
     event_from_k8s,
     opt_time,
 )
+from kubetrail.sources.rawdump import dump
 
 if TYPE_CHECKING:
     from kubetrail.rules.prefilter import Prefilter

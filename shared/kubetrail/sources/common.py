@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import binascii
 import zlib
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, TypeGuard
 
 from kubetrail.errors import ConfigError, DecodeError
@@ -128,6 +128,8 @@ def describe(value: object, limit: int = 64) -> str:
     if isinstance(value, str):
         text = value
     else:
+        from kubetrail.sources.rawdump import dump
+
         text = dump(value, 4 * limit + 4).decode("utf-8", "backslashreplace")
     return repr(text[:limit]) + ("…" if len(text) > limit else "")
 
@@ -164,66 +166,6 @@ def loads(data: bytes | bytearray | memoryview | str, what: str = "JSON") -> Any
         return _parse(data)
     except _ParseError as exc:
         raise DecodeError(f"invalid {what}: {escaped(str(exc))}") from None
-
-
-def dump(value: Any, limit: int = MAX_FAILURE_RAW) -> bytes:
-    """Bytes of an already-parsed value (at most `limit` of them), for Failure.raw and failure
-    reasons when the original bytes are gone. Never raises and never recurses: a value orjson
-    cannot write (nesting beyond its limit, a non-JSON type) is written by a bounded loop."""
-    import orjson
-
-    try:
-        out = orjson.dumps(value)
-    except Exception:
-        return _dump_bounded(value, limit)
-    # A copy, also when not cut: orjson's result keeps a 4 KiB buffer even for b"{}".
-    return bytes(memoryview(out)[:limit])
-
-
-def _scalar(value: object) -> bytes:
-    import orjson
-
-    if value is None or type(value) is bool:
-        return b"null" if value is None else (b"true" if value else b"false")
-    if isinstance(value, int | float):
-        try:
-            return str(value).encode()
-        except ValueError:  # an int beyond str()'s digit limit
-            return b'"<large number>"'
-    if isinstance(value, str):
-        try:
-            return orjson.dumps(value)
-        except orjson.JSONEncodeError:  # lone surrogates
-            return orjson.dumps(value.encode("utf-8", "backslashreplace").decode("ascii"))
-    return orjson.dumps(f"<{type(value).__name__}>")
-
-
-def _dump_bounded(value: Any, limit: int) -> bytes:
-    """JSON-like text of `value`, written with an explicit stack, stopped past `limit` bytes."""
-    parts: list[bytes] = []
-    size = 0
-    stack: list[tuple[Iterator[tuple[bytes, Any]], bytes]] = [(iter([(b"", value)]), b"")]
-    while stack and size <= limit:
-        items, closer = stack[-1]
-        item = next(items, None)
-        if item is None:
-            stack.pop()
-            token = closer
-        else:
-            prefix, v = item
-            if is_mapping(v):
-                token = prefix + b"{"
-                members = (((b"," if i else b"") + _scalar(str(k)) + b":", x)
-                           for i, (k, x) in enumerate(v.items()))
-                stack.append((members, b"}"))
-            elif isinstance(v, list | tuple):
-                token = prefix + b"["
-                stack.append((((b"," if i else b"", x) for i, x in enumerate(v)), b"]"))
-            else:
-                token = prefix + _scalar(v)
-        parts.append(token)
-        size += len(token)
-    return b"".join(parts)[:limit]
 
 
 def check_max_inflate(max_inflate: int) -> int:

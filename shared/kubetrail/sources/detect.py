@@ -71,7 +71,6 @@ from kubetrail.sources.common import (
     cut,
     describe,
     describe_keys,
-    dump,
     is_json_object,
     is_mapping,
     is_utf8,
@@ -85,6 +84,7 @@ from kubetrail.sources.guard import failure_of, isolated, isolated_stream, mark_
 from kubetrail.sources.k8s import event_from_k8s, require_audit_event
 from kubetrail.sources.pubsub import decode_cloudevent, decode_pubsub_message, push_line
 from kubetrail.sources.pubsub_fast import PUSH_PREFIX, prefiltered_push
+from kubetrail.sources.rawdump import dump
 
 if TYPE_CHECKING:
     from kubetrail.rules.prefilter import Prefilter

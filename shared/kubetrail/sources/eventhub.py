@@ -27,7 +27,6 @@ from kubetrail.sources.base import Decoded, Failure, Outcome, Prefiltered, Skip
 from kubetrail.sources.common import (
     BOM,
     cut,
-    dump,
     is_mapping,
     loads,
     opt_map,
@@ -40,6 +39,7 @@ from kubetrail.sources.k8s import (
     event_from_k8s,
     opt_time,
 )
+from kubetrail.sources.rawdump import dump
 
 if TYPE_CHECKING:
     from kubetrail.rules.prefilter import Prefilter

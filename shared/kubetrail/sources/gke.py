@@ -38,7 +38,6 @@ from kubetrail.sources.base import Decoded, Failure, Outcome, Skip
 from kubetrail.sources.common import (
     cut,
     describe,
-    dump,
     is_mapping,
     opt_map,
     opt_str,
@@ -47,6 +46,7 @@ from kubetrail.sources.common import (
 )
 from kubetrail.sources.guard import isolated
 from kubetrail.sources.k8s import opt_time
+from kubetrail.sources.rawdump import dump
 
 # google.rpc.Code → HTTP, as google/rpc/code.proto documents each code.
 GRPC_TO_HTTP = {

@@ -28,7 +28,8 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from kubetrail.errors import ConfigError, Origin
 from kubetrail.sources.base import Decoded, Failure, Outcome
-from kubetrail.sources.common import cut, dump, escaped
+from kubetrail.sources.common import cut, escaped
+from kubetrail.sources.rawdump import dump
 
 P = ParamSpec("P")
 V = TypeVar("V")

@@ -28,7 +28,6 @@ from kubetrail.sources.common import (
     check_max_inflate,
     cut,
     describe_keys,
-    dump,
     inflate,
     is_json_object,
     is_mapping,
@@ -37,6 +36,7 @@ from kubetrail.sources.common import (
 )
 from kubetrail.sources.gke import decode_log_entry
 from kubetrail.sources.guard import isolated_stream
+from kubetrail.sources.rawdump import dump
 
 if TYPE_CHECKING:
     from kubetrail.rules.prefilter import Prefilter
