@@ -17,7 +17,6 @@ event (tests/rules/test_blockscreen.py), with less work per event:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping, Sequence
 from itertools import chain, compress, count, repeat
 from operator import attrgetter, call
@@ -35,7 +34,6 @@ from kubetrail.rules.prefilter import (
     _project,
     grouped,
 )
-from kubetrail.rules.requirements import BodyText, RequestKeys
 
 _SOURCE_IPS = attrgetter(PATHS["source_ips"])
 # The never-public prefixes that are the same text whatever follows them (172.16/12 and
@@ -48,10 +46,8 @@ class BlockScreen:
     """`candidates(events)`: as Prefilter.candidates (which builds one on first use)."""
 
     def __init__(self, requirements: Sequence[Mapping[str, Any]],
-                 escapes: re.Pattern[bytes]) -> None:
-        def light(value: Any) -> Any:  # request-body keys: tested on the body's JSON text
-            return BodyText(value.needles, escapes) if isinstance(value, RequestKeys) else value
-
+                 light: Callable[[Any], Any]) -> None:
+        """`light`: Prefilter.light_value, a required value as a light event is tested."""
         self._everywhere = _Screen([req for req in requirements if "source_ips" not in req],
                                    light)
         public = [{f: v for f, v in req.items() if f != "source_ips"}

@@ -157,11 +157,7 @@ class Prefilter:
         needles = {n for alt in alts for f in alt for n in f}
         object.__setattr__(self, "_escapes",
                            _escape_pattern(needles, IP_CHARS if any(public) else ""))
-        def light(value: Any) -> Any:  # request-body keys: tested on the body's JSON text
-            return BodyText(value.needles, self._escapes) if isinstance(value, RequestKeys) \
-                else value
-
-        groups, others = grouped(self.requirements, light)
+        groups, others = grouped(self.requirements, self.light_value)
         made = {names: _group(names, sure, checked) for names, (sure, checked) in groups.items()}
         object.__setattr__(self, "_resource_groups", tuple(
             group for names, group in made.items() if "resource" in names))
@@ -176,6 +172,13 @@ class Prefilter:
             for names, combos in by_resource.items() for combo in combos))
         object.__setattr__(self, "_getters", tuple(
             (*check[0], _predicate((check,))) for check in others))
+
+    def light_value(self, value: Any) -> Any:
+        """A required value as a light event is tested against it: request-body keys become
+        the test of the body's JSON text (requirements.BodyText, with this prefilter's escape
+        guard); any other value is itself."""
+        return BodyText(value.needles, self._escapes) if isinstance(value, RequestKeys) \
+            else value
 
     @cached_property
     def light(self) -> LightDecoder:
@@ -234,7 +237,7 @@ class Prefilter:
         if screen is None:
             from kubetrail.rules.blockscreen import BlockScreen
 
-            screen = BlockScreen(self.requirements, self._escapes)
+            screen = BlockScreen(self.requirements, self.light_value)
             object.__setattr__(self, "_block", screen)
         return screen.candidates(events)
 

@@ -177,7 +177,7 @@ def _verdict(key: tuple[Any, ...], state: _State, reduced: Prefilter) -> int:
         holds = True
         for field, allowed in rest:
             if field == REQUEST_OBJECT:  # (last in each rest: the others held)
-                asked.append(BodyText(allowed.needles, reduced._escapes))
+                asked.append(reduced.light_value(allowed))
                 holds = False
             elif field == "username":
                 holds = user in allowed
