@@ -11,6 +11,7 @@ from kubetrail.errors import ConfigError
 
 MAX_DEFAULT_JOBS = 8
 CHUNK_BYTES = 8 << 20
+MIN_CHUNKS = 4  # a file under MIN_CHUNKS chunks is not worth the workers' start-up
 
 
 def default_jobs() -> int:
@@ -34,11 +35,12 @@ def chunk_bytes() -> int:
     return _positive("KUBETRAIL_CHUNK_BYTES") or CHUNK_BYTES
 
 
-def any_chunk(paths: Iterable[Path], size: int) -> bool:
-    """Some path (not stdin) is a file of at least `size` bytes: worth asking whether to cut it."""
+def any_chunk(paths: Iterable[Path], chunk: int) -> bool:
+    """Some path (not stdin) is a file of at least MIN_CHUNKS chunks of `chunk` bytes: worth
+    asking whether to cut it (sources/chunks.splittable makes the same test first)."""
     for path in paths:
         try:
-            if str(path) != "-" and path.stat().st_size >= size:
+            if str(path) != "-" and path.stat().st_size >= MIN_CHUNKS * chunk:
                 return True
         except OSError:  # the reader reports it as ever
             continue

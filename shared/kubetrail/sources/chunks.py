@@ -22,10 +22,10 @@ from pathlib import Path
 from typing import IO
 
 from kubetrail.errors import Origin
+from kubetrail.jobsettings import MIN_CHUNKS
 from kubetrail.sources.common import GZIP_MAGIC
 from kubetrail.sources.files import json_lines_start
 
-MIN_CHUNKS = 4  # a file under MIN_CHUNKS chunks is not worth the workers' start-up
 _FIND = 1 << 16
 TAIL_FRACTION = 8  # the smallest chunk at a file's end, as a fraction of a chunk
 
