@@ -238,8 +238,7 @@ def _each(paths: list[Path], *args: Any) -> Generator[Outcome | Evaluated, None,
 def _one(path: Path, rules: RuleSet, prefilter: Prefilter | None, max_inflate: int, jobs: int,
          setup: Setup, chunk_bytes: int, method: str) -> Iterator[Outcome | Evaluated]:
     source = source_name(path)
-    first_end = None if jobs < 2 or source == "<stdin>" else splittable(path, chunk_bytes,
-                                                                        max_inflate)
+    first_end = None if source == "<stdin>" else splittable(path, chunk_bytes, max_inflate)
     if first_end is None:
         yield from read_paths([path], prefilter, max_inflate=max_inflate)
         return

@@ -106,8 +106,7 @@ def _build(cls: type, frozen: bool, slots: bool) -> type:
     ns["__record_fields__"] = all_fields
     ns["__match_args__"] = tuple(f.name for f in all_fields if f.init)
     owner: list[type] = []  # the class made here, for its first __init__ call
-    ns["__init__"] = _first_init(owner, all_fields, frozen, "__post_init__" in ns or
-                                 hasattr(cls, "__post_init__"))
+    ns["__init__"] = _first_init(owner, all_fields, frozen, hasattr(cls, "__post_init__"))
     _generic_methods(ns, all_fields, frozen)
     if slots:  # (without slots, pickle copies __dict__, which holds every field)
         ns["__getstate__"] = lambda self: tuple(getattr(self, f.name) for f in all_fields)

@@ -22,7 +22,7 @@ from itertools import chain, compress, count, repeat
 from operator import attrgetter, call
 from typing import Any
 
-from kubetrail.rules.lightevent import PATHS
+from kubetrail.rules.lightfields import PATHS
 from kubetrail.rules.network import _NEVER_PUBLIC, PUBLIC_SOURCE_IPS
 from kubetrail.rules.prefilter import (
     _RESOURCE,

@@ -37,9 +37,9 @@ from typing import Any, Literal
 
 import msgspec
 
-from kubetrail.rules.lightfields import FIELDS, PATHS, REF_KEYS
+from kubetrail.rules.lightfields import FIELDS, REF_KEYS
 
-__all__ = ["FIELDS", "PATHS", "UNSET", "LightDecodeError", "LightDecoder"]
+__all__ = ["UNSET", "LightDecodeError", "LightDecoder"]
 LightDecodeError = msgspec.DecodeError
 UNSET = msgspec.UNSET
 # The key wrapping each line of a block; unguessable, so no line can spell an element boundary.

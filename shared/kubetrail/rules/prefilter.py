@@ -127,14 +127,10 @@ class Prefilter:
     # Per rule: does it require a public source address (tested on bytes by text_has_public_ip)?
     _public: tuple[bool, ...] = field(init=False, repr=False, compare=False)
     _escapes: re.Pattern[bytes] = field(init=False, repr=False, compare=False)
-    # Rules grouped by the listed fields they require (see _Group): a whole pack costs one
-    # C-level pass per group over a block, not one per rule. The groups requiring a resource are
-    # looked up only for the events whose resource (and verb, when every such group requires
-    # one) one of them allows: `_screen` reads that of each event, `_screened` holds the allowed.
+    # Rules grouped by the listed fields they require (see _Group), for `event_may_match`
+    # (a block of events is screened by rules/blockscreen.py, which groups them the same way).
     _resource_groups: tuple[_Group, ...] = field(init=False, repr=False, compare=False)
     _other_groups: tuple[_Group, ...] = field(init=False, repr=False, compare=False)
-    _screen: Callable[[Any], Any] = field(init=False, repr=False, compare=False)
-    _screened: frozenset[Any] = field(init=False, repr=False, compare=False)
     # The rules requiring no listed field: per rule, the getter and value of its most selective
     # test, and all its tests.
     _getters: tuple[tuple[Callable[[Any], Any], Any, _Predicate], ...] \
@@ -163,13 +159,6 @@ class Prefilter:
             group for names, group in made.items() if "resource" in names))
         object.__setattr__(self, "_other_groups", tuple(
             group for names, group in made.items() if "resource" not in names))
-        by_resource = {names: (*sure, *checked) for names, (sure, checked) in groups.items()
-                       if "resource" in names}
-        with_verb = all("verb" in names for names in by_resource)
-        object.__setattr__(self, "_screen", _RESOURCE_VERB if with_verb else _RESOURCE)
-        object.__setattr__(self, "_screened", frozenset(
-            _project(names, combo, ("resource", "verb") if with_verb else ("resource",))
-            for names, combos in by_resource.items() for combo in combos))
         object.__setattr__(self, "_getters", tuple(
             (*check[0], _predicate((check,))) for check in others))
 

@@ -150,9 +150,9 @@ def decode_line(
     A line of the API server's own output or a push body of one LogEntry (pubsub.push_line),
     without prefilter, becomes its one outcome directly, as `_decode_line` makes it."""
     if prefilter is None and type(data) is bytes and type(max_inflate) is int \
-            and max_inflate >= 1 and data.startswith((AUDIT_PREFIX, PUSH_PREFIX)):
+            and max_inflate >= 1 and ((audit := data.startswith(AUDIT_PREFIX))
+                                      or data.startswith(PUSH_PREFIX)):
         try:  # (push_line: a GKE candidate from pubsub_batch, or --no-prefilter)
-            audit = data.startswith(AUDIT_PREFIX)
             outcome = _audit_line(data, origin) if audit else push_line(data, origin)
         except ConfigError:
             raise
