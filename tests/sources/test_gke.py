@@ -213,3 +213,20 @@ def test_a_method_decodes_the_same_every_time_it_is_seen(method: str) -> None:
             assert (outcome.event.verb, outcome.event.resource, outcome.event.subresource,
                     outcome.event.api_version) == (expected[0], expected[3], expected[4],
                                                    expected[2])
+
+
+def test_the_light_path_reads_methods_from_the_same_bounded_cache() -> None:
+    from kubetrail.sources import gke
+    from kubetrail.sources.pubsub_fast import parse_method_cached
+
+    for method in ["io.k8s.core.v1.pods.exec.create", "io.k8s.readyz", "io.K8s.core.v1.pods.get",
+                   "io.k8s.core.v1." + "p" * 300 + f"{id(object())}.get"]:  # (unseen before)
+        try:
+            verb, _, _, resource, subresource = parse_method(method)
+            expected: Any = (verb, resource, subresource)
+        except Exception:
+            expected = None
+        before = gke._parsed.cache_info().currsize
+        assert parse_method_cached(method) == parse_method_cached(method) == expected
+        grew = gke._parsed.cache_info().currsize - before
+        assert grew <= (1 if len(method) <= 200 else 0), method  # a long name is never kept

@@ -95,9 +95,20 @@ def _parsed(method: str) -> tuple[str, str | None, str | None, str | None, str |
         return exc.message
 
 
+def parsed_method(method: str
+                  ) -> tuple[str, str | None, str | None, str | None, str | None] | str:
+    """parse_method(method), or the message of its DecodeError; cached for names of real length
+    (a long one, which only a crafted entry has, is parsed each time and not kept)."""
+    if len(method) <= _CACHED_METHOD_CHARS:
+        return _parsed(method)
+    try:
+        return parse_method(method)
+    except DecodeError as exc:
+        return exc.message
+
+
 def _method(method: str) -> tuple[str, str | None, str | None, str | None, str | None]:
-    """parse_method(method), cached for names of real length (a long one is not kept)."""
-    parsed = _parsed(method) if len(method) <= _CACHED_METHOD_CHARS else parse_method(method)
+    parsed = parsed_method(method)
     if type(parsed) is str:
         raise DecodeError(parsed)
     return parsed  # type: ignore[return-value]

@@ -31,7 +31,6 @@ rule reads has a type the full decoder would refuse.
 
 from __future__ import annotations
 
-import functools
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -40,14 +39,13 @@ from kubetrail.errors import Origin
 from kubetrail.rules.lightevent import UNSET
 from kubetrail.sources.base import Outcome, Prefiltered
 from kubetrail.sources.common import GZIP_MAGIC, is_utf8
-from kubetrail.sources.gke import GRPC_TO_HTTP, parse_method
+from kubetrail.sources.gke import GRPC_TO_HTTP, parsed_method
 
 if TYPE_CHECKING:
     from kubetrail.rules.prefilter import Prefilter
 
 PUSH_PREFIX = b'{"message":'
 _WILDCARDS = ("namespace", "api_group")  # read from resourceName: not repeated here
-_METHOD_CACHE_SIZE = 4096
 
 
 class PushMessage(msgspec.Struct):
@@ -144,13 +142,16 @@ def light_entry(pp: Any, parsed: tuple[str, str | None, str | None], http: int) 
                        [] if ip is None else [ip], pp.request)
 
 
-@functools.lru_cache(maxsize=_METHOD_CACHE_SIZE)
 def parse_method_cached(method: str) -> tuple[str, str | None, str | None] | None:
-    """(verb, resource, subresource) of a methodName, None when parse_method refuses it."""
+    """(verb, resource, subresource) of a methodName, None when parse_method refuses it (the
+    full decoder's bounded cache of parsed names serves both)."""
     try:
-        verb, _, _, resource, subresource = parse_method(method)
+        parsed = parsed_method(method)
     except Exception:
         return None
+    if isinstance(parsed, str):
+        return None
+    verb, _, _, resource, subresource = parsed
     return verb, resource, subresource
 
 
