@@ -196,23 +196,20 @@ class Pipeline:
     def _window(self, event_time: datetime | None, minutes: int
                 ) -> tuple[datetime, datetime, timedelta]:
         """(event time in UTC, the time its dedup window is computed from, the period)."""
-        shown = as_utc(event_time or self.clock())
         bounds = self._bounds.get(minutes)
         if bounds is None:  # once per period: the rules' own, a handful
             period = min(timedelta(minutes=min(minutes, 10**9)), MAX_PERIOD)
             bounds = self._bounds[minutes] = (period, LATEST_WINDOW - 2 * period)
         period, latest = bounds
+        if event_time is not None and event_time.tzinfo is UTC \
+                and EARLIEST_WINDOW <= event_time <= latest:  # the usual: its own anchor
+            return event_time, event_time, period
+        shown = as_utc(event_time or self.clock())
         return shown, max(EARLIEST_WINDOW, min(shown, latest)), period
 
     def _claim(self, match: Match, report: BatchReport, pending: Pending) -> None:
         rule, event = match.rule, match.event
-        t, bounds = event.time, self._bounds.get(rule.dedup_period_minutes)
-        if t is not None and t.tzinfo is UTC and bounds is not None \
-                and EARLIEST_WINDOW <= t <= bounds[1]:  # (what _window answers for it)
-            event_time = anchor = t
-            period = bounds[0]
-        else:
-            event_time, anchor, period = self._window(t, rule.dedup_period_minutes)
+        event_time, anchor, period = self._window(event.time, rule.dedup_period_minutes)
         distinct = None if rule.distinct is None else distinct_value(event, rule.distinct)
         rank = _RANKS.get(match.severity)
         if rank is None:
