@@ -2,7 +2,7 @@
 finding, one line per stderr message, nothing that moves the cursor, recolours the terminal,
 reorders what is shown (bidi) or starts a new line for `str.splitlines()` or a log shipper.
 
-The characters neutralized (UNSAFE_CHARS): every C0 and C1 control (U+0000-U+001F,
+The characters neutralized (`_UNSAFE_CHARS`): every C0 and C1 control (U+0000-U+001F,
 U+007F-U+009F, NEL U+0085 included), the bidi marks, embeddings, overrides and isolates
 (U+061C, U+200E, U+200F, U+202A-U+202E, U+2066-U+2069) and the Unicode line and paragraph
 separators U+2028/U+2029.
@@ -23,12 +23,6 @@ _UNSAFE_CHARS = "[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069
 _UNSAFE_UTF8 = (
     rb"\x7f|\xc2[\x80-\x9f]|\xd8\x9c|\xe2\x80[\x8e\x8f\xa8-\xae]|\xe2\x81[\xa6-\xa9]"
 )
-
-
-def __getattr__(name: str) -> re.Pattern[str]:
-    if name == "UNSAFE_CHARS":  # the characters neutralized, as a compiled pattern
-        return re.compile(_UNSAFE_CHARS)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _escape_utf8(match: re.Match[bytes]) -> bytes:

@@ -147,8 +147,7 @@ class _Screen:
                 if not sure.isdisjoint(map(get, events)):
                     found.update(compress(count(), map(sure.__contains__, map(get, events))))
             else:
-                _look_up(range(len(events)), list(map(get, events)), sure, checked, found,
-                         hits, tests)
+                _look_up(list(map(get, events)), sure, checked, found, hits, tests)
         columns: dict[Callable[[Any], Any], list[Any]] = {}
         for first, allowed, test in self.getters:
             values = columns.get(first)
@@ -163,15 +162,14 @@ class _Screen:
         return found
 
 
-def _look_up(indexes: Sequence[int], values: list[Any], sure: frozenset[Any],
-             checked: Mapping[Any, _Predicate], found: set[int], hits: list[int],
-             tests: list[_Predicate]) -> None:
-    """Of events `indexes` whose group values are `values`: those a sure combination lets
+def _look_up(values: list[Any], sure: frozenset[Any], checked: Mapping[Any, _Predicate],
+             found: set[int], hits: list[int], tests: list[_Predicate]) -> None:
+    """Of the events whose group values are `values` (in order): those a sure combination lets
     through go into `found`, those with more to check into `hits` (and their test, `tests`)."""
     if sure:
-        found.update(compress(indexes, map(sure.__contains__, values)))
+        found.update(compress(count(), map(sure.__contains__, values)))
     if checked:
         ks = list(compress(count(), map(checked.__contains__, values)))
         if ks:
-            hits += map(indexes.__getitem__, ks)
+            hits += ks
             tests += map(checked.__getitem__, map(values.__getitem__, ks))
