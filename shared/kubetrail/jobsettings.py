@@ -48,13 +48,15 @@ def any_chunk(paths: Iterable[Path], chunk: int) -> bool:
 
 
 def _positive(name: str) -> int | None:
+    """The positive integer in $name (cliargs.positive_int's rules), None when it is unset."""
     text = os.environ.get(name, "").strip()
     if not text:
         return None
+    from argparse import ArgumentTypeError
+
+    from kubetrail.cliargs import positive_int
+
     try:
-        value = int(text, 10)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise ConfigError(f"{name}: expected a positive integer, got {text!r}")
-    return value
+        return positive_int(text)
+    except ArgumentTypeError as exc:
+        raise ConfigError(f"{name}: {exc}") from None
