@@ -30,7 +30,7 @@ import msgspec
 
 from kubetrail.sources.gke_verdicts import CANDIDATE, DECLINED, PREFILTERED, judge_all
 from kubetrail.sources.pubsub import hand_over
-from kubetrail.sources.pubsub_fast import NO_BODY, gke_prefilter
+from kubetrail.sources.pubsub_fast import NO_BODY, Auth, Meta, Status, gke_prefilter
 
 if TYPE_CHECKING:
     from kubetrail.rules.prefilter import Prefilter
@@ -48,27 +48,14 @@ class _Push(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     subscription: Any = None
 
 
-# pubsub_fast.LogEntry's fields and types (null is None), but a missing struct reads as an empty
-# one, so that every column is one attrgetter.
-class _Auth(msgspec.Struct, gc=False):
-    principalEmail: str | None = None
-
-
-class _Meta(msgspec.Struct, gc=False):
-    callerIp: str | None = None
-    callerIP: str | None = None
-
-
-class _Status(msgspec.Struct, gc=False):
-    code: int | None = None
-
-
+# pubsub_fast's LogEntry fields and types (null is None), but a missing struct reads as an
+# empty one, so that every column is one attrgetter.
 class _Proto(msgspec.Struct, gc=False):
     serviceName: Any = None
     methodName: str | None = None
-    authenticationInfo: _Auth | None = msgspec.field(default_factory=_Auth)
-    requestMetadata: _Meta | None = msgspec.field(default_factory=_Meta)
-    status: _Status | None = msgspec.field(default_factory=_Status)
+    authenticationInfo: Auth | None = msgspec.field(default_factory=Auth)
+    requestMetadata: Meta | None = msgspec.field(default_factory=Meta)
+    status: Status | None = msgspec.field(default_factory=Status)
     request: msgspec.Raw = NO_BODY
 
 

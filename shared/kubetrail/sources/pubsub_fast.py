@@ -48,29 +48,30 @@ PUSH_PREFIX = b'{"message":'
 _WILDCARDS = ("namespace", "api_group")  # read from resourceName: not repeated here
 
 
-class PushMessage(msgspec.Struct):
+class _PushMessage(msgspec.Struct):
     data: bytes = b""  # (base64-decoded by msgspec)
     messageId: Any = None
     message_id: Any = None
 
 
-class PushBody(msgspec.Struct, forbid_unknown_fields=True):
-    """The push body as this path reads it (pubsub_batch.py reads a batch with the same types)."""
+class _PushBody(msgspec.Struct, forbid_unknown_fields=True):
+    """The push body as this path reads it (pubsub_batch.py: the same field types)."""
 
-    message: PushMessage
+    message: _PushMessage
     subscription: Any = None
 
 
-class _Auth(msgspec.Struct):
+# The leaves of the LogEntry as both this path and pubsub_batch.py read them.
+class Auth(msgspec.Struct, gc=False):
     principalEmail: str | None = None
 
 
-class _Meta(msgspec.Struct):
+class Meta(msgspec.Struct, gc=False):
     callerIp: str | None = None
     callerIP: str | None = None
 
 
-class _Status(msgspec.Struct):
+class Status(msgspec.Struct, gc=False):
     code: int | None = None
 
 
@@ -80,20 +81,21 @@ NO_BODY = msgspec.Raw()  # (no protoPayload.request: Metadata level)
 class _Proto(msgspec.Struct):
     serviceName: Any = None
     methodName: str | None = None
-    authenticationInfo: _Auth | None = None
-    requestMetadata: _Meta | None = None
-    status: _Status | None = None
+    authenticationInfo: Auth | None = None
+    requestMetadata: Meta | None = None
+    status: Status | None = None
     request: msgspec.Raw = NO_BODY  # its JSON text, undecoded (what a duplicated key holds last)
 
 
-class LogEntry(msgspec.Struct):
-    """The LogEntry fields this path reads (pubsub_batch.py reads a batch with the same types)."""
+class _LogEntry(msgspec.Struct):
+    """The LogEntry fields this path reads (pubsub_batch.py: the same field types, a missing
+    struct read as an empty one)."""
 
     protoPayload: _Proto | None = None
 
 
-_decode_push = msgspec.json.Decoder(PushBody).decode
-decode_entry = msgspec.json.Decoder(LogEntry).decode
+_decode_push = msgspec.json.Decoder(_PushBody).decode
+_decode_entry = msgspec.json.Decoder(_LogEntry).decode
 
 
 class _Ref:
@@ -132,7 +134,7 @@ class _LightEntry:
         self.requestObject = body
 
 
-def light_entry(pp: Any, parsed: tuple[str, str | None, str | None], http: int) -> Any:
+def _light_entry(pp: Any, parsed: tuple[str, str | None, str | None], http: int) -> Any:
     """The light event of a read protoPayload `pp` (its methodName parsed, its HTTP code)."""
     meta, auth = pp.requestMetadata, pp.authenticationInfo
     ip = None if meta is None else (meta.callerIp if meta.callerIp is not None else meta.callerIP)
@@ -206,7 +208,7 @@ def _read(text: bytes, prefilter: Prefilter) -> object:
     data = message.data
     if not data or data.startswith(GZIP_MAGIC) or not is_utf8(data):
         return None
-    pp = decode_entry(data).protoPayload
+    pp = _decode_entry(data).protoPayload
     if pp is None or pp.serviceName != "k8s.io" or pp.methodName is None:
         return None
     parsed = parse_method_cached(pp.methodName)
@@ -216,7 +218,7 @@ def _read(text: bytes, prefilter: Prefilter) -> object:
     http = 200 if code is None else GRPC_TO_HTTP.get(code)
     if http is None:
         return None
-    if reduced.event_may_match(light_entry(pp, parsed, http)):
+    if reduced.event_may_match(_light_entry(pp, parsed, http)):
         return CANDIDATE
     message_id = message.messageId or message.message_id
     return message_id if type(message_id) is str else _NO_ID
