@@ -96,3 +96,27 @@ def test_a_first_instantiation_with_wrong_arguments_fails_as_later_ones_do() -> 
         messages.append(str(raised.value).split("__init__()")[-1])
     assert messages[0] == messages[1]
     assert frozen(1) == frozen(1) and frozen(1).b == "x"
+
+
+def test_fast_constructors_build_the_records_themselves_and_pickle_by_name() -> None:
+    from datetime import UTC, datetime
+
+    from kubetrail.dedup.base import Claim, new_claim
+    from kubetrail.events import new_event
+    from kubetrail.record import FrozenInstanceError, fast_constructor
+
+    slow = Claim("k", datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 2, tzinfo=UTC), 1,
+                 True, "t", severity=2)
+    fast = new_claim("k", datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 2, tzinfo=UTC),
+                     1, True, "t", severity=2)
+    assert type(fast) is Claim and fast == slow and repr(fast) == repr(slow)
+    with pytest.raises(FrozenInstanceError):
+        fast.count = 2  # type: ignore[misc]
+    assert pickle.loads(pickle.dumps(new_event)) is new_event  # (how --jobs sends events)
+
+    @record.record(frozen=True)
+    class Unslotted:
+        a: int
+
+    with pytest.raises(TypeError, match="not a slotted record"):
+        fast_constructor(Unslotted, "x")

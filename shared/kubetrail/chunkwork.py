@@ -157,7 +157,7 @@ def _reducer(cls: type, build: Callable[..., Any]) -> Callable[[Any], tuple[Any,
     return lambda obj: (build, values(obj))
 
 
-# An AuditEvent is rebuilt by events._Fill (new_event): its frozen __init__ costs the scan's
+# An AuditEvent is rebuilt by events.new_event: its frozen __init__ costs the scan's
 # process a third more per event it unpickles.
 _REDUCERS: dict[type, Callable[[Any], Any]] = {
     AuditEvent: _reducer(AuditEvent, new_event),

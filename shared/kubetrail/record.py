@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from operator import attrgetter
-from typing import Any, TypeVar, dataclass_transform, overload
+from typing import Any, TypeVar, cast, dataclass_transform, overload
 
 _T = TypeVar("_T")
 _C = TypeVar("_C", bound=type)
@@ -128,20 +128,41 @@ def _build(cls: type, frozen: bool, slots: bool) -> type:
     return built
 
 
+def fast_constructor(cls: type[_T], name: str) -> Callable[..., _T]:
+    """`cls(...)` (same arguments and defaults) built faster, for a frozen, slotted record
+    without __post_init__ or record bases made on a hot path: an object of a twin class with
+    cls's slots is filled by plain assignments (a frozen record's __init__ sets each field
+    through object.__setattr__, several times slower), then given its real class (identical
+    slots, so an identical layout: CPython allows the switch) and is from then on a `cls` like
+    any other, frozen included. `name`: the module-level name it is bound to, in cls's module
+    (pickle finds it there)."""
+    all_fields: tuple[Field, ...] = cls.__record_fields__  # type: ignore[attr-defined]
+    if cls.__bases__ != (object,) or hasattr(cls, "__post_init__") or \
+            tuple(f.name for f in all_fields) != tuple(getattr(cls, "__slots__", ())):
+        raise TypeError(f"{cls.__qualname__}: not a slotted record of its own fields")
+    owner: list[type] = []
+    twin = type(name, (), {
+        "__slots__": cls.__slots__,  # type: ignore[attr-defined]
+        "__module__": cls.__module__,
+        "__init__": _first_init(owner, all_fields, False, False, become=cls)})
+    owner.append(twin)
+    return cast("Callable[..., _T]", twin)
+
+
 def _first_init(owner: list[type], all_fields: tuple[Field, ...], frozen: bool,
-                post_init: bool) -> Callable[..., None]:
+                post_init: bool, become: type | None = None) -> Callable[..., None]:
     """An __init__ that compiles the class's real one, puts it in its place and runs it."""
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
         cls = owner[0]
-        init = _make_init(cls.__qualname__, all_fields, frozen, post_init)
+        init = _make_init(cls.__qualname__, all_fields, frozen, post_init, become)
         cls.__init__ = init  # type: ignore[misc]
         init(self, *args, **kwargs)
     return __init__
 
 
 def _make_init(qualname: str, all_fields: tuple[Field, ...], frozen: bool,
-               post_init: bool) -> Callable[..., None]:
-    env: dict[str, Any] = {"_FACTORY": _FACTORY, "_set": object.__setattr__}
+               post_init: bool, become: type | None = None) -> Callable[..., None]:
+    env: dict[str, Any] = {"_FACTORY": _FACTORY, "_set": object.__setattr__, "_class": become}
     params, body = [], []
     for i, f in enumerate(all_fields):
         if f.default_factory is not _MISSING:
@@ -163,6 +184,8 @@ def _make_init(qualname: str, all_fields: tuple[Field, ...], frozen: bool,
         body.append(f"_set(self, {f.name!r}, {value})" if frozen else f"self.{f.name} = {value}")
     if post_init:
         body.append("self.__post_init__()")
+    if become is not None:
+        body.append("self.__class__ = _class")
     source = f"def __init__(self, {', '.join(params)}):\n " + "\n ".join(body or ["pass"])
     exec(compile(source, f"<record {qualname}>", "exec"), env)  # noqa: S102 - our own text
     init: Callable[..., None] = env["__init__"]

@@ -30,11 +30,10 @@ tests/dedup/conformance.py against each store):
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Protocol, cast
+from typing import Protocol
 
-from kubetrail.record import record
+from kubetrail.record import fast_constructor, record
 
 DEFAULT_LEASE = timedelta(minutes=5)
 
@@ -61,26 +60,9 @@ class Claim:
         return self.window_start
 
 
-class _FillClaim:
-    """Claim's slots filled by plain assignments, then given its real class (see
-    kubetrail.events._Fill: a frozen record's __init__ sets each field through
-    object.__setattr__, several times slower). A claim is made per rule match."""
-
-    __slots__ = Claim.__slots__
-
-    def __init__(self, key: str, window_start: datetime, window_end: datetime, count: int,
-                 owner: bool, token: str, severity: int = 0, escalation: bool = False,
-                 distinct_count: int = 0) -> None:
-        self.key, self.window_start, self.window_end, self.count = (key, window_start,
-                                                                    window_end, count)
-        self.owner, self.token, self.severity, self.escalation = owner, token, severity, escalation
-        self.distinct_count = distinct_count
-        self.__class__ = Claim  # type: ignore[assignment]
-
-
 # `Claim(...)` with the same arguments (positional or by name), built faster: the stores' hot
 # path. Equal to it in every way (tests/dedup/test_base.py).
-new_claim = cast("Callable[..., Claim]", _FillClaim)
+new_claim = fast_constructor(Claim, "new_claim")
 
 
 class DedupStore(Protocol):

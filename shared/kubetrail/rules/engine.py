@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, cast
+from typing import Any
 
 from kubetrail.digest import sha256
 from kubetrail.errors import Origin
 from kubetrail.events import AuditEvent
-from kubetrail.record import field, record
+from kubetrail.record import fast_constructor, field, record
 from kubetrail.rules.index import RequiresIndex
 from kubetrail.rules.loader import SEVERITIES, Rule
 from kubetrail.rules.prefilter import Prefilter
@@ -31,21 +31,8 @@ class Match:
     overrides: Mapping[str, Any] = field(default_factory=dict)
 
 
-class _FillMatch:
-    """Match's slots filled by plain assignments, then given its real class (as
-    kubetrail.events._Fill does for AuditEvent): a match is made per matching rule and record."""
-
-    __slots__ = Match.__slots__
-
-    def __init__(self, rule: Rule, event: AuditEvent, title: str, dedup_key: str, severity: str,
-                 alert_context: Mapping[str, Any], overrides: Mapping[str, Any]) -> None:
-        self.rule, self.event, self.title, self.dedup_key = rule, event, title, dedup_key
-        self.severity, self.alert_context, self.overrides = severity, alert_context, overrides
-        self.__class__ = Match  # type: ignore[assignment]
-
-
-# `Match(...)` with every field given, in order (tests/rules/test_engine_titles.py).
-new_match = cast("Callable[..., Match]", _FillMatch)
+# `Match(...)`, built faster (tests/rules/test_engine_titles.py).
+new_match = fast_constructor(Match, "new_match")
 
 
 @record(frozen=True, slots=True)
