@@ -19,13 +19,22 @@ class Hash(Protocol):
     def hexdigest(self) -> str: ...
 
 
-try:  # CPython 3.12 and later
-    from _sha2 import sha256 as _impl  # type: ignore[import-not-found,unused-ignore]
-except ImportError:
-    try:  # CPython 3.11
-        from _sha256 import sha256 as _impl  # type: ignore[import-not-found,no-redef,unused-ignore]
-    except ImportError:  # pragma: no cover - a Python built without its own SHA-256
-        from hashlib import sha256 as _impl  # type: ignore[assignment,unused-ignore]
+_IMPL: list[Callable[[bytes], Hash]] = []
 
-# A SHA-256 hash object of some bytes (`.digest()`, `.hexdigest()`), as hashlib.sha256 makes.
-sha256: Callable[[bytes], Hash] = _impl
+
+def sha256(data: bytes) -> Hash:
+    """A SHA-256 hash object of `data` (`.digest()`, `.hexdigest()`), as hashlib.sha256 makes."""
+    if not _IMPL:
+        _IMPL.append(_implementation())
+    return _IMPL[0](data)
+
+
+def _implementation() -> Callable[[bytes], Hash]:
+    try:  # CPython 3.12 and later
+        from _sha2 import sha256 as impl  # type: ignore[import-not-found]
+    except ImportError:
+        try:  # CPython 3.11
+            from _sha256 import sha256 as impl  # type: ignore[import-not-found,no-redef,unused-ignore]
+        except ImportError:  # pragma: no cover - a Python built without its own SHA-256
+            from hashlib import sha256 as impl  # type: ignore[assignment,unused-ignore]
+    return impl  # type: ignore[no-any-return,unused-ignore]
